@@ -1,0 +1,33 @@
+"""Who answers: one module per protocol, found through a registry of import paths.
+
+Modules are imported only when a backend of their protocol is used, so that
+`reviewer --help` never pays for the SDKs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from reviewer.backends.base import Backend
+from reviewer.config import BackendConfig
+from reviewer.errors import ConfigError
+
+REGISTRY: dict[str, str] = {
+    "openai": "reviewer.backends.openai_compatible:OpenAICompatible",
+}
+
+
+def create(config: BackendConfig, environ: Mapping[str, str]) -> Backend:
+    """Instantiate the backend a config describes. No network I/O happens here."""
+    try:
+        target = REGISTRY[config.protocol]
+    except KeyError:
+        raise ConfigError(
+            f"backends.{config.name}: protocol {config.protocol!r} is not available in this version "
+            f"(available: {', '.join(sorted(REGISTRY))})"
+        ) from None
+    module_name, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    backend: Backend = cls(config, environ)
+    return backend

@@ -1,0 +1,49 @@
+"""What every backend is: one method that sends messages and returns text, reasoning and usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import ClassVar, Protocol
+
+from reviewer.config import BackendConfig
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    requests: int = 0
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    completion_tokens: int = 0  # includes reasoning tokens, as DeepSeek bills them
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str  # the answer; the only part ever parsed for findings
+    reasoning: str  # the model's thinking, kept apart and never parsed
+    usage: Usage
+    model: str  # the model name the server reported
+    finish_reason: str | None = None
+
+
+class Backend(Protocol):
+    """A model endpoint. What it can do is declared, not probed."""
+
+    protocol: ClassVar[str]
+    config: BackendConfig
+    efforts: frozenset[str]  # the effort levels it can honour with this server
+    streams: bool
+
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
+        """Send one request; raise BackendError (retryable or not) when it fails."""
+        ...

@@ -1,0 +1,209 @@
+"""OpenAI chat completions: DeepSeek's API, vLLM, SGLang, Ollama, llama.cpp and the like."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from reviewer.backends.base import Completion, Message, Usage
+from reviewer.config import BackendConfig
+from reviewer.errors import BackendError, ConfigError
+
+# Which effort levels each server dialect can be asked for explicitly.
+_DIALECT_EFFORTS: dict[str, frozenset[str]] = {
+    "deepseek": frozenset({"none", "high", "max"}),
+    "vllm": frozenset({"none", "high", "max"}),
+    "sglang": frozenset({"none", "high", "max"}),
+    "ollama": frozenset({"none", "high"}),
+    "openai": frozenset({"none", "high"}),
+}
+
+
+def dialect_of(config: BackendConfig) -> str:
+    if config.dialect != "auto":
+        return config.dialect
+    return "deepseek" if config.is_deepseek else "vllm"
+
+
+def effort_fields(dialect: str, effort: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (keyword arguments, extra_body) that ask `dialect` for `effort`.
+
+    Sent on every request, since servers disagree on what an omitted field
+    means: DeepSeek and current vLLM think by default, older vLLM did not.
+    """
+    thinking = effort != "none"
+    if dialect == "deepseek":
+        # DeepSeek turns thinking off with `thinking.type`, never with reasoning_effort "none".
+        kwargs = {"reasoning_effort": effort} if thinking else {}
+        return kwargs, {"thinking": {"type": "enabled" if thinking else "disabled"}}
+    if dialect in ("vllm", "sglang"):
+        template: dict[str, Any] = {"thinking": thinking}
+        if thinking:
+            template["reasoning_effort"] = effort
+        return {}, {"chat_template_kwargs": template}
+    # Ollama's /v1 and OpenAI take the top-level field, with "none" meaning off.
+    level = effort if effort in _DIALECT_EFFORTS[dialect] else "high"
+    return {"reasoning_effort": level}, {}
+
+
+class OpenAICompatible:
+    protocol: ClassVar[str] = "openai"
+
+    def __init__(self, config: BackendConfig, environ: Mapping[str, str]) -> None:
+        self.config = config
+        self.dialect = dialect_of(config)
+        self.efforts = _DIALECT_EFFORTS[self.dialect]
+        self.streams = config.stream
+        self._key = config.api_key(environ)
+        if self._key is None and not config.is_self_hosted and config.api_key_env:
+            raise ConfigError(
+                f"backend {config.name!r} needs an API key: set the environment variable {config.api_key_env} "
+                f"(or review with your own endpoint: --base-url URL --model NAME)"
+            )
+        self._client: Any = None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            self._client = openai.OpenAI(
+                base_url=self.config.base_url,
+                # Self-hosted servers usually want no key, but the SDK insists on one.
+                api_key=self._key or "no-key",
+                timeout=openai.Timeout(self.config.timeout_seconds, connect=15.0),
+                max_retries=self.config.max_retries,
+            )
+        return self._client
+
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
+        kwargs, extra_body = effort_fields(self.dialect, self.config.effort)
+        request: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": max_tokens or self.config.max_tokens,
+            **kwargs,
+        }
+        if extra_body:
+            request["extra_body"] = extra_body
+        # A blank answer is a known failure mode (DeepSeek blanks JSON it cannot
+        # parse); it is retried like a 5xx.
+        for _ in range(self.config.max_retries + 1):
+            completion = self._send(request)
+            if completion.text.strip():
+                return completion
+        raise BackendError(
+            f"backend {self.config.name!r} ({self.config.model}) answered with no text "
+            f"{self.config.max_retries + 1} times (finish reason: {completion.finish_reason})",
+            backend=self.config.name,
+        )
+
+    def _send(self, request: dict[str, Any]) -> Completion:
+        import openai
+
+        client = self._get_client()
+        try:
+            if self.streams:
+                stream = client.chat.completions.create(
+                    **request, stream=True, stream_options={"include_usage": True}
+                )
+                return self._from_stream(stream)
+            return self._from_response(client.chat.completions.create(**request))
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc) from None
+        except openai.APITimeoutError:
+            raise BackendError(
+                f"backend {self.config.name!r}: {self.config.base_url} did not answer within "
+                f"{self.config.timeout_seconds:.0f} s (timeout_seconds)",
+                backend=self.config.name,
+            ) from None
+        except openai.APIConnectionError as exc:
+            raise BackendError(
+                f"backend {self.config.name!r}: cannot reach {self.config.base_url} ({exc.__cause__ or exc}); "
+                "check base_url and that the server is up",
+                backend=self.config.name,
+            ) from None
+
+    def _status_error(self, exc: Any) -> BackendError:
+        status = exc.status_code
+        name, url = self.config.name, self.config.base_url
+        detail = _error_detail(exc)
+        if status == 401:
+            key = self.config.api_key_env or "the key variable"
+            return BackendError(f"backend {name!r}: {url} rejected the API key (401); check {key}", backend=name, retryable=False)
+        if status == 402:
+            return BackendError(f"backend {name!r}: insufficient balance (402) on {url}; top up the account", backend=name, retryable=False)
+        if status in (400, 404, 422):
+            return BackendError(
+                f"backend {name!r}: {url} refused the request ({status}): {detail}; check model {self.config.model!r}",
+                backend=name,
+                retryable=False,
+            )
+        return BackendError(f"backend {name!r}: {url} failed with {status} after retries: {detail}", backend=name)
+
+    def _from_response(self, response: Any) -> Completion:
+        choice = response.choices[0] if response.choices else None
+        message = choice.message if choice else None
+        text = (message.content or "") if message else ""
+        return Completion(
+            text=text,
+            reasoning=_reasoning_of(message) if message else "",
+            usage=_usage_of(response.usage),
+            model=response.model or self.config.model,
+            finish_reason=choice.finish_reason if choice else None,
+        )
+
+    def _from_stream(self, stream: Any) -> Completion:
+        text: list[str] = []
+        reasoning: list[str] = []
+        usage = Usage(requests=1)
+        model = self.config.model
+        finish = None
+        for chunk in stream:
+            model = chunk.model or model
+            if chunk.usage:
+                usage = _usage_of(chunk.usage)
+            for choice in chunk.choices or ():
+                delta = choice.delta
+                if delta is not None:
+                    text.append(delta.content or "")
+                    reasoning.append(_reasoning_of(delta))
+                finish = choice.finish_reason or finish
+        return Completion("".join(text), "".join(reasoning), usage, model, finish)
+
+
+def _reasoning_of(message: Any) -> str:
+    """Reasoning under any of the names servers use: DeepSeek and SGLang, vLLM and Ollama."""
+    extra = getattr(message, "model_extra", None) or {}
+    for key in ("reasoning_content", "reasoning"):
+        value = extra.get(key) or getattr(message, key, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _usage_of(usage: Any) -> Usage:
+    if usage is None:
+        return Usage(requests=1)
+    extra = getattr(usage, "model_extra", None) or {}
+    cached = extra.get("prompt_cache_hit_tokens")
+    if cached is None:
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = getattr(details, "cached_tokens", None) or 0
+    completion_details = getattr(usage, "completion_tokens_details", None)
+    reasoning = getattr(completion_details, "reasoning_tokens", None) or 0
+    return Usage(
+        requests=1,
+        prompt_tokens=usage.prompt_tokens or 0,
+        cached_prompt_tokens=int(cached),
+        completion_tokens=usage.completion_tokens or 0,
+        reasoning_tokens=int(reasoning),
+    )
+
+
+def _error_detail(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return str(getattr(exc, "message", exc))

@@ -1,0 +1,98 @@
+"""The `reviewer` command: a click group whose subcommands load on first use.
+
+This is the one error boundary: an expected failure (a ReviewerError) becomes
+one line on stderr and its exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from reviewer import __version__
+from reviewer.errors import ExitCode, ReviewerError
+
+# command name → "module:attribute"; imported only when that command runs or its help is shown
+COMMANDS: dict[str, str] = {
+    "local": "reviewer.commands.local:local",
+    "summarize": "reviewer.commands.summarize:summarize",
+    "config": "reviewer.commands.config_cmd:config",
+    "prompts": "reviewer.commands.prompts_cmd:prompts",
+}
+
+# One line of help per command, so `reviewer --help` imports none of them.
+SHORT_HELP: dict[str, str] = {
+    "local": "Review the changes of this checkout before you push.",
+    "summarize": "Summarize the local change: title, walkthrough per file, risks.",
+    "config": "Show or check the configuration.",
+    "prompts": "List, show and render the prompt templates in effect.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attr = COMMANDS[cmd_name].partition(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reviewer")
+def cli() -> None:
+    """AI code review for CI and before you push.
+
+    Reviews a change with DeepSeek V4-Pro (Think High) by default, or with your
+    own OpenAI-compatible endpoint (--base-url URL --model NAME), and shows the
+    cost of every run.
+
+    \b
+    Exit codes: 0 done, nothing at or above --fail-on; 1 findings at or above
+    --fail-on; 2 usage or configuration error; 3 a backend or GitHub failure
+    left the review incomplete (what was done is still reported).
+    """
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="reviewer", standalone_mode=False)
+    except ReviewerError as exc:
+        click.echo(f"reviewer: error: {exc}", err=True)
+        return int(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE if exc.exit_code == 2 else int(exc.exit_code)
+    except click.Abort:
+        click.echo("reviewer: aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("reviewer: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per subcommand; each command returns its exit code."""

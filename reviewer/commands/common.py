@@ -1,0 +1,171 @@
+"""What the review commands share: their options, and turning options into a Config."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from reviewer import config as config_module
+from reviewer.config import EFFORTS, SEVERITIES, Config
+from reviewer.errors import ConfigError, ExitCode
+
+if TYPE_CHECKING:
+    from reviewer.diff import Diff
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_GUIDELINES = Path(".reviewer") / "guidelines.md"
+MAX_GUIDELINES_CHARS = 20000
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config_path: Path | None
+    output_format: str
+    backend: str | None
+    base_url: str | None
+    model: str | None
+    effort: str | None
+    fail_on: str | None
+    dry_run: bool
+    concurrency: int | None
+    max_cost: float | None
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Configuration file (default: .reviewer.toml at the repository root).",
+    )(func)
+
+
+def review_options(formats: tuple[str, ...] = ("text", "json", "markdown")) -> Callable[[F], F]:
+    """The contract's common options, collected into one RunOptions argument `opts`."""
+
+    def decorate(func: F) -> F:
+        options = [
+            config_option,
+            click.option("--format", "output_format", type=click.Choice(formats), default="text", show_default=True, help="Output format."),
+            click.option("--backend", help="Send every task to this configured backend."),
+            click.option("--base-url", help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...); needs --model."),
+            click.option("--model", help="Model name (with --base-url, or instead of the configured one)."),
+            click.option("--effort", type=click.Choice(EFFORTS), help="Thinking effort: none (Non-Think), high, max."),
+            click.option("--fail-on", type=click.Choice((*SEVERITIES, "none")), help="Exit 1 when a finding is at or above this severity."),
+            click.option("--dry-run", is_flag=True, help="Build every request and print it with token and cost estimates; send nothing."),
+            click.option("--concurrency", type=int, help="Requests in flight at once."),
+            click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+
+        def wrapper(**kwargs: Any) -> Any:
+            fields = RunOptions.__dataclass_fields__
+            opts = RunOptions(**{k: kwargs.pop(k) for k in list(kwargs) if k in fields})
+            return func(opts=opts, **kwargs)
+
+        return functools.update_wrapper(wrapper, func)  # type: ignore[return-value]
+
+    return decorate
+
+
+def environ() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def build_config(opts: RunOptions, repo_root: Path | None) -> Config:
+    config = config_module.load(opts.config_path, repo_root)
+    return config_module.with_overrides(
+        config,
+        backend=opts.backend,
+        base_url=opts.base_url,
+        model=opts.model,
+        effort=opts.effort,
+        fail_on=opts.fail_on,
+        concurrency=opts.concurrency,
+        max_cost=opts.max_cost,
+    )
+
+
+def load_guidelines(config: Config, repo_root: Path) -> str:
+    """`[review].instructions`, then the guidelines file (configured, or .reviewer/guidelines.md)."""
+    parts = [config.review.instructions.strip()] if config.review.instructions.strip() else []
+    configured = config.review.guidelines_file
+    path = repo_root / (configured or DEFAULT_GUIDELINES)
+    if configured and not path.is_file():
+        raise ConfigError(f"{config.source or 'configuration'}: review.guidelines_file: {path} does not exist")
+    if path.is_file():
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        if len(text) > MAX_GUIDELINES_CHARS:
+            raise ConfigError(
+                f"{path}: the guidelines are {len(text):,} characters; keep them under {MAX_GUIDELINES_CHARS:,} "
+                "(they are sent with every request)"
+            )
+        parts.append(text)
+    return "\n\n".join(parts)
+
+
+def exit_code(findings_severities: list[str], fail_on: str, incomplete: bool) -> int:
+    from reviewer.findings import at_or_above
+
+    if any(at_or_above(s, fail_on) for s in findings_severities):
+        return ExitCode.FINDINGS
+    return ExitCode.INCOMPLETE if incomplete else ExitCode.OK
+
+
+def colour_ok() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def progress_printer() -> Callable[[str], None] | None:
+    """A one-line progress display on stderr, only when a person is watching."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def show(message: str) -> None:
+        console.print(f"[dim]… {message}[/dim]")
+
+    return show
+
+
+def note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def range_options(func: F) -> F:
+    """Which local change: the contract's default range, --base, --staged or --range."""
+    options = [
+        click.option("--base", "base", metavar="REF", help="Base to diff against (default: upstream, origin/HEAD, main, master)."),
+        click.option("--staged", is_flag=True, help="Review only what is staged (the index against HEAD)."),
+        click.option("--range", "commit_range", metavar="A..B", help="Review an explicit commit range."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclass(frozen=True)
+class LocalWork:
+    root: Path
+    description: str
+    diff: "Diff"
+
+
+def local_change(base: str | None, staged: bool, commit_range: str | None) -> LocalWork:
+    from reviewer.diff import parse_diff
+    from reviewer.sources import git as git_source
+
+    repo = git_source.open_repo(Path.cwd())
+    change = git_source.collect(repo, base=base, staged=staged, commit_range=commit_range)
+    return LocalWork(change.root, change.description, parse_diff(change.raw))

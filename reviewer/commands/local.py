@@ -1,0 +1,76 @@
+"""`reviewer local`: review the change of this checkout before it is pushed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from reviewer.commands.common import (
+    LocalWork,
+    RunOptions,
+    build_config,
+    colour_ok,
+    environ,
+    exit_code,
+    load_guidelines,
+    local_change,
+    note,
+    progress_printer,
+    range_options,
+    review_options,
+)
+
+if TYPE_CHECKING:
+    from reviewer.config import Config
+
+
+@click.command()
+@range_options
+@click.option("--summary", "with_summary", is_flag=True, help="Also summarize the change (one more request).")
+@review_options()
+def local(
+    opts: RunOptions, base: str | None, staged: bool, commit_range: str | None, with_summary: bool
+) -> int:
+    """Review the changes of this checkout before you push.
+
+    By default: everything between the merge base with the base branch and the
+    working tree (commits not yet on the base, staged and unstaged edits of
+    tracked files).
+    """
+    work = local_change(base, staged, commit_range)
+    config = build_config(opts, work.root)
+    tasks = ("review", "summarize") if with_summary else ("review",)
+    return execute(work, config, opts, tasks)
+
+
+def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str, ...]) -> int:
+    """Plan, then print the plan (--dry-run) or send it and print the review."""
+    from reviewer.backends.base import Usage
+    from reviewer.prompts import Templates
+    from reviewer.publishers import json as json_publisher
+    from reviewer.publishers import markdown, terminal
+    from reviewer.publishers import plan as plan_publisher
+    from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
+
+    if work.diff.empty:
+        note(f"reviewer: nothing to review ({work.description} has no changes)")
+    templates = Templates(work.root)
+    guidelines = load_guidelines(config, work.root)
+    plan = plan_review(work.diff, config, templates, description=work.description, guidelines=guidelines, tasks=tasks)
+    if opts.dry_run:
+        click.echo(plan_publisher.render(plan, config, utc_now(), opts.output_format), nl=False)
+        return 0
+    pool = BackendPool(config, environ())
+    pool.preflight(plan.requests)
+    if plan.requests:
+        review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress_printer())
+    else:
+        review = Review((), None, Usage(), 0.0, plan.skipped, (), description=work.description)
+    if opts.output_format == "json":
+        click.echo(json_publisher.render(review), nl=False)
+    elif opts.output_format == "markdown":
+        click.echo(markdown.render(review), nl=False)
+    else:
+        click.echo(terminal.render(review, colour=colour_ok()), nl=False)
+    return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)

@@ -1,0 +1,91 @@
+"""`reviewer prompts list|show|render`: the templates in effect, and what the model will get."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from reviewer.commands.common import (
+    RunOptions,
+    build_config,
+    config_option,
+    load_guidelines,
+    local_change,
+    range_options,
+)
+
+if TYPE_CHECKING:
+    from reviewer.prompts import Templates
+
+
+@click.group()
+def prompts() -> None:
+    """List, show and render the prompt templates in effect.
+
+    A file .reviewer/prompts/NAME in the repository replaces the packaged
+    template NAME, and may {% extends "packaged/NAME" %} it to override single
+    blocks.
+    """
+
+
+def _templates() -> Templates:
+    from reviewer.prompts import Templates
+    from reviewer.sources.git import find_root
+
+    return Templates(find_root(Path.cwd()))
+
+
+@prompts.command("list")
+def list_templates() -> int:
+    """List the templates in effect and where each comes from."""
+    for info in _templates().list():
+        click.echo(f"{info.name:24} {info.origin:10} {info.path}")
+    return 0
+
+
+@prompts.command()
+@click.argument("name")
+def show(name: str) -> int:
+    """Print one template's source."""
+    info = _templates().source(name)
+    click.echo(info.path.read_text(encoding="utf-8"), nl=False)
+    return 0
+
+
+@prompts.command()
+@click.argument("name")
+@range_options
+@config_option
+def render(name: str, base: str | None, staged: bool, commit_range: str | None, config_path: Path | None) -> int:
+    """Render one template on the local change, exactly as the model would get it (one per request)."""
+    from reviewer.prompts import TASK_TEMPLATES, Templates
+    from reviewer.review import plan_review
+
+    work = local_change(base, staged, commit_range)
+    options = RunOptions(config_path, "text", None, None, None, None, None, True, None, None)
+    config = build_config(options, work.root)
+    templates = Templates(work.root)
+    templates.source(name)  # a clear error for an unknown name
+    task = next((t for t, names in TASK_TEMPLATES.items() if name in names), "review")
+    plan = plan_review(
+        work.diff,
+        config,
+        templates,
+        description=work.description,
+        guidelines=load_guidelines(config, work.root),
+        tasks=(task,),
+    )
+    if not plan.requests:
+        click.echo(f"nothing to render: {work.description} has no reviewable changes", err=True)
+        return 0
+    position = TASK_TEMPLATES[task].index(name) if name in TASK_TEMPLATES[task] else None
+    for index, request in enumerate(plan.requests, 1):
+        if len(plan.requests) > 1:
+            click.echo(f"=== request {index}/{len(plan.requests)}: {', '.join(request.paths)}")
+        if position is None:
+            click.echo(templates.render(name, request.context), nl=False)
+        else:
+            click.echo(request.messages[position].content, nl=False)
+    return 0

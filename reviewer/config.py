@@ -1,0 +1,373 @@
+"""The configuration: built-in defaults, then `.reviewer.toml`, then flags.
+
+Built once at the CLI edge and passed in; nothing else reads files or the
+environment for settings. Every error names the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+from urllib.parse import urlparse
+
+from reviewer.errors import ConfigError
+
+CONFIG_FILE = ".reviewer.toml"
+DEEPSEEK_URL = "https://api.deepseek.com"
+PROTOCOLS = ("openai", "anthropic", "claude-code", "opencode")
+EFFORTS = ("none", "high", "max")
+SEVERITIES = ("critical", "major", "minor", "nit")  # most severe first
+CATEGORIES = ("bug", "security", "performance", "maintainability", "style", "test")
+TASKS = ("review", "summarize")
+# How a server wants thinking and effort in an OpenAI-format request; "auto"
+# picks "deepseek" for DeepSeek's own API and "vllm" (chat_template_kwargs) elsewhere.
+DIALECTS = ("auto", "deepseek", "vllm", "sglang", "ollama", "openai")
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    name: str = field(default="", metadata={"internal": True})
+    protocol: str = field(default="openai", metadata={"choices": PROTOCOLS})
+    base_url: str = DEEPSEEK_URL
+    model: str = "deepseek-v4-pro"
+    effort: str = field(default="high", metadata={"choices": EFFORTS})
+    api_key_env: str | None = None
+    dialect: str = field(default="auto", metadata={"choices": DIALECTS})
+    self_hosted: bool | None = None  # None: decided from base_url (loopback, private or .local/.internal hosts)
+    timeout_seconds: float = 900.0  # DeepSeek holds a queued request open for up to 10 minutes
+    max_retries: int = 3
+    max_tokens: int = 32000
+    stream: bool = True
+    price_input: float | None = None  # USD per 1M cache-miss input tokens; None: the built-in table
+    price_cached_input: float | None = None
+    price_output: float | None = None
+    command: str | None = None  # claude-code / opencode: the executable, if not on PATH
+
+    def api_key(self, environ: Mapping[str, str]) -> str | None:
+        return environ.get(self.api_key_env) if self.api_key_env else None
+
+    @property
+    def is_self_hosted(self) -> bool:
+        if self.self_hosted is not None:
+            return self.self_hosted
+        return is_private_url(self.base_url)
+
+    @property
+    def is_deepseek(self) -> bool:
+        return (urlparse(self.base_url).hostname or "").endswith("deepseek.com")
+
+
+@dataclass(frozen=True)
+class Rule:
+    paths: tuple[str, ...] = ()
+    backends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Routes:
+    review: tuple[str, ...] = ("deepseek-pro",)
+    summarize: tuple[str, ...] = ("deepseek-pro",)
+    self_hosted_only: bool = False
+    rules: tuple[Rule, ...] = ()
+
+    def for_task(self, task: str) -> tuple[str, ...]:
+        return self.review if task == "review" else self.summarize
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    ignore: tuple[str, ...] = ()
+    skip_generated: bool = True  # lock files, minified and generated files
+    fail_on: str = field(default="none", metadata={"choices": (*SEVERITIES, "none")})
+    concurrency: int = 8
+    max_cost_usd: float | None = None
+    instructions: str = ""  # the team's review guidelines, added to every review prompt
+    guidelines_file: str | None = None  # a file in the repository with more guidelines
+    max_chunk_tokens: int = 60000  # diff tokens per request; larger changes are split
+
+
+@dataclass(frozen=True)
+class Config:
+    routes: Routes = Routes()
+    backends: Mapping[str, BackendConfig] = field(default_factory=dict)
+    review: ReviewSettings = ReviewSettings()
+    source: Path | None = None  # the file it was read from, if any
+
+    def backend(self, name: str) -> BackendConfig:
+        try:
+            return self.backends[name]
+        except KeyError:
+            raise ConfigError(
+                f"{self._where('routes')}: no backend named {name!r}; "
+                f"define [backends.{name}] or use one of: {', '.join(sorted(self.backends))}"
+            ) from None
+
+    def _where(self, key: str) -> str:
+        return f"{self.source or 'built-in defaults'}: {key}"
+
+
+BUILTIN_BACKENDS: dict[str, BackendConfig] = {
+    "deepseek-pro": BackendConfig(name="deepseek-pro", model="deepseek-v4-pro", effort="high", api_key_env="DEEPSEEK_API_KEY"),
+    "deepseek-flash": BackendConfig(name="deepseek-flash", model="deepseek-flash", effort="none", api_key_env="DEEPSEEK_API_KEY"),
+}
+
+
+def load(path: Path | None, repo_root: Path | None) -> Config:
+    """Read `path`, else `.reviewer.toml` at the repository root, else the defaults."""
+    if path is None and repo_root is not None and (repo_root / CONFIG_FILE).is_file():
+        path = repo_root / CONFIG_FILE
+    if path is None:
+        return from_mapping({}, None)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file (check --config)")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return from_mapping(data, path)
+
+
+def from_mapping(data: Mapping[str, Any], source: Path | None) -> Config:
+    where = str(source or "configuration")
+    _reject_unknown(data, ("routes", "backends", "review"), where, "")
+    backends = dict(BUILTIN_BACKENDS)
+    raw_backends = data.get("backends", {})
+    _expect_table(raw_backends, where, "backends")
+    for name, table in raw_backends.items():
+        _expect_table(table, where, f"backends.{name}")
+        backend = _build(BackendConfig, table, where, f"backends.{name}")
+        backends[name] = _with_default_key(dataclasses.replace(backend, name=name))
+    routes_table = dict(data.get("routes", {}))
+    _expect_table(routes_table, where, "routes")
+    rules = routes_table.pop("rules", [])
+    if not isinstance(rules, list):
+        raise ConfigError(f"{where}: routes.rules must be an array of tables ([[routes.rules]])")
+    for key in TASKS:  # a single name is a fallback list of one
+        if isinstance(routes_table.get(key), str):
+            routes_table[key] = [routes_table[key]]
+    routes = _build(Routes, routes_table, where, "routes")
+    routes = dataclasses.replace(
+        routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules))
+    )
+    review = _build(ReviewSettings, data.get("review", {}), where, "review")
+    config = Config(routes=routes, backends=backends, review=review, source=source)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Cross-key checks: every route and rule names a defined backend, numbers make sense."""
+    where = str(config.source or "configuration")
+    for task in TASKS:
+        names = config.routes.for_task(task)
+        if not names:
+            raise ConfigError(f"{where}: routes.{task} is empty; name at least one backend")
+        for name in names:
+            if name not in config.backends:
+                raise ConfigError(_unknown_backend(where, f"routes.{task}", name, config))
+    for i, rule in enumerate(config.routes.rules):
+        if not rule.paths or not rule.backends:
+            raise ConfigError(f"{where}: routes.rules[{i}] needs both `paths` and `backends`")
+        for name in rule.backends:
+            if name not in config.backends:
+                raise ConfigError(_unknown_backend(where, f"routes.rules[{i}].backends", name, config))
+    if config.review.concurrency < 1:
+        raise ConfigError(f"{where}: review.concurrency must be at least 1")
+    if config.review.max_cost_usd is not None and config.review.max_cost_usd < 0:
+        raise ConfigError(f"{where}: review.max_cost_usd cannot be negative")
+    for name, backend in config.backends.items():
+        if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
+            raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
+
+
+def with_overrides(
+    config: Config,
+    *,
+    backend: str | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    effort: str | None = None,
+    fail_on: str | None = None,
+    concurrency: int | None = None,
+    max_cost: float | None = None,
+) -> Config:
+    """Flags override the file for one run."""
+    backends = dict(config.backends)
+    routes = config.routes
+    if base_url:
+        if not model:
+            raise ConfigError("--base-url needs --model too (the model name your server serves)")
+        # A one-off endpoint: no key unless the user's environment names one.
+        backends["cli"] = BackendConfig(name="cli", base_url=base_url, model=model, api_key_env="REVIEWER_API_KEY")
+        routes = dataclasses.replace(routes, review=("cli",), summarize=("cli",))
+    elif backend:
+        if backend not in backends:
+            raise ConfigError(_unknown_backend("--backend", "", backend, config))
+        routes = dataclasses.replace(routes, review=(backend,), summarize=(backend,))
+    if (model and not base_url) or effort:
+        for name in {*routes.review, *routes.summarize}:
+            changes: dict[str, Any] = {}
+            if model and not base_url:
+                changes["model"] = model
+            if effort:
+                changes["effort"] = effort
+            backends[name] = dataclasses.replace(backends[name], **changes)
+    review = config.review
+    if fail_on:
+        review = dataclasses.replace(review, fail_on=fail_on)
+    if concurrency is not None:
+        if concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1")
+        review = dataclasses.replace(review, concurrency=concurrency)
+    if max_cost is not None:
+        review = dataclasses.replace(review, max_cost_usd=max_cost)
+    return dataclasses.replace(config, backends=backends, routes=routes, review=review)
+
+
+def is_private_url(url: str) -> bool:
+    """Whether a URL points inside the user's own network."""
+    host = (urlparse(url).hostname or "").lower()
+    if host in ("localhost", "") or host.endswith((".local", ".internal", ".lan", ".localdomain")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." not in host  # a bare hostname such as `gpu-box` resolves on the local network
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+def to_toml(config: Config, environ: Mapping[str, str]) -> str:
+    """The merged configuration as TOML; keys are shown as set or not set, never their values."""
+    lines = ["[routes]"]
+    for task in TASKS:
+        lines.append(f"{task} = {_toml(list(config.routes.for_task(task)))}")
+    lines.append(f"self_hosted_only = {_toml(config.routes.self_hosted_only)}")
+    for rule in config.routes.rules:
+        lines += ["", "[[routes.rules]]", f"paths = {_toml(list(rule.paths))}", f"backends = {_toml(list(rule.backends))}"]
+    for name, backend in sorted(config.backends.items()):
+        lines += ["", f"[backends.{_toml_key(name)}]"]
+        for f in dataclasses.fields(backend):
+            value = getattr(backend, f.name)
+            if f.metadata.get("internal") or value is None:
+                continue
+            comment = ""
+            if f.name == "api_key_env":
+                comment = "  # set" if environ.get(value) else "  # not set in this environment"
+            lines.append(f"{f.name} = {_toml(value)}{comment}")
+        if backend.self_hosted is None:
+            lines.append(f"# self_hosted (from base_url) = {_toml(backend.is_self_hosted)}")
+    lines += ["", "[review]"]
+    for f in dataclasses.fields(config.review):
+        value = getattr(config.review, f.name)
+        if value is not None:
+            lines.append(f"{f.name} = {_toml(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _toml_key(name: str) -> str:
+    return name if name.replace("-", "").replace("_", "").isalnum() else _toml(name)
+
+
+def _with_default_key(backend: BackendConfig) -> BackendConfig:
+    if backend.api_key_env is None and backend.protocol in ("openai", "anthropic") and backend.is_deepseek:
+        return dataclasses.replace(backend, api_key_env="DEEPSEEK_API_KEY")
+    return backend
+
+
+def _unknown_backend(where: str, key: str, name: str, config: Config) -> str:
+    close = difflib.get_close_matches(name, list(config.backends), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    at = f"{where}: {key}" if key else where
+    return (
+        f"{at}: no backend named {name!r}{hint}; define it as [backends.{name}] "
+        f"or use one of: {', '.join(sorted(config.backends))}"
+    )
+
+
+_T = typing.TypeVar("_T")
+
+
+def _build(cls: type[_T], table: Any, where: str, section: str) -> _T:
+    """Build a settings dataclass from a TOML table, checking every key and type."""
+    _expect_table(table, where, section)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}  # type: ignore[arg-type]
+    _reject_unknown(table, tuple(fields), where, section)
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{section}.{key}" if section else key
+        values[key] = _coerce(value, hints[key], where, full)
+        choices = fields[key].metadata.get("choices")
+        if choices and values[key] not in choices:
+            raise ConfigError(f"{where}: {full} = {value!r} is not one of: {', '.join(choices)}")
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where, key)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {key} must be a list of strings, like [\"a\", \"b\"]")
+        return tuple(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false, not {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: {key} must be a whole number, not {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: {key} must be a number, not {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string, not {value!r}")
+        return value
+    raise AssertionError(f"unsupported settings type {hint!r} for {key}")
+
+
+def _expect_table(value: Any, where: str, key: str) -> None:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: {key} must be a table ([{key}])")
+
+
+def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str, section: str) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+            full = f"{section}.{key}" if section else key
+            raise ConfigError(f"{where}: unknown key {full!r}{hint}")

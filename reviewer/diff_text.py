@@ -1,0 +1,47 @@
+"""The diff as the model reads it: every line with the number it must cite.
+
+    --- src/app.py (modified)
+    @@ -10,3 +10,4 @@ def load(path):
+        10       with open(path) as fh:
+        11 -         return fh.read()
+        11 +         data = fh.read()
+        12 +         return data.strip()
+
+Added and context lines carry their new-file number (cite with side RIGHT);
+removed lines carry their old-file number (cite with side LEFT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reviewer.diff import FileDiff
+
+MAX_LINE_CHARS = 2000  # a 100 KB line would cost ~30K tokens and tell the model nothing more
+
+
+def render_file(file: FileDiff) -> str:
+    title = file.path
+    if file.old_path:
+        title += f" ({file.status.value} from {file.old_path})"
+    else:
+        title += f" ({file.status.value})"
+    out = [f"--- {title}"]
+    for hunk in file.hunks:
+        out.append(hunk.header)
+        for line in hunk.lines:
+            number = line.old_no if line.kind == "-" else line.new_no
+            out.append(f"{number:>6} {line.kind} {_clip(line.text)}")
+    return "\n".join(out) + "\n"
+
+
+def render_files(files: Iterable[FileDiff]) -> str:
+    return "\n".join(render_file(f) for f in files)
+
+
+def _clip(text: str) -> str:
+    # Surrogate escapes (bytes that were not UTF-8) are shown as U+FFFD.
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if len(text) <= MAX_LINE_CHARS:
+        return text
+    return f"{text[:MAX_LINE_CHARS]} … [{len(text) - MAX_LINE_CHARS} more characters clipped]"

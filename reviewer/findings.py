@@ -1,0 +1,175 @@
+"""The model's answer to a review prompt: extracted, validated, normalised.
+
+A bad entry becomes an error message and the rest of the answer still
+counts; nothing here raises for what a model wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reviewer.config import CATEGORIES, SEVERITIES
+from reviewer.diff import Side
+
+_SEVERITY_ALIASES = {
+    "blocker": "critical",
+    "high": "major",
+    "error": "major",
+    "important": "major",
+    "medium": "minor",
+    "moderate": "minor",
+    "warning": "minor",
+    "low": "nit",
+    "info": "nit",
+    "trivial": "nit",
+    "suggestion": "nit",
+    "nitpick": "nit",
+}
+_CATEGORY_ALIASES = {
+    "correctness": "bug",
+    "logic": "bug",
+    "error-handling": "bug",
+    "perf": "performance",
+    "readability": "maintainability",
+    "design": "maintainability",
+    "docs": "maintainability",
+    "documentation": "maintainability",
+    "tests": "test",
+    "testing": "test",
+    "formatting": "style",
+    "naming": "style",
+}
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n(.*?)\n\s*```", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    side: Side
+    severity: str
+    category: str
+    title: str
+    body: str
+    start_line: int | None = None
+    suggestion: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    findings: tuple[Finding, ...]
+    errors: tuple[str, ...]
+    usable: bool = True  # False when no JSON object with a "findings" list was found
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical, growing with less severe levels."""
+    return SEVERITIES.index(severity)
+
+
+def at_or_above(severity: str, threshold: str) -> bool:
+    return threshold != "none" and severity_rank(severity) <= severity_rank(threshold)
+
+
+def parse_answer(text: str) -> ParsedAnswer:
+    """Findings from an answer that holds a JSON object bare, fenced, or amid prose."""
+    document = extract_json(text)
+    if document is None:
+        snippet = " ".join(text.split())[:120]
+        return ParsedAnswer((), (f"the answer held no JSON object: {snippet!r}",), usable=False)
+    raw = document.get("findings") if isinstance(document, dict) else None
+    if not isinstance(raw, list):
+        return ParsedAnswer((), ('the answer\'s JSON has no "findings" list',), usable=False)
+    findings: list[Finding] = []
+    errors: list[str] = []
+    for index, entry in enumerate(raw):
+        try:
+            findings.append(_finding(entry))
+        except ValueError as exc:
+            errors.append(f"finding {index + 1} skipped: {exc}")
+    return ParsedAnswer(tuple(findings), tuple(errors))
+
+
+def extract_json(text: str) -> dict[str, Any] | None:
+    """The first JSON object in `text`: whole, in a fenced block, or embedded in prose."""
+    candidates = [text.strip(), *(m.group(1) for m in _FENCE.finditer(text))]
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _finding(entry: Any) -> Finding:
+    if not isinstance(entry, dict):
+        raise ValueError(f"expected an object, got {type(entry).__name__}")
+    path = entry.get("path")
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError('"path" is missing or not a string')
+    line = _positive_int(entry.get("line"), "line")
+    if line is None:
+        raise ValueError(f'"line" is missing for {path}')
+    start_line = _positive_int(entry.get("start_line"), "start_line")
+    if start_line is not None and start_line > line:
+        start_line, line = line, start_line
+    if start_line == line:
+        start_line = None
+    side = str(entry.get("side") or "RIGHT").upper()
+    if side not in ("RIGHT", "LEFT"):
+        raise ValueError(f'"side" must be RIGHT or LEFT, not {entry.get("side")!r}')
+    title = entry.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f'"title" is missing for {path}:{line}')
+    body = entry.get("body") or ""
+    suggestion = entry.get("suggestion")
+    if not isinstance(body, str):
+        raise ValueError(f'"body" is not a string for {path}:{line}')
+    if suggestion is not None and not isinstance(suggestion, str):
+        raise ValueError(f'"suggestion" is not a string for {path}:{line}')
+    return Finding(
+        path=_normalise_path(path),
+        line=line,
+        start_line=start_line,
+        side=side,  # type: ignore[arg-type]
+        severity=_normalise(entry.get("severity"), SEVERITIES, _SEVERITY_ALIASES, "minor"),
+        category=_normalise(entry.get("category"), CATEGORIES, _CATEGORY_ALIASES, "maintainability"),
+        title=" ".join(title.split()),
+        body=body.strip(),
+        suggestion=suggestion,
+    )
+
+
+def _positive_int(value: Any, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'"{key}" must be a positive line number, not {value!r}')
+    return value
+
+
+def _normalise(value: Any, allowed: tuple[str, ...], aliases: dict[str, str], default: str) -> str:
+    word = str(value or "").strip().lower()
+    if word in allowed:
+        return word
+    return aliases.get(word, default)
+
+
+def _normalise_path(path: str) -> str:
+    path = path.strip().replace("\\", "/")
+    return path[2:] if path.startswith("./") else path

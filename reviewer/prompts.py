@@ -1,0 +1,109 @@
+"""Prompt templates: found in the repository's `.reviewer/prompts/`, else packaged; rendered strictly.
+
+A repository template of the same name replaces the packaged one and may
+`{% extends "packaged/NAME" %}` it to override single blocks.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewer.backends.base import Message
+from reviewer.errors import TemplateError
+
+if TYPE_CHECKING:
+    import jinja2
+
+OVERRIDE_DIR = Path(".reviewer") / "prompts"
+# (system template, user template) for each task
+TASK_TEMPLATES: dict[str, tuple[str, str]] = {
+    "review": ("review_system.j2", "review_user.j2"),
+    "summarize": ("summarize_system.j2", "summarize_user.j2"),
+}
+
+
+def packaged_dir() -> Path:
+    """`prompts/` inside the wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "prompts", here.parent / "prompts"):
+        if candidate.is_dir():
+            return candidate
+    raise TemplateError(f"the packaged prompt templates are missing (looked in {here / 'prompts'}); reinstall reviewer")
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    name: str
+    origin: str  # "packaged" or "repository"
+    path: Path
+
+
+class Templates:
+    def __init__(self, repo_root: Path | None) -> None:
+        self.packaged = packaged_dir()
+        self.override = (repo_root / OVERRIDE_DIR) if repo_root else None
+        self._env: jinja2.Environment | None = None
+
+    def list(self) -> list[TemplateInfo]:
+        infos = {p.name: TemplateInfo(p.name, "packaged", p) for p in sorted(self.packaged.glob("*.j2"))}
+        if self.override and self.override.is_dir():
+            for p in sorted(self.override.glob("*.j2")):
+                infos[p.name] = TemplateInfo(p.name, "repository", p)
+        return sorted(infos.values(), key=lambda i: i.name)
+
+    def source(self, name: str) -> TemplateInfo:
+        for info in self.list():
+            if info.name == name:
+                return info
+        known = ", ".join(i.name for i in self.list())
+        raise TemplateError(f"no prompt template named {name!r} (known: {known})")
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        import jinja2
+
+        env = self._environment()
+        try:
+            return env.get_template(name).render(**context).strip() + "\n"
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"prompt template {exc.name!r} not found (needed by {name})") from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"{_template_location(name)}: {exc.message}") from None
+
+    def messages(self, task: str, context: dict[str, Any]) -> tuple[Message, ...]:
+        system, user = TASK_TEMPLATES[task]
+        return (Message("system", self.render(system, context)), Message("user", self.render(user, context)))
+
+    def _environment(self) -> jinja2.Environment:
+        if self._env is None:
+            import jinja2
+
+            packaged = jinja2.FileSystemLoader(str(self.packaged))
+            loaders: list[jinja2.BaseLoader] = []
+            if self.override:
+                loaders.append(jinja2.FileSystemLoader(str(self.override)))
+            loaders.append(packaged)
+            loader = jinja2.PrefixLoader({"packaged": packaged})
+            self._env = jinja2.Environment(
+                loader=jinja2.ChoiceLoader([loader, *loaders]),
+                undefined=jinja2.StrictUndefined,
+                keep_trailing_newline=True,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                autoescape=False,
+            )
+        return self._env
+
+
+def _template_location(name: str) -> str:
+    """The template file and line where rendering failed, from the traceback Jinja rewrites."""
+    tb = sys.exc_info()[2]
+    for frame in reversed(traceback.extract_tb(tb)):
+        if frame.filename.endswith(".j2"):
+            return f"{frame.filename}:{frame.lineno}"
+    return name

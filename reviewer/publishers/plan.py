@@ -1,0 +1,50 @@
+"""`--dry-run`: every request the run would send, with token and cost estimates."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from reviewer.config import Config
+from reviewer.review import Plan, estimated_cost
+
+
+def render(plan: Plan, config: Config, when: datetime, output_format: str) -> str:
+    rows = []
+    for request in plan.requests:
+        backend = config.backend(request.backends[0])
+        rows.append(
+            {
+                "task": request.task,
+                "backends": list(request.backends),
+                "model": backend.model,
+                "effort": backend.effort,
+                "paths": list(request.paths),
+                "prompt_tokens": request.prompt_tokens,
+                "estimated_cost_usd": round(estimated_cost(request, config, when), 6),
+                "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            }
+        )
+    total = sum(r["estimated_cost_usd"] for r in rows)  # type: ignore[misc]
+    skipped = [{"path": s.path, "reason": s.reason} for s in plan.skipped]
+    if output_format == "json":
+        document = {"dry_run": True, "requests": rows, "skipped": skipped, "estimated_cost_usd": round(total, 6)}
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    out: list[str] = []
+    for index, row in enumerate(rows, 1):
+        out.append(
+            f"=== request {index}/{len(rows)} · {row['task']} · {' → '.join(row['backends'])} "
+            f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens · "
+            f"est. ${row['estimated_cost_usd']:.4f}"
+        )
+        for message in row["messages"]:  # type: ignore[attr-defined]
+            out += [f"--- {message['role']} ---", message["content"].rstrip()]
+        out.append("")
+    for s in skipped:
+        out.append(f"skipped {s['path']}: {s['reason']}")
+    out.append(
+        f"dry run: {len(rows)} request{'s' if len(rows) != 1 else ''}, "
+        f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens, "  # type: ignore[misc]
+        f"estimated ${total:.4f} (output estimated by effort; nothing was sent)"
+    )
+    return "\n".join(out) + "\n"

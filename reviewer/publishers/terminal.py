@@ -1,0 +1,55 @@
+"""`--format text`: `path:line: severity: title`, the body indented below; colour on a TTY only."""
+
+from __future__ import annotations
+
+import click
+
+from reviewer.backends.base import Usage
+from reviewer.review import Review
+
+_COLOURS = {"critical": "red", "major": "magenta", "minor": "yellow", "nit": "cyan"}
+
+
+def render(review: Review, *, colour: bool) -> str:
+    def style(text: str, **kw: object) -> str:
+        return click.style(text, **kw) if colour else text  # type: ignore[arg-type]
+
+    out: list[str] = []
+    for placed in review.findings:
+        f = placed.finding
+        where = f"{f.path}:{f.line}" + (" (old)" if f.side == "LEFT" else "")
+        if not placed.anchored:
+            where += " (not on a changed line)"
+        out.append(f"{style(where, bold=True)}: {style(f.severity, fg=_COLOURS[f.severity], bold=True)}: {f.title}")
+        for line in f.body.splitlines():
+            out.append(f"    {line}")
+        if f.suggestion:
+            out.append("    suggested:")
+            out += [f"    | {line}" for line in f.suggestion.splitlines()]
+        out.append("")
+    if review.summary:
+        out += [review.summary.markdown()]
+    if not review.findings and any(a.task == "review" for a in review.answered):
+        out.append(style("No findings.", fg="green"))
+    for s in review.skipped:
+        out.append(style(f"skipped {s.path}: {s.reason}", dim=True))
+    for note in review.notes:
+        out.append(style(f"note: {note}", fg="yellow"))
+    for error in review.errors:
+        out.append(style(f"error: {error}", fg="red"))
+    out.append(style(footer(review), dim=True))
+    return "\n".join(out) + "\n"
+
+
+def footer(review: Review) -> str:
+    by = sorted({f"{a.backend} ({a.model})" for a in review.answered})
+    answered = f" by {', '.join(by)}" if by else ""
+    return f"{usage_line(review.usage)}{answered} · cost ${review.cost_usd:.4f}"
+
+
+def usage_line(usage: Usage) -> str:
+    return (
+        f"{usage.requests} request{'s' if usage.requests != 1 else ''} · "
+        f"{usage.prompt_tokens:,} prompt tokens ({usage.cached_prompt_tokens:,} cached) · "
+        f"{usage.completion_tokens:,} output ({usage.reasoning_tokens:,} reasoning)"
+    )

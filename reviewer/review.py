@@ -1,0 +1,303 @@
+"""One run, top to bottom: select files, plan requests, ask backends, parse, place, total.
+
+`run_review` does no I/O of its own: the backends it is handed do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from reviewer import backends as backend_registry
+from reviewer import pricing, routing
+from reviewer.backends.base import Backend, Message, Usage
+from reviewer.budget import estimate_tokens, expected_output_tokens, plan_chunks
+from reviewer.config import CATEGORIES, SEVERITIES, Config
+from reviewer.diff import Diff
+from reviewer.diff_text import render_files
+from reviewer.errors import BackendError, ReviewerError
+from reviewer.filters import Selection, Skipped, select
+from reviewer.findings import Finding, parse_answer
+from reviewer.placement import PlacedFinding, place
+from reviewer.prompts import Templates
+from reviewer.summary import Summary, parse_summary
+
+Clock = Callable[[], datetime]
+Progress = Callable[[str], None]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Request:
+    task: str  # "review" | "summarize"
+    messages: tuple[Message, ...]
+    backends: tuple[str, ...]  # fallback order
+    paths: tuple[str, ...]
+    prompt_tokens: int  # estimated
+    context: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what the templates saw
+
+
+@dataclass(frozen=True)
+class Plan:
+    requests: tuple[Request, ...]
+    selection: Selection
+    skipped: tuple[Skipped, ...]  # filtered out, or no backend may see them
+
+
+@dataclass(frozen=True)
+class Answered:
+    """Who answered which request: the run's output says so."""
+
+    task: str
+    backend: str
+    model: str
+    paths: tuple[str, ...]
+    usage: Usage
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class Review:
+    findings: tuple[PlacedFinding, ...]
+    summary: Summary | None
+    usage: Usage
+    cost_usd: float
+    skipped: tuple[Skipped, ...]
+    errors: tuple[str, ...]
+    answered: tuple[Answered, ...] = ()
+    notes: tuple[str, ...] = ()  # failures that a fallback backend recovered from
+    incomplete: bool = False  # a request failed or was not sent: some files went unreviewed
+    description: str = ""
+
+
+class BackendPool:
+    """Backends by name, created on first use (a missing key fails only the requests that need it)."""
+
+    def __init__(
+        self,
+        config: Config,
+        environ: Mapping[str, str],
+        factory: Callable[..., Backend] = backend_registry.create,
+    ) -> None:
+        self.config = config
+        self._environ = environ
+        self._factory = factory
+        self._made: dict[str, Backend] = {}
+        self._lock = threading.Lock()
+
+    def preflight(self, requests: tuple[Request, ...]) -> None:
+        """Fail before anything is sent when some request has no backend that can even be set up (no key...)."""
+        for request in requests:
+            problems: list[ReviewerError] = []
+            for name in request.backends:
+                try:
+                    self.get(name)
+                    break
+                except ReviewerError as exc:
+                    problems.append(exc)
+            else:
+                if problems:
+                    raise problems[0]
+
+    def get(self, name: str) -> Backend:
+        with self._lock:
+            if name not in self._made:
+                self._made[name] = self._factory(self.config.backend(name), self._environ)
+            return self._made[name]
+
+
+def plan_review(
+    diff: Diff,
+    config: Config,
+    templates: Templates,
+    *,
+    description: str,
+    guidelines: str,
+    tasks: tuple[str, ...] = ("review",),
+) -> Plan:
+    """Every request the run would send, built but not sent (this is also --dry-run)."""
+    selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
+    requests: list[Request] = []
+    unroutable: dict[str, Skipped] = {}
+    for task in tasks:
+        groups, refused = routing.group(config, task, selection.files)
+        for s in refused:
+            unroutable.setdefault(s.path, s)
+        chunks = [(g.backends, c) for g in groups for c in plan_chunks(g.files, config.review.max_chunk_tokens)]
+        for index, (names, chunk) in enumerate(chunks, 1):
+            context: dict[str, Any] = {
+                "description": description,
+                "guidelines": guidelines,
+                "diff": render_files(chunk.files),
+                "files": chunk.files,
+                "chunk_index": index,
+                "chunk_count": len(chunks),
+                "all_paths": [f.path for f in selection.files],
+                "skipped": selection.skipped,
+                "severities": SEVERITIES,
+                "categories": CATEGORIES,
+            }
+            messages = templates.messages(task, context)
+            tokens = sum(estimate_tokens(m.content) for m in messages)
+            requests.append(Request(task, messages, names, chunk.paths, tokens, context))
+    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()))
+
+
+def estimated_cost(request: Request, config: Config, when: datetime) -> float:
+    backend = config.backend(request.backends[0])
+    usage = Usage(1, request.prompt_tokens, 0, expected_output_tokens(backend.effort), 0)
+    return pricing.cost(backend, usage, when)
+
+
+@dataclass
+class _Outcome:
+    request: Request
+    answered: Answered | None = None
+    findings: tuple[Finding, ...] = ()
+    summary: Summary | None = None
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    usage: Usage = Usage()
+    cost_usd: float = 0.0
+
+
+class _Budget:
+    """Stops sending once the next request could pass max_cost_usd."""
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.spent = 0.0
+        self.reserved = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, estimate: float) -> bool:
+        with self._lock:
+            if self.limit is not None and self.spent + self.reserved + estimate > self.limit:
+                return False
+            self.reserved += estimate
+            return True
+
+    def settle(self, estimate: float, actual: float) -> None:
+        with self._lock:
+            self.reserved -= estimate
+            self.spent += actual
+
+
+def run_review(
+    plan: Plan,
+    diff: Diff,
+    pool: BackendPool,
+    *,
+    description: str = "",
+    clock: Clock = utc_now,
+    on_progress: Progress | None = None,
+) -> Review:
+    """Send the plan's requests (in parallel), and gather one Review."""
+    config = pool.config
+    budget = _Budget(config.review.max_cost_usd)
+    done = 0
+    done_lock = threading.Lock()
+
+    def work(request: Request) -> _Outcome:
+        nonlocal done
+        estimate = estimated_cost(request, config, clock())
+        if not budget.reserve(estimate):
+            outcome = _Outcome(request, errors=[_over_budget(request, config.review.max_cost_usd)])
+        else:
+            outcome = _ask(request, pool, clock)
+            budget.settle(estimate, outcome.cost_usd)
+        with done_lock:
+            done += 1
+            if on_progress:
+                on_progress(f"{done}/{len(plan.requests)} requests answered")
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=config.review.concurrency) as executor:
+        outcomes = list(executor.map(work, plan.requests))
+
+    findings = _unique(place([f for o in outcomes for f in o.findings], diff))
+    summaries = [o.summary for o in outcomes if o.summary is not None]
+    summary = None
+    for s in summaries:
+        summary = s if summary is None else summary.merged(s)
+    failed_paths = {p: o for o in outcomes if o.answered is None for p in o.request.paths}
+    skipped = plan.skipped + tuple(
+        Skipped(p, f"not reviewed: {o.errors[-1] if o.errors else 'request failed'}")
+        for p, o in failed_paths.items()
+        if o.request.task == "review"
+    )
+    usage = sum((o.usage for o in outcomes), Usage())
+    return Review(
+        findings=findings,
+        summary=summary,
+        usage=usage,
+        cost_usd=sum(o.cost_usd for o in outcomes),
+        skipped=skipped,
+        errors=tuple(e for o in outcomes for e in o.errors),
+        answered=tuple(o.answered for o in outcomes if o.answered is not None),
+        notes=tuple(n for o in outcomes for n in o.notes),
+        incomplete=bool(failed_paths),
+        description=description,
+    )
+
+
+def _ask(request: Request, pool: BackendPool, clock: Clock) -> _Outcome:
+    """Try each backend in order; an unusable answer is asked again once before moving on."""
+    outcome = _Outcome(request)
+    for name in request.backends:
+        try:
+            backend = pool.get(name)
+        except ReviewerError as exc:
+            outcome.errors.append(str(exc))
+            continue
+        for attempt in (1, 2):
+            try:
+                completion = backend.complete(request.messages)
+            except BackendError as exc:
+                outcome.errors.append(str(exc))
+                break
+            cost = pricing.cost(backend.config, completion.usage, clock())
+            outcome.usage += completion.usage
+            outcome.cost_usd += cost
+            if request.task == "summarize":
+                outcome.summary = parse_summary(completion.text)
+                usable = True
+            else:
+                parsed = parse_answer(completion.text)
+                usable = parsed.usable
+                if usable:
+                    outcome.findings = parsed.findings
+                    outcome.errors.extend(f"{name}: {e}" for e in parsed.errors)
+                elif attempt == 2:
+                    outcome.errors.append(f"{name}: answered nothing usable twice ({parsed.errors[0]})")
+            if usable:
+                # Earlier backends' failures were survived: they become notes, not errors.
+                outcome.notes = [e for e in outcome.errors if not e.startswith(f"{name}: ")]
+                outcome.errors = [e for e in outcome.errors if e.startswith(f"{name}: ")]
+                outcome.answered = Answered(
+                    request.task, name, completion.model, request.paths, outcome.usage, outcome.cost_usd
+                )
+                return outcome
+    return outcome
+
+
+def _over_budget(request: Request, limit: float | None) -> str:
+    return (
+        f"not sent: the {request.task} request for {', '.join(request.paths)} could pass "
+        f"max_cost_usd (${limit:.2f}); raise it with --max-cost"
+    )
+
+
+def _unique(findings: tuple[PlacedFinding, ...]) -> tuple[PlacedFinding, ...]:
+    """One finding per fingerprint (overlapping chunks can report the same thing twice), in file order."""
+    seen: dict[str, PlacedFinding] = {}
+    for f in findings:
+        seen.setdefault(f.fingerprint, f)
+    return tuple(sorted(seen.values(), key=lambda p: (p.finding.path, p.finding.line, p.finding.side)))
