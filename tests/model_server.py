@@ -1,0 +1,325 @@
+"""A loopback model server speaking OpenAI chat completions and Anthropic messages.
+
+Plain and streamed answers, reasoning kept apart (`reasoning_content`, or
+`reasoning` as vLLM and Ollama name it; Anthropic thinking blocks), DeepSeek's
+usage fields, scripted failures (status codes, Retry-After, delays), and a
+record of every request, so tests drive the real `openai` and `anthropic`
+clients and assert on what actually went over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    content: str = '{"findings": []}'
+    reasoning: str = ""
+    status: int = 200
+    error: str = "error"  # the message of an error reply
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (timeouts)
+    cached_tokens: int | None = None  # default: half of the prompt
+    reasoning_field: str = "reasoning_content"  # "reasoning" as vLLM and Ollama name it
+    finish_reason: str = "stop"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """Every message text of the request, joined (to assert what reached the server)."""
+        parts: list[str] = []
+        system = self.body.get("system")
+        if isinstance(system, str):
+            parts.append(system)
+        elif isinstance(system, list):
+            parts += [b.get("text", "") for b in system if isinstance(b, dict)]
+        for message in self.body.get("messages", []):
+            content = message.get("content")
+            if isinstance(content, str):
+                parts.append(content)
+            elif isinstance(content, list):
+                parts += [b.get("text", "") for b in content if isinstance(b, dict)]
+        return "\n".join(parts)
+
+
+Responder = Callable[[Recorded], Reply]
+
+
+class ModelServer:
+    """Start with `with ModelServer() as server:`; `server.url` is http://127.0.0.1:PORT."""
+
+    def __init__(self, default: Reply | None = None) -> None:
+        self.default = default or Reply()
+        self.replies: deque[Reply] = deque()  # consumed first, one per request
+        self.responder: Responder | None = None  # else called per request
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def openai_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        return f"{self.url}/anthropic"
+
+    def queue(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def posts(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST"]
+
+    def __enter__(self) -> ModelServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next_reply(self, recorded: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(recorded)
+            if self.replies:
+                return self.replies.popleft()
+        if self.responder is not None:
+            return self.responder(recorded)
+        return self.default
+
+
+def _estimate(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_HEAD(self) -> None:  # Claude Code's warm-up
+            server.requests.append(Recorded("HEAD", self.path, {k.lower(): v for k, v in self.headers.items()}, {}))
+            self.send_response(501)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/").endswith("/models"):
+                self._json(200, {"object": "list", "data": [{"id": "any-model", "object": "model"}]})
+            else:
+                self._json(404, {"error": {"message": f"no route {self.path}"}})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._json(400, {"error": {"message": "body is not JSON"}})
+                return
+            path = self.path.split("?")[0]
+            recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            reply = server._next_reply(recorded)
+            if reply.delay:
+                time.sleep(reply.delay)
+            anthropic = path.endswith("/messages")
+            if not (anthropic or path.endswith("/chat/completions")):
+                self._json(404, {"error": {"message": f"no route {path}"}})
+                return
+            if reply.status != 200:
+                error = (
+                    {"type": "error", "error": {"type": "api_error", "message": reply.error}}
+                    if anthropic
+                    else {"error": {"message": reply.error, "type": "api_error", "code": reply.status}}
+                )
+                self._json(reply.status, error, reply.headers)
+                return
+            prompt_tokens = _estimate(recorded.text)
+            if anthropic:
+                self._anthropic(body, reply, prompt_tokens)
+            else:
+                self._openai(body, reply, prompt_tokens)
+
+        # OpenAI chat completions, DeepSeek flavour
+
+        def _openai_usage(self, reply: Reply, prompt_tokens: int) -> dict[str, Any]:
+            cached = prompt_tokens // 2 if reply.cached_tokens is None else reply.cached_tokens
+            reasoning = _estimate(reply.reasoning) if reply.reasoning else 0
+            completion = _estimate(reply.content) + reasoning
+            return {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+                "prompt_cache_hit_tokens": cached,
+                "prompt_cache_miss_tokens": prompt_tokens - cached,
+                "prompt_tokens_details": {"cached_tokens": cached},
+                "completion_tokens_details": {"reasoning_tokens": reasoning},
+            }
+
+        def _openai(self, body: dict[str, Any], reply: Reply, prompt_tokens: int) -> None:
+            model = body.get("model", "unknown")
+            usage = self._openai_usage(reply, prompt_tokens)
+            if not body.get("stream"):
+                message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+                if reply.reasoning:
+                    message[reply.reasoning_field] = reply.reasoning
+                self._json(
+                    200,
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": model,
+                        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
+                        "usage": usage,
+                    },
+                    reply.headers,
+                )
+                return
+
+            def chunk(delta: dict[str, Any], finish: str | None = None, with_usage: bool = False) -> dict[str, Any]:
+                data: dict[str, Any] = {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
+                if with_usage:
+                    data["choices"] = []
+                    data["usage"] = usage
+                return data
+
+            events = [chunk({"role": "assistant", "content": "", reply.reasoning_field: ""})]
+            events += [chunk({reply.reasoning_field: piece}) for piece in _pieces(reply.reasoning)]
+            events += [chunk({"content": piece}) for piece in _pieces(reply.content)]
+            events.append(chunk({}, reply.finish_reason))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                events.append(chunk({}, with_usage=True))
+            # DeepSeek sends SSE comments while a request waits in its queue.
+            lines = [": keep-alive\n\n"] + [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
+            self._sse("".join(lines), reply.headers)
+
+        # Anthropic messages
+
+        def _anthropic(self, body: dict[str, Any], reply: Reply, prompt_tokens: int) -> None:
+            model = body.get("model", "unknown")
+            cached = prompt_tokens // 2 if reply.cached_tokens is None else reply.cached_tokens
+            output = _estimate(reply.content) + (_estimate(reply.reasoning) if reply.reasoning else 0)
+            usage = {
+                "input_tokens": prompt_tokens - cached,
+                "cache_read_input_tokens": cached,
+                "cache_creation_input_tokens": 0,
+                "output_tokens": output,
+            }
+            blocks: list[dict[str, Any]] = []
+            if reply.reasoning:
+                blocks.append({"type": "thinking", "thinking": reply.reasoning, "signature": "sig"})
+            blocks.append({"type": "text", "text": reply.content})
+            if not body.get("stream"):
+                self._json(
+                    200,
+                    {
+                        "id": "msg_test",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": blocks,
+                        "stop_reason": "end_turn",
+                        "stop_sequence": None,
+                        "usage": usage,
+                    },
+                    reply.headers,
+                )
+                return
+            events: list[tuple[str, dict[str, Any]]] = [
+                (
+                    "message_start",
+                    {
+                        "type": "message_start",
+                        "message": {
+                            "id": "msg_test",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": model,
+                            "content": [],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": {**usage, "output_tokens": 1},
+                        },
+                    },
+                )
+            ]
+            for index, block in enumerate(blocks):
+                if block["type"] == "thinking":
+                    start = {"type": "thinking", "thinking": "", "signature": ""}
+                    deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
+                    deltas.append({"type": "signature_delta", "signature": "sig"})
+                else:
+                    start = {"type": "text", "text": ""}
+                    deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"])]
+                events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
+                events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
+                events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+            events.append(
+                (
+                    "message_delta",
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "usage": {"output_tokens": output},
+                    },
+                )
+            )
+            events.append(("message_stop", {"type": "message_stop"}))
+            self._sse("".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events), reply.headers)
+
+        def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _sse(self, text: str, headers: dict[str, str]) -> None:
+            data = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _pieces(text: str, size: int = 7) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
