@@ -76,3 +76,17 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["local", "--no-such-flag"]) == 2
     assert "No such option" in capsys.readouterr().err
+
+
+def test_help_imports_no_heavy_library() -> None:
+    """`reviewer --help` stays fast because no SDK or parser is imported on its path."""
+    import subprocess
+    import sys
+
+    heavy = ("openai", "anthropic", "github", "git", "jinja2", "unidiff", "pathspec", "rich")
+    probe = (
+        "import sys; from reviewer.cli import run; run(['--help']); run(['local', '--help']); "
+        f"print('LOADED:' + ','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    output = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert output.rsplit("LOADED:", 1)[1].strip() == ""
