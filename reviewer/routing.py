@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from reviewer.config import Config
 from reviewer.diff import FileDiff
 from reviewer.filters import Skipped
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 @dataclass(frozen=True)
@@ -22,10 +27,8 @@ class RouteGroup:
 
 def candidates(config: Config, task: str, path: str) -> tuple[tuple[str, ...], str | None]:
     """The backends, in order, that may take `path` for `task`; or () and the reason."""
-    import pathspec
-
     names = list(config.routes.for_task(task))
-    matching = [r for r in config.routes.rules if pathspec.GitIgnoreSpec.from_lines(r.paths).match_file(path)]
+    matching = [r for r in config.routes.rules if _spec(r.paths).match_file(path)]
     if matching:
         allowed = set(matching[0].backends).intersection(*(r.backends for r in matching[1:]))
         # A rule also says where such files go when the task's route lists none of its backends.
@@ -51,3 +54,10 @@ def group(config: Config, task: str, files: Iterable[FileDiff]) -> tuple[list[Ro
         else:
             groups.setdefault(names, []).append(file)
     return [RouteGroup(names, tuple(fs)) for names, fs in groups.items()], skipped
+
+
+@lru_cache(maxsize=64)
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)

@@ -221,6 +221,9 @@ def test_summarize_command(repo: GitRepo, model_server: ModelServer, capsys: pyt
     out = capsys.readouterr().out
     assert code == 0
     assert "### T" in out and "- Risky." in out
+    code = run(["summarize", "--base-url", model_server.openai_url, "--model", "m", "--format", "json"])
+    parts = json.loads(capsys.readouterr().out)["summary_parts"]
+    assert code == 0 and parts["title"] == "T" and parts["risks"] == ["Risky."]
     assert "No findings" not in out
 
 

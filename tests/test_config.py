@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.config import Config, from_mapping, is_private_url, load, to_toml, with_overrides
+from reviewer.config import DEEPSEEK_URL, Config, from_mapping, is_private_url, load, to_toml, with_overrides
 from reviewer.errors import ConfigError
 
-CONTRACT_EXAMPLE = """
+CONTRACT_EXAMPLE = f"""
 [routes]
 review = ["deepseek-pro", "gpu-box"]
 summarize = "deepseek-pro"
@@ -21,7 +21,7 @@ backends = ["gpu-box"]
 
 [backends.deepseek-pro]
 protocol = "openai"
-base_url = "https://api.deepseek.com"
+base_url = "{DEEPSEEK_URL}"
 model = "deepseek-v4-pro"
 effort = "high"
 api_key_env = "DEEPSEEK_API_KEY"
@@ -51,7 +51,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert config.routes.review == ("deepseek-pro",) and config.routes.summarize == ("deepseek-pro",)
     backend = config.backend("deepseek-pro")
     assert (backend.base_url, backend.model, backend.effort, backend.api_key_env) == (
-        "https://api.deepseek.com", "deepseek-v4-pro", "high", "DEEPSEEK_API_KEY")
+        DEEPSEEK_URL, "deepseek-v4-pro", "high", "DEEPSEEK_API_KEY")
     assert not backend.is_self_hosted
 
 

@@ -59,19 +59,18 @@ def test_override_extends_the_packaged_template_block_by_block(tmp_path: Path) -
     assert '"findings"' in system
 
 
-def test_undefined_variable_names_template_and_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("line one\n{{ diff }}\n{{ no_such_variable }}\n", r"review_user\.j2:3: 'no_such_variable' is undefined"),
+        ("ok\n{% if %}\n", r"review_user\.j2:2: template syntax error"),
+    ],
+)
+def test_template_errors_name_template_and_line(tmp_path: Path, source: str, message: str) -> None:
     override = tmp_path / ".reviewer" / "prompts"
     override.mkdir(parents=True)
-    (override / "review_user.j2").write_text("line one\n{{ diff }}\n{{ no_such_variable }}\n")
-    with pytest.raises(TemplateError, match=r"review_user\.j2:3: 'no_such_variable' is undefined"):
-        Templates(tmp_path).messages("review", CONTEXT)
-
-
-def test_syntax_error_names_template_and_line(tmp_path: Path) -> None:
-    override = tmp_path / ".reviewer" / "prompts"
-    override.mkdir(parents=True)
-    (override / "review_user.j2").write_text("ok\n{% if %}\n")
-    with pytest.raises(TemplateError, match=r"review_user\.j2:2: template syntax error"):
+    (override / "review_user.j2").write_text(source)
+    with pytest.raises(TemplateError, match=message):
         Templates(tmp_path).messages("review", CONTEXT)
 
 

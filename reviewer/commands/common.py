@@ -38,6 +38,11 @@ class RunOptions:
     concurrency: int | None
     max_cost: float | None
 
+    @classmethod
+    def plain(cls, config_path: Path | None) -> RunOptions:
+        """No flags but --config: the configuration exactly as the file says."""
+        return cls(config_path, "text", None, None, None, None, None, False, None, None)
+
 
 def config_option(func: F) -> F:
     return click.option(

@@ -64,8 +64,7 @@ def render(name: str, base: str | None, staged: bool, commit_range: str | None, 
     from reviewer.review import plan_review
 
     work = local_change(base, staged, commit_range)
-    options = RunOptions(config_path, "text", None, None, None, None, None, True, None, None)
-    config = build_config(options, work.root)
+    config = build_config(RunOptions.plain(config_path), work.root)
     templates = Templates(work.root)
     templates.source(name)  # a clear error for an unknown name
     task = next((t for t, names in TASK_TEMPLATES.items() if name in names), "review")

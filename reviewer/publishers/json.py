@@ -29,6 +29,7 @@ def to_dict(review: Review) -> dict[str, Any]:
             for p in review.findings
         ],
         "summary": review.summary.markdown() if review.summary else None,
+        "summary_parts": asdict(review.summary) if review.summary else None,
         "usage": asdict(review.usage),
         "cost_usd": round(review.cost_usd, 6),
         "skipped": [{"path": s.path, "reason": s.reason} for s in review.skipped],
