@@ -139,7 +139,7 @@ def progress_printer() -> Callable[[str], None] | None:
     console = Console(stderr=True)
 
     def show(message: str) -> None:
-        console.print(f"[dim]… {message}[/dim]")
+        console.print(f"… {message}", style="dim", highlight=False)
 
     return show
 

@@ -63,8 +63,12 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
         return 0
     pool = BackendPool(config, environ())
     pool.preflight(plan.requests)
+    progress = progress_printer()
     if plan.requests:
-        review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress_printer())
+        if progress:
+            files = len({p for r in plan.requests for p in r.paths})
+            progress(f"sending {len(plan.requests)} request(s) for {files} file(s); thinking can take minutes")
+        review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress)
     else:
         review = Review((), None, Usage(), 0.0, plan.skipped, (), description=work.description)
     if opts.output_format == "json":
