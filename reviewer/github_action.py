@@ -39,7 +39,7 @@ def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
         return Decision("review", number, f"pull_request {action}")
     if event_name == "issue_comment":
         issue = payload.get("issue") or {}
-        if not issue.get("pull_request"):
+        if issue.get("pull_request") is None:  # present (maybe empty) only on a PR
             return Decision("skip", None, "a comment on an issue, not on a pull request")
         if payload.get("action") != "created":
             return Decision("skip", issue.get("number"), f"comment {payload.get('action')}, not created")

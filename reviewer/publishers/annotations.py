@@ -40,11 +40,12 @@ def workflow_commands(findings: Iterable[PlacedFinding]) -> list[str]:
 
 def command(placed: PlacedFinding) -> str:
     f = placed.finding
-    props = {"file": f.path, "title": f"{f.severity} · {f.category}: {f.title}"}
+    props = {"file": f.path}
     # A LEFT line counts in the old file; an annotation points into the new one, so it gets the file only.
     if f.side == "RIGHT":
         props["line"] = str(f.start_line or f.line)
         props["endLine"] = str(f.line)
+    props["title"] = f"{f.severity} · {f.category}: {f.title}"
     rendered = ",".join(f"{k}={_property(v)}" for k, v in props.items())
     return f"::{LEVELS[f.severity]} {rendered}::{_data(f.body or f.title)}"
 
