@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ class Scenario:
             "GITHUB_EVENT_NAME": event_name,
             "GITHUB_EVENT_PATH": str(event),
             "GITHUB_REPOSITORY": self.gh.repo,
-            "GITHUB_API_URL": self.gh.url,
+            "GITHUB_API_URL": self.gh.api,
             "GITHUB_TOKEN": TOKEN,
             "GITHUB_OUTPUT": str(self.tmp / f"output-{self.runs}"),
             "GITHUB_STEP_SUMMARY": str(self.tmp / f"summary-{self.runs}.md"),
@@ -118,7 +118,7 @@ class Scenario:
     def comment_event(self, number: int, body: str, login: str = "maintainer", association: str = "MEMBER") -> dict[str, Any]:
         return {
             "action": "created",
-            "issue": {"number": number, "pull_request": {"url": f"{self.gh.url}/repos/{self.gh.repo}/pulls/{number}"}},
+            "issue": {"number": number, "pull_request": {"url": f"{self.gh.api}/repos/{self.gh.repo}/pulls/{number}"}},
             "comment": {"body": body, "user": {"login": login}, "author_association": association},
             "repository": {"full_name": self.gh.repo},
         }
@@ -149,3 +149,15 @@ def make_pull(repo: GitRepo, gh: GitHubServer, number: int = 1, *, edit: Callabl
     head = repo.commit("feature")
     gh.add_pull(number, base, head, **meta)
     return base, head
+
+
+@pytest.fixture
+def gh(repo: GitRepo) -> Iterator[GitHubServer]:
+    # Served under /api/v3 as GitHub Enterprise Server is: every test also proves GITHUB_API_URL is honoured.
+    with GitHubServer(repo.root, prefix="/api/v3") as server:
+        yield server
+
+
+@pytest.fixture
+def scenario(repo: GitRepo, gh: GitHubServer, model_server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
+    return Scenario(repo, gh, model_server, tmp_path, monkeypatch)

@@ -52,8 +52,9 @@ class Recorded:
 
 
 class GitHubServer:
-    def __init__(self, git_root: Path, repo: str = "acme/app") -> None:
+    def __init__(self, git_root: Path, repo: str = "acme/app", prefix: str = "") -> None:
         self.git_root = git_root
+        self.prefix = prefix  # "/api/v3" as on GitHub Enterprise Server
         self.repo = repo
         self.pulls: dict[int, Pull] = {}
         self.reviews: list[dict[str, Any]] = []
@@ -74,6 +75,11 @@ class GitHubServer:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def api(self) -> str:
+        """The REST base, as GITHUB_API_URL gives it."""
+        return self.url + self.prefix
 
     def __enter__(self) -> GitHubServer:
         self._thread.start()
@@ -217,6 +223,10 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             parsed = urlparse(self.path)
+            if not parsed.path.startswith(gh.prefix + "/"):
+                self._send(404, {"message": "Not Found"}, {})
+                return
+            parsed = parsed._replace(path=parsed.path[len(gh.prefix) :])
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
@@ -231,6 +241,9 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                     status, payload, headers = self._route(method, parsed.path, query, body or {})
                 except _Reply as reply:
                     status, payload, headers = reply.status, reply.payload, reply.headers
+            self._send(status, payload, headers)
+
+        def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
             data = b"" if status == 204 else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -252,7 +265,7 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
             if m := re.fullmatch(r"commits/([0-9a-f]+)", rest):
                 if gh.git("cat-file", "-e", f"{m[1]}^{{commit}}").returncode:
                     raise _Reply(422, {"message": f"No commit found for SHA: {m[1]}"})
-                return 200, {"sha": m[1], "url": f"{gh.url}{base}/commits/{m[1]}"}, {}
+                return 200, {"sha": m[1], "url": f"{gh.api}{base}/commits/{m[1]}"}, {}
             if m := re.fullmatch(r"compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest):
                 return 200, _compare(gh, m[1], m[2]), {}
             if m := re.fullmatch(r"collaborators/([^/]+)/permission", rest):
@@ -268,7 +281,7 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                 pull = _pull(gh, int(m[1]))
                 if method == "POST":
                     comment = {"id": next(gh._ids), "body": body["body"], "user": BOT}
-                    comment["url"] = f"{gh.url}{base}/issues/comments/{comment['id']}"
+                    comment["url"] = f"{gh.api}{base}/issues/comments/{comment['id']}"
                     comment["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#issuecomment-{comment['id']}"
                     comment["issue_number"] = pull.number
                     gh.issue_comments.append(comment)
@@ -319,7 +332,7 @@ def _repo_json(gh: GitHubServer) -> dict[str, Any]:
         "name": name,
         "full_name": gh.repo,
         "owner": {"login": owner, "type": "Organization"},
-        "url": f"{gh.url}/repos/{gh.repo}",
+        "url": f"{gh.api}/repos/{gh.repo}",
         "html_url": f"https://github.example/{gh.repo}",
         "fork": False,
     }
@@ -339,8 +352,8 @@ def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
         "labels": [{"name": n} for n in pull.labels],
         "head": {"sha": pull.head_sha, "ref": "feature", "repo": head_repo},
         "base": {"sha": pull.base_sha, "ref": "main", "repo": _repo_json(gh)},
-        "url": f"{gh.url}/repos/{gh.repo}/pulls/{pull.number}",
-        "issue_url": f"{gh.url}/repos/{gh.repo}/issues/{pull.number}",
+        "url": f"{gh.api}/repos/{gh.repo}/pulls/{pull.number}",
+        "issue_url": f"{gh.api}/repos/{gh.repo}/issues/{pull.number}",
         "html_url": f"https://github.example/{gh.repo}/pull/{pull.number}",
         "changed_files": len(files),
         "additions": sum(f["additions"] for f in files),
@@ -359,7 +372,7 @@ def _compare(gh: GitHubServer, base: str, head: str) -> dict[str, Any]:
     else:
         status = "diverged"
     return {
-        "url": f"{gh.url}/repos/{gh.repo}/compare/{base}...{head}",
+        "url": f"{gh.api}/repos/{gh.repo}/compare/{base}...{head}",
         "status": status,
         "ahead_by": 1,
         "behind_by": 0 if status != "diverged" else 1,
@@ -395,9 +408,9 @@ def _create_review(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[s
         "state": "PENDING" if event is None else {"COMMENT": "COMMENTED"}.get(event, event),
         "commit_id": commit,
         "html_url": f"https://github.example/{gh.repo}/pull/{pull.number}#pullrequestreview-{len(gh.reviews) + 1}",
-        "pull_request_url": f"{gh.url}/repos/{gh.repo}/pulls/{pull.number}",
+        "pull_request_url": f"{gh.api}/repos/{gh.repo}/pulls/{pull.number}",
     }
-    review["url"] = f"{gh.url}/repos/{gh.repo}/pulls/{pull.number}/reviews/{review['id']}"
+    review["url"] = f"{gh.api}/repos/{gh.repo}/pulls/{pull.number}/reviews/{review['id']}"
     gh.reviews.append(review)
     for comment in comments:
         _store_comment(gh, pull, comment, review["id"], commit)
@@ -430,7 +443,7 @@ def _store_comment(gh: GitHubServer, pull: Pull, comment: dict[str, Any], review
         "in_reply_to_id": comment.get("in_reply_to"),
         "resolved": False,
     }
-    stored["url"] = f"{gh.url}/repos/{gh.repo}/pulls/comments/{stored['id']}"
+    stored["url"] = f"{gh.api}/repos/{gh.repo}/pulls/comments/{stored['id']}"
     stored["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#discussion_r{stored['id']}"
     gh.review_comments.append(stored)
     return stored

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from reviewer.publishers.github_review import SUMMARY_MARKER
-from tests.conftest import GitRepo
-from tests.github_fixtures import NEW_FILE, Scenario, app_with, finding, make_pull
+from tests.github_fixtures import NEW_FILE, Scenario, app_with, finding, gh, make_pull, scenario  # noqa: F401 (fixtures)
 from tests.github_server import GitHubServer
-from tests.model_server import ModelServer
-
-
-@pytest.fixture
-def gh(repo: GitRepo) -> Iterator[GitHubServer]:
-    with GitHubServer(repo.root) as server:
-        yield server
-
-
-@pytest.fixture
-def scenario(repo: GitRepo, gh: GitHubServer, model_server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
-    return Scenario(repo, gh, model_server, tmp_path, monkeypatch)
 
 
 FIRST_FINDINGS = [

@@ -188,23 +188,24 @@ def find_rejected(items: Sequence[T], accepts: Callable[[list[T]], bool], max_pr
     probes = 0
     rejected: set[int] = set()
 
-    def search(indices: list[int], known_bad: bool) -> None:
+    def search(indices: list[int], known_bad: bool) -> bool:
+        """True when every item of `indices` is accepted."""
         nonlocal probes
-        if not indices:
-            return
         if not known_bad:
             if probes >= max_probes:
                 rejected.update(indices)
-                return
+                return False
             probes += 1
             if accepts([items[i] for i in indices]):
-                return
+                return True
         if len(indices) == 1:
             rejected.update(indices)
-            return
+            return False
         middle = len(indices) // 2
-        search(indices[:middle], False)
-        search(indices[middle:], False)
+        # The whole was refused: when the left half passes, the right half is known bad without a probe.
+        left_ok = search(indices[:middle], False)
+        search(indices[middle:], left_ok)
+        return False
 
     search(list(range(len(items))), True)
     return frozenset(rejected)
