@@ -60,7 +60,7 @@ def test_first_review_posts_inline_comments_and_a_summary(scenario: Scenario, gh
 
 def test_second_push_is_reviewed_incrementally_without_duplicates(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     _, first_head = make_pull(scenario.repo, gh)
-    scenario.findings = FIRST_FINDINGS[:2]
+    scenario.findings = [*FIRST_FINDINGS[:2], FIRST_FINDINGS[3]]
     assert scenario.action("pull_request", scenario.pull_event(1), capsys).code == 0
     eval_comment = next(c for c in gh.visible_comments() if c["line"] == 6)
     gh.human_reply(eval_comment["id"], "Intentional, we trust these files.", resolve=True)
@@ -93,6 +93,9 @@ def test_second_push_is_reviewed_incrementally_without_duplicates(scenario: Scen
     assert summary["id"] == summary_id  # edited in place
     assert f"head={second_head}" in str(summary["body"]) and f"changes since `{first_head[:7]}`" in str(summary["body"])
     assert "1 already posted earlier" in str(summary["body"])
+    assert "docs are stale" in str(summary["body"])  # listed on the first push, kept on the second
+    walkthrough_request = [r for r in scenario.model.posts() if '"walkthrough"' in r.text][-1]
+    assert "eval(fh.read())" in walkthrough_request.text  # the walkthrough still covers the whole PR
 
 
 def test_rerun_on_the_same_sha_posts_nothing_new(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:

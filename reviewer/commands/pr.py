@@ -155,14 +155,11 @@ def run_pr(
         else:
             target, since = changed, state.last_head
     root = checkout or Path.cwd()
-    plan = plan_review(
-        target.diff,
-        config,
-        Templates(root),
-        description=info.description,
-        guidelines=load_guidelines(config, root),
-        tasks=("review", "summarize"),
-    )
+    templates, guidelines = Templates(root), load_guidelines(config, root)
+    # The review sees only what is new; the walkthrough always describes the whole PR.
+    reviewing = plan_review(target.diff, config, templates, description=info.description, guidelines=guidelines, tasks=("review",))
+    summarizing = plan_review(whole.diff, config, templates, description=info.description, guidelines=guidelines, tasks=("summarize",))
+    plan = dataclasses.replace(reviewing, requests=reviewing.requests + summarizing.requests)
     if opts.dry_run:
         click.echo(plan_publisher.render(plan, config, utc_now(), opts.output_format), nl=False)
         return PrOutcome(0)

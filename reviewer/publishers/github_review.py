@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 SUMMARY_MARKER = f"{MARKER_PREFIX}summary -->"
 WALKTHROUGH_START = f"{MARKER_PREFIX}walkthrough -->"
 WALKTHROUGH_END = f"{MARKER_PREFIX}walkthrough-end -->"
+FINDINGS_START = f"{MARKER_PREFIX}findings -->"
+FINDINGS_END = f"{MARKER_PREFIX}findings-end -->"
 DESCRIPTION_START = f"{MARKER_PREFIX}description -->"
 DESCRIPTION_END = f"{MARKER_PREFIX}description-end -->"
 _FINGERPRINT = re.compile(re.escape(MARKER_PREFIX) + r"fp=([0-9a-f]{16}) -->")
@@ -219,8 +221,13 @@ def summary_body(
     already_posted: int,
     review_url: str | None,
     heading_note: str = "",
+    earlier: str = "",
 ) -> str:
-    """The one summary comment: walkthrough, what is not inline, what was not reviewed, the run's cost and head SHA."""
+    """The one summary comment: walkthrough, what is not inline, what was not reviewed, the run's cost and head SHA.
+
+    `earlier` is the findings list of the summary this one replaces: an
+    incremental run keeps it, so a finding listed on an earlier push is not lost.
+    """
     review = saved.review
     out = [SUMMARY_MARKER, "## reviewer", ""]
     if heading_note:
@@ -237,10 +244,18 @@ def summary_body(
             line += f", {already_posted} already posted earlier (not repeated)"
         out += [line + ".", ""]
     tail = _tail(saved)
-    listed = _fit(_demoted_lines(demoted), BODY_LIMIT - len("\n".join(out + tail)) - 200)
+    current = _demoted_lines(demoted)
+    kept = [line for line in earlier.splitlines() if line.strip() and line not in current]
+    listed = _fit(current + kept, BODY_LIMIT - len("\n".join(out + tail)) - 200)
     if listed:
-        out += ["### Findings not posted as comments", "", *listed, ""]
+        out += ["### Findings not posted as comments", "", FINDINGS_START, *listed, FINDINGS_END, ""]
     return _truncate("\n".join(out + tail), BODY_LIMIT) + f"\n{MARKER_PREFIX}head={saved.head_sha} -->\n"
+
+
+def findings_block(body: str) -> str:
+    """The findings list of an earlier summary comment (our own text, already made safe)."""
+    _, found, rest = body.partition(FINDINGS_START)
+    return rest.partition(FINDINGS_END)[0].strip("\n") if found and FINDINGS_END in rest else ""
 
 
 def walkthrough(saved: SavedReview) -> str:
@@ -352,7 +367,8 @@ def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note
             demoted.append(Demoted(p, problem))
         else:
             posted += 1
-    body = summary_body(saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url)
+    earlier = findings_block(state.summary_comment.body) if state.summary_comment is not None and saved.since_sha else ""
+    body = summary_body(saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, earlier=earlier)
     summary_url = _upsert_summary(pr, state, body)
     return Published(review_url, summary_url, posted, len(demoted), len(plan.already_posted))
 
