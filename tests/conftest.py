@@ -10,6 +10,8 @@ import pytest
 
 from tests.model_server import ModelServer
 
+pytest_plugins = ["tests.github_fixtures"]  # the loopback GitHub's fixtures: gh, scenario
+
 
 @pytest.fixture
 def model_server() -> Iterator[ModelServer]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reviewer.publishers.github_review import SUMMARY_MARKER
-from tests.github_fixtures import NEW_FILE, Scenario, app_with, finding, gh, make_pull, scenario  # noqa: F401 (fixtures)
+from tests.github_fixtures import NEW_FILE, Scenario, app_with, finding, make_pull
 from tests.github_server import GitHubServer
-
 
 FIRST_FINDINGS = [
     finding(

@@ -9,7 +9,7 @@ import pytest
 
 from reviewer.cli import run
 from reviewer.publishers.github_review import SUMMARY_MARKER
-from tests.github_fixtures import Scenario, finding, gh, make_pull, scenario  # noqa: F401 (fixtures)
+from tests.github_fixtures import Scenario, finding, make_pull
 from tests.github_server import TOKEN, GitHubServer
 
 FINDINGS = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from reviewer.backends.base import Usage
 from reviewer.config import GitHubSettings
 from reviewer.diff import parse_diff
 from reviewer.findings import Finding
@@ -20,7 +21,6 @@ from reviewer.publishers.github_review import (
     summary_body,
 )
 from reviewer.review import Review
-from reviewer.backends.base import Usage
 from reviewer.saved_review import SavedReview
 
 DIFF_TEXT = (

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import (
-    LocalWork,
     ALL_FORMATS,
+    LocalWork,
     RunOptions,
     build_config,
     environ,

@@ -59,7 +59,7 @@ def pr_options(func: F) -> F:
         click.option("--no-post", is_flag=True, help="Print the result instead of posting it."),
     ]
     for option in reversed(options):
-        func = option(func)  # type: ignore[assignment]
+        func = option(func)
     return func
 
 

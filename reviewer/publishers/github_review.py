@@ -32,7 +32,7 @@ from reviewer.saved_review import SavedReview
 
 if TYPE_CHECKING:
     from github import Github
-    from github.PullRequest import PullRequest
+    from github.PullRequest import PullRequest, ReviewComment
 
 SUMMARY_MARKER = f"{MARKER_PREFIX}summary -->"
 WALKTHROUGH_START = f"{MARKER_PREFIX}walkthrough -->"
@@ -172,10 +172,10 @@ def comment_body(p: PlacedFinding) -> str:
     return f"{body}\n\n{fingerprint_marker(p.fingerprint)}"
 
 
-def comment_payload(p: PlacedFinding) -> dict[str, Any]:
+def comment_payload(p: PlacedFinding) -> ReviewComment:
     """One `comments[]` entry of a review; `start_line` only when strictly before `line` (else GitHub 422s)."""
     f = p.finding
-    payload: dict[str, Any] = {"path": f.path, "body": comment_body(p), "line": f.line, "side": f.side}
+    payload: ReviewComment = {"path": f.path, "body": comment_body(p), "line": f.line, "side": f.side}
     if f.start_line is not None and f.start_line < f.line:
         payload["start_line"] = f.start_line
         payload["start_side"] = f.side
@@ -228,7 +228,6 @@ def summary_body(
     `earlier` is the findings list of the summary this one replaces: an
     incremental run keeps it, so a finding listed on an earlier push is not lost.
     """
-    review = saved.review
     out = [SUMMARY_MARKER, "## reviewer", ""]
     if heading_note:
         out += [heading_note, ""]
@@ -386,7 +385,7 @@ def refresh_walkthrough(gh: Github, saved: SavedReview, *, into_description: boo
     """`reviewer summarize` on a PR: the walkthrough section of the summary (and the description) alone."""
     from github import GithubException
 
-    from reviewer.sources.github import PullRef, describe, open_pull
+    from reviewer.sources.github import PullRef, open_pull
 
     _, pr = open_pull(gh, PullRef(saved.repo, saved.number))
     state = read_state(gh, pr)
@@ -422,7 +421,7 @@ def _post_review(pr: PullRequest, commit: Any, inline: list[PlacedFinding], save
             raise _write_error(exc, "post the review") from None
         note(f"reviewer: GitHub refused the review ({describe(exc)}); finding the comments it refuses")
 
-    def accepts(subset: list[dict[str, Any]]) -> bool:
+    def accepts(subset: list[ReviewComment]) -> bool:
         # A pending review (no event) is invisible to others and deleted at once: a probe, not a post.
         try:
             pending = pr.create_review(commit=commit, comments=subset)
@@ -503,6 +502,7 @@ def _viewer(gh: Github) -> str | None:
 
 
 def _ours(user: Any, viewer: str | None) -> bool:
+    """Written by this token: our login when we know it, else a bot (a workflow token posts as github-actions[bot])."""
     if user is None:
         return False
-    return user.login == viewer if viewer else user.type == "Bot"
+    return bool(user.login == viewer) if viewer else bool(user.type == "Bot")
