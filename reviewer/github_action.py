@@ -28,6 +28,7 @@ class Decision:
     reason: str = ""
     commenter: str | None = None  # a comment command: this user needs write access
     explicit: bool = False  # asked for by a person: review the whole PR, drafts too
+    fork: bool = False  # a fork's PR on `pull_request`: no secrets, a read-only token
 
 
 def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
@@ -36,7 +37,9 @@ def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
         number = (payload.get("pull_request") or {}).get("number")
         if action not in PR_ACTIONS:
             return Decision("skip", number, f"pull_request action {action!r} needs no review")
-        return Decision("review", number, f"pull_request {action}")
+        head_repo = ((payload.get("pull_request") or {}).get("head") or {}).get("repo")
+        fork = head_repo is None or bool(head_repo.get("fork"))  # a deleted fork has no repo
+        return Decision("review", number, f"pull_request {action}", fork=event_name == "pull_request" and fork)
     if event_name == "issue_comment":
         issue = payload.get("issue") or {}
         if issue.get("pull_request") is None:  # present (maybe empty) only on a PR

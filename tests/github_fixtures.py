@@ -93,10 +93,14 @@ class Scenario:
             env["GITHUB_WORKSPACE"] = str(self.repo.root)
         return env
 
-    def action(self, event_name: str, payload: dict[str, Any], capsys: pytest.CaptureFixture[str], *, workspace: bool = False) -> ActionRun:
+    def action(
+        self, event_name: str, payload: dict[str, Any], capsys: pytest.CaptureFixture[str], *, workspace: bool = False, drop: tuple[str, ...] = ()
+    ) -> ActionRun:
         env = self.environ(event_name, payload, workspace=workspace)
         for key, value in env.items():
             self.monkeypatch.setenv(key, value)
+        for key in drop:
+            self.monkeypatch.delenv(key, raising=False)
         if not workspace:
             self.monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
         capsys.readouterr()
@@ -111,7 +115,13 @@ class Scenario:
         return {
             "action": action,
             "number": number,
-            "pull_request": {"number": number, "draft": p.draft, "head": {"sha": p.head_sha}, "base": {"sha": p.base_sha}, **pull},
+            "pull_request": {
+                "number": number,
+                "draft": p.draft,
+                "head": {"sha": p.head_sha, "repo": {"full_name": f"{'contributor' if p.fork else 'acme'}/app", "fork": p.fork}},
+                "base": {"sha": p.base_sha, "repo": {"full_name": self.gh.repo, "fork": False}},
+                **pull,
+            },
             "repository": {"full_name": self.gh.repo},
         }
 

@@ -149,6 +149,17 @@ def test_read_only_token_falls_back_to_annotations_and_job_summary(scenario: Sce
     assert "<img" not in result.step_summary
 
 
+def test_a_fork_pr_without_a_model_key_is_passed_with_a_reason(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(scenario.repo, gh, fork=True)
+    gh.read_only = True
+    # No --base-url: the default DeepSeek backend, whose key a fork's run never gets.
+    result = scenario.action("pull_request", scenario.pull_event(1), capsys, drop=("INPUT_BASE_URL", "INPUT_MODEL"))
+    assert result.code == 0, result.stderr
+    assert "comes from a fork" in result.stdout and "two-step pattern" in result.step_summary
+    assert scenario.model.posts() == [] and gh.writes() == []
+    assert result.outputs["findings"] == "0"
+
+
 def test_review_comment_command_from_a_writer(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     make_pull(scenario.repo, gh, draft=True)  # an explicit /review reviews a draft too
     scenario.findings = FIRST_FINDINGS[:1]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import RunOptions, build_config, environ, note
-from reviewer.config import EFFORTS, SEVERITIES
+from reviewer.config import EFFORTS, SEVERITIES, Config
 from reviewer.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ def action() -> int:
     from reviewer import github_action as gha
     from reviewer.commands.pr import PrOutcome, run_pr
     from reviewer.commands.summarize import run_summarize_pr
+    from reviewer.publishers.annotations import write_step_summary
     from reviewer.sources.github import PullRef, api_url, connect
 
     env = environ()
@@ -51,6 +52,16 @@ def action() -> int:
     ref = PullRef(gha.repository(env), decision.number)
     if decision.commenter and not _can_write(gh, ref.repo, decision.commenter):
         click.echo(f"reviewer: nothing to do: {decision.commenter} has no write access to {ref.repo}")
+        gha.write_outputs(env, _outputs(outcome))
+        return 0
+    if decision.fork and not _has_review_key(config, env):
+        # Secrets never reach a workflow triggered from a fork: say so and pass, rather than fail every fork PR.
+        message = (
+            f"not reviewing {ref.repo}#{ref.number}: it comes from a fork, and GitHub passes no secrets "
+            "(no model API key) to such runs; see the two-step pattern for forks in the README"
+        )
+        click.echo(f"reviewer: {message}")
+        write_step_summary(env, f"### reviewer\n\n{message[0].upper()}{message[1:]}.\n")
         gha.write_outputs(env, _outputs(outcome))
         return 0
     note(f"reviewer: {decision.reason}: {decision.task} {ref.repo}#{ref.number}")
@@ -86,6 +97,15 @@ def _options(env: Mapping[str, str]) -> RunOptions:
         concurrency=None,
         max_cost=None,
     )
+
+
+def _has_review_key(config: Config, env: Mapping[str, str]) -> bool:
+    """Whether some backend of the review route can be used here: self-hosted, keyless, or its key is set."""
+    for name in config.routes.review:
+        backend = config.backend(name)
+        if backend.is_self_hosted or not backend.api_key_env or env.get(backend.api_key_env):
+            return True
+    return False
 
 
 def _can_write(gh: Github, repo: str, login: str) -> bool:
