@@ -103,3 +103,13 @@ def test_description_block_is_replaced_keeping_what_the_author_wrote() -> None:
     once = replace_between("Author text.", DESCRIPTION_START, DESCRIPTION_END, "v1")
     twice = replace_between(once + "\nMore from the author.", DESCRIPTION_START, DESCRIPTION_END, "v2")
     assert twice.startswith("Author text.") and "v2" in twice and "v1" not in twice and twice.endswith("More from the author.")
+
+
+def test_a_huge_model_answer_still_fits_one_comment_with_its_fingerprint() -> None:
+    p = placed(3)
+    huge = dataclasses.replace(p, finding=dataclasses.replace(p.finding, title="<" * 5000, body="```\n" + "<" * 100000, suggestion="x" * 30000))
+    body = comment_payload(huge)["body"]
+    assert len(body) < 65536
+    assert body.endswith(f"<!-- reviewer:fp={p.fingerprint} -->")
+    assert body.count("```") % 2 == 0  # the model's fence was closed before our marker
+    assert "too long for a comment" in body

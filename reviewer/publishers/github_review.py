@@ -29,6 +29,7 @@ from reviewer.placement import PlacedFinding, Placement, fingerprint, place_one
 from reviewer.publishers.terminal import usage_line
 from reviewer.safe_text import MARKER_PREFIX, break_markers, fence_for, neutralise
 from reviewer.saved_review import SavedReview
+from reviewer.sources.github import PullRef, describe, open_pull
 
 if TYPE_CHECKING:
     from github import Github
@@ -45,6 +46,13 @@ _FINGERPRINT = re.compile(re.escape(MARKER_PREFIX) + r"fp=([0-9a-f]{16}) -->")
 _HEAD = re.compile(re.escape(MARKER_PREFIX) + r"head=([0-9a-f]{7,64}) -->")
 
 BODY_LIMIT = 60000  # GitHub refuses bodies over 65,536 characters; leave room for our own framing
+# Model text is cut *before* it is made safe (cutting after could split a code fence);
+# making it safe at most quadruples it (`<` → `&lt;`), which keeps a comment under BODY_LIMIT.
+TITLE_CHARS = 300
+BODY_CHARS = 12000
+SUGGESTION_CHARS = 20000
+LISTED_BODY_CHARS = 2000  # a finding's body in the summary list
+WALKTHROUGH_CHARS = 8000
 MAX_FILE_COMMENTS = 10  # each is its own content-creating request (GitHub allows ~80 a minute)
 MAX_PROBES = 24  # pending reviews tried while looking for the comments a 422 refers to
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
@@ -160,16 +168,18 @@ def fingerprint_marker(value: str) -> str:
 
 def comment_body(p: PlacedFinding) -> str:
     f = p.finding
-    parts = [f"**{ICONS[f.severity]} {f.severity} · {f.category}**: {neutralise(f.title)}"]
+    parts = [f"**{ICONS[f.severity]} {f.severity} · {f.category}**: {neutralise(_cut(f.title, TITLE_CHARS))}"]
     if p.placement is Placement.FILE:
         parts[0] += f" (line {f.line}{' of the old file' if f.side == 'LEFT' else ''})"
     if f.body:
-        parts.append(neutralise(f.body))
+        parts.append(neutralise(_cut(f.body, BODY_CHARS)))
     # GitHub cannot apply a suggestion to deleted lines, nor to a file-level comment.
     if f.suggestion is not None and p.placement is Placement.LINE and f.side == "RIGHT":
-        parts.append(fence_for(f.suggestion, "suggestion"))
-    body = _truncate("\n\n".join(parts), BODY_LIMIT)
-    return f"{body}\n\n{fingerprint_marker(p.fingerprint)}"
+        if len(f.suggestion) <= SUGGESTION_CHARS:
+            parts.append(fence_for(f.suggestion, "suggestion"))
+        else:
+            parts.append("_(The suggested change is too long for a comment.)_")
+    return "\n\n".join(parts) + f"\n\n{fingerprint_marker(p.fingerprint)}"
 
 
 def comment_payload(p: PlacedFinding) -> ReviewComment:
@@ -261,7 +271,7 @@ def walkthrough(saved: SavedReview) -> str:
     summary = saved.review.summary
     if summary is None:
         return "_No walkthrough in this run._"
-    return neutralise(summary.markdown()).rstrip()
+    return neutralise(_cut(summary.markdown(), WALKTHROUGH_CHARS)).rstrip()
 
 
 def _demoted_lines(demoted: Sequence[Demoted]) -> list[str]:
@@ -270,9 +280,10 @@ def _demoted_lines(demoted: Sequence[Demoted]) -> list[str]:
         f = d.placed.finding
         span = f"{f.start_line}-{f.line}" if f.start_line else str(f.line)
         side = " (old file)" if f.side == "LEFT" else ""
-        lines.append(f"- {ICONS[f.severity]} **{f.severity}** `{_code(f.path)}:{span}`{side}: {neutralise(f.title)} _({d.reason})_")
+        title = neutralise(_cut(f.title, TITLE_CHARS))
+        lines.append(f"- {ICONS[f.severity]} **{f.severity}** `{_code(f.path)}:{span}`{side}: {title} _({d.reason})_")
         if f.body:
-            body = neutralise(f.body).replace("\n", "\n  ")
+            body = neutralise(_cut(f.body, LISTED_BODY_CHARS)).replace("\n", "\n  ")
             lines.append(f"  <details><summary>details</summary>\n\n  {body}\n\n  </details>")
     return lines
 
@@ -322,6 +333,10 @@ def _code(text: str) -> str:
     return break_markers(text).replace("`", "'")
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+
+
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 40].rstrip() + "\n\n… (cut at GitHub's size limit)"
 
@@ -338,8 +353,6 @@ def read_state(gh: Github, pr: PullRequest) -> PostedState:
         summaries = [c for c in pr.get_issue_comments() if SUMMARY_MARKER in (c.body or "") and _ours(c.user, viewer)]
         bodies = [c.body for c in pr.get_review_comments() if _ours(c.user, viewer)]
     except GithubException as exc:
-        from reviewer.sources.github import describe
-
         raise PublishError(f"cannot read the comments of pull request #{pr.number}: {describe(exc)}") from None
     summary = summaries[-1] if summaries else None
     return PostedState(summary, last_head_in(summary.body) if summary else None, fingerprints_in(bodies))
@@ -347,8 +360,6 @@ def read_state(gh: Github, pr: PullRequest) -> PostedState:
 
 def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note) -> Published:
     """Post the saved review: one review, file-level comments, and the summary comment (edited in place)."""
-    from reviewer.sources.github import PullRef, open_pull
-
     repo, pr = open_pull(gh, PullRef(saved.repo, saved.number))
     state = read_state(gh, pr)
     plan = plan_post(saved.review.findings, parse_diff(saved.diff), state.fingerprints, settings, incremental=saved.since_sha is not None)
@@ -374,8 +385,6 @@ def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note
 
 def publish_not_reviewed(gh: Github, saved: SavedReview) -> str | None:
     """A PR skipped as a whole (too large): the summary says so, not silence."""
-    from reviewer.sources.github import PullRef, open_pull
-
     _, pr = open_pull(gh, PullRef(saved.repo, saved.number))
     state = read_state(gh, pr)
     return _upsert_summary(pr, state, summary_body(saved, (), posted=0, already_posted=0, review_url=None))
@@ -384,8 +393,6 @@ def publish_not_reviewed(gh: Github, saved: SavedReview) -> str | None:
 def refresh_walkthrough(gh: Github, saved: SavedReview, *, into_description: bool) -> str | None:
     """`reviewer summarize` on a PR: the walkthrough section of the summary (and the description) alone."""
     from github import GithubException
-
-    from reviewer.sources.github import PullRef, open_pull
 
     _, pr = open_pull(gh, PullRef(saved.repo, saved.number))
     state = read_state(gh, pr)
@@ -406,8 +413,6 @@ def refresh_walkthrough(gh: Github, saved: SavedReview, *, into_description: boo
 def _post_review(pr: PullRequest, commit: Any, inline: list[PlacedFinding], saved: SavedReview, note: Note) -> tuple[str | None, list[Demoted]]:
     """One review; on a 422, the refused comments go to the summary and the rest is posted."""
     from github import GithubException
-
-    from reviewer.sources.github import describe
 
     payloads = [comment_payload(p) for p in inline]
     body = (
@@ -449,8 +454,6 @@ def _post_review(pr: PullRequest, commit: Any, inline: list[PlacedFinding], save
 def _post_file_comment(pr: PullRequest, head_sha: str, p: PlacedFinding) -> str | None:
     from github import GithubException
 
-    from reviewer.sources.github import describe
-
     try:
         pr.create_review_comment(body=comment_body(p), commit=head_sha, path=p.finding.path, subject_type="file")
     except GithubException as exc:
@@ -481,8 +484,6 @@ def _upsert_summary(pr: PullRequest, state: PostedState, body: str) -> str | Non
 
 
 def _write_error(exc: Any, what: str) -> PublishError:
-    from reviewer.sources.github import describe
-
     if exc.status == 403:
         return ReadOnly(
             f"GitHub refused to {what} ({describe(exc)}): the token cannot write to this pull request "
