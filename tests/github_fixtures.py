@@ -99,10 +99,8 @@ class Scenario:
         env = self.environ(event_name, payload, workspace=workspace)
         for key, value in env.items():
             self.monkeypatch.setenv(key, value)
-        for key in drop:
+        for key in (*drop, *(() if workspace else ("GITHUB_WORKSPACE",))):
             self.monkeypatch.delenv(key, raising=False)
-        if not workspace:
-            self.monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
         capsys.readouterr()
         code = run(["action"])
         out = capsys.readouterr()

@@ -26,8 +26,6 @@ def pr_args(scenario: Scenario, *extra: str) -> list[str]:
 def env(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     monkeypatch.setenv("GITHUB_API_URL", scenario.gh.api)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     scenario.findings = FINDINGS
     return scenario
 
@@ -116,3 +114,15 @@ def test_pr_url_argument_and_missing_token(env: Scenario, gh: GitHubServer, caps
     args += ["--base-url", env.model.openai_url, "--model", "m", "--config", str(env.config)]
     assert run(args) == 0
     assert [f["title"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["eval on file content", "loop starts wrong"]
+
+
+def test_summarize_works_on_the_local_change_and_on_a_pr(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    model = ["--base-url", env.model.openai_url, "--model", "m", "--config", str(env.config), "--format", "json"]
+    assert run(["summarize", "--base", "main", *model]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"].startswith("### Load files with eval")
+    assert gh.requests == []  # the local mode never talks to GitHub
+
+    assert run(["summarize", "https://github.example/acme/app/pull/1", "--no-post", *model]) == 0
+    assert "Load files with eval" in json.loads(capsys.readouterr().out)["summary"]
+    assert gh.writes() == [] and env.review_requests() == []  # summarize only: no review request
