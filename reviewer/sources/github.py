@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 DEFAULT_API_URL = "https://api.github.com"
 GITHUB_FILE_LIMIT = 3000  # `/pulls/{n}/files` lists no more than this
+COMPARE_FILE_LIMIT = 300  # a comparison lists no more than this
 _PR_URL = re.compile(r"^https?://[^/]+/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
 
 
@@ -174,8 +175,8 @@ def changes_since(repo: Repository, since_sha: str, info: PullInfo, pr_paths: It
         files = [_file_patch(f) for f in comparison.files]
     except GithubException:
         return None
-    if status not in ("ahead", "identical"):
-        return None
+    if status not in ("ahead", "identical") or len(files) >= COMPARE_FILE_LIMIT:
+        return None  # not a plain continuation, or too many files to see them all: review it all
     # A merge of the base branch brings in files that are not the PR's: keep only the PR's own.
     wanted = set(pr_paths)
     return build_diff([f for f in files if f.path in wanted], since_sha, info.head_sha, checkout, [])
