@@ -7,6 +7,7 @@ import pytest
 from reviewer.publishers.github_review import SUMMARY_MARKER
 from tests.github_fixtures import NEW_FILE, Scenario, app_with, finding, make_pull
 from tests.github_server import GitHubServer
+from tests.model_server import Reply
 
 FIRST_FINDINGS = [
     finding(
@@ -214,6 +215,23 @@ def test_a_pr_over_the_size_limit_gets_a_summary_saying_so(scenario: Scenario, g
     assert scenario.model.posts() == []
     [summary] = our_summaries(gh)
     assert "**Not reviewed:**" in str(summary["body"]) and "over github.max_changed_lines = 3" in str(summary["body"])
+    assert "reviewer:head=" not in str(summary["body"])  # nothing was reviewed: the next run must not start from here
+
+
+def test_an_incomplete_run_does_not_record_its_head(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(scenario.repo, gh)
+    scenario.findings = FIRST_FINDINGS[:1]
+    answer = scenario.model.responder
+    scenario.model.responder = lambda r: Reply(status=400, error="model not found") if '"walkthrough"' not in r.text else answer(r)  # type: ignore[misc]
+    failed = scenario.action("pull_request", scenario.pull_event(1), capsys)
+    assert failed.code == 3  # a backend failure left the review incomplete
+    [summary] = our_summaries(gh)
+    assert "not reviewed: backend" in str(summary["body"]) and "reviewer:head=" not in str(summary["body"])
+
+    scenario.model.responder = answer
+    again = scenario.action("pull_request", scenario.pull_event(1, "synchronize"), capsys)
+    assert again.code == 0, again.stderr
+    assert [c["line"] for c in gh.visible_comments()] == [6]  # the same head is reviewed again, in full
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,7 @@ def test_summary_stays_under_githubs_size_limit_and_records_the_head() -> None:
     review = Review((), None, Usage(), 0.0, (), ())
     saved = SavedReview("o/r", 1, "a" * 40, "b" * 40, review, DIFF_TEXT)
     big = dataclasses.replace(placed(3), finding=dataclasses.replace(placed(3).finding, body="x" * 5000))
-    body = summary_body(saved, [Demoted(big, "why")] * 40, posted=0, already_posted=0, review_url=None)
+    body = summary_body(saved, [Demoted(big, "why")] * 40, posted=0, already_posted=0, review_url=None, reviewed_head="a" * 40)
     assert len(body) < 65536 and len(body) <= BODY_LIMIT + 100
     assert "more lines not shown" in body and body.rstrip().endswith(f"head={'a' * 40} -->")
 

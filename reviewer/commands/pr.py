@@ -127,7 +127,7 @@ def run_pr(
     from reviewer.publishers import plan as plan_publisher
     from reviewer.publishers.github_review import read_state
     from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
-    from reviewer.saved_review import SavedReview, save
+    from reviewer.saved_review import SavedReview
     from reviewer.sources.github import changes_since, open_pull, pull_diff, pull_info
 
     repo, pull = open_pull(gh, ref)
@@ -166,15 +166,18 @@ def run_pr(
     pool = BackendPool(config, env)
     pool.preflight(plan.requests)
     review = run_review(plan, target.diff, pool, description=info.description, on_progress=progress_printer()) if plan.requests else empty
-    review = dataclasses.replace(review, skipped=whole.skipped + target.skipped + review.skipped)
+    skipped = tuple(dict.fromkeys(whole.skipped + target.skipped + review.skipped))  # a file can be in both diffs
+    review = dataclasses.replace(review, skipped=skipped)
     saved = SavedReview(ref.repo, ref.number, info.head_sha, info.base_sha, review, whole.raw, since_sha=since)
-    if output:
-        save(saved, output)
     return _finish(gh, saved, config, opts, env, post=post, output=output)
 
 
 def _finish(gh: Github, saved: SavedReview, config: Config, opts: RunOptions, env: Mapping[str, str], *, post: bool, output: Path | None) -> PrOutcome:
+    from reviewer.saved_review import save
+
     url = ""
+    if output:
+        save(saved, output)
     if post:
         url = deliver(gh, saved, config.github, env)
     elif not output:

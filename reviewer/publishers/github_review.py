@@ -232,11 +232,14 @@ def summary_body(
     review_url: str | None,
     heading_note: str = "",
     earlier: str = "",
+    reviewed_head: str | None = None,
 ) -> str:
     """The one summary comment: walkthrough, what is not inline, what was not reviewed, the run's cost and head SHA.
 
     `earlier` is the findings list of the summary this one replaces: an
     incremental run keeps it, so a finding listed on an earlier push is not lost.
+    `reviewed_head` is recorded for the next run to review from; None records
+    nothing, so the next run reviews the whole PR.
     """
     out = [SUMMARY_MARKER, "## reviewer", ""]
     if heading_note:
@@ -258,7 +261,8 @@ def summary_body(
     listed = _fit(current + kept, BODY_LIMIT - len("\n".join(out + tail)) - 200)
     if listed:
         out += ["### Findings not posted as comments", "", FINDINGS_START, *listed, FINDINGS_END, ""]
-    return _truncate("\n".join(out + tail), BODY_LIMIT) + f"\n{MARKER_PREFIX}head={saved.head_sha} -->\n"
+    body = _truncate("\n".join(out + tail), BODY_LIMIT) + "\n"
+    return body + (f"{MARKER_PREFIX}head={reviewed_head} -->\n" if reviewed_head else "")
 
 
 def findings_block(body: str) -> str:
@@ -378,7 +382,11 @@ def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note
         else:
             posted += 1
     earlier = findings_block(state.summary_comment.body) if state.summary_comment is not None and saved.since_sha else ""
-    body = summary_body(saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, earlier=earlier)
+    # An incomplete run (a backend failed) keeps the head it started from, so the next push reviews what it missed.
+    reviewed = state.last_head if saved.review.incomplete else saved.head_sha
+    body = summary_body(
+        saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, earlier=earlier, reviewed_head=reviewed
+    )
     summary_url = _upsert_summary(pr, state, body)
     return Published(review_url, summary_url, posted, len(demoted), len(plan.already_posted))
 
