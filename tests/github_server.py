@@ -50,6 +50,7 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     body: Any
+    status: int = 0  # what the server answered
 
 
 class GitHubServer:
@@ -239,7 +240,8 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw) if raw else None
             query = parse_qs(parsed.query)
             with gh._lock:
-                gh.requests.append(Recorded(method, parsed.path, query, body))
+                recorded = Recorded(method, parsed.path, query, body)
+                gh.requests.append(recorded)
                 try:
                     if self.headers.get("Authorization", "").split(" ")[-1] != TOKEN:
                         raise _Reply(401, {"message": "Bad credentials"})
@@ -248,6 +250,7 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                     status, payload, headers = self._route(method, parsed.path, query, body or {})
                 except _Reply as reply:
                     status, payload, headers = reply.status, reply.payload, reply.headers
+                recorded.status = status
             self._send(status, payload, headers)
 
         def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:

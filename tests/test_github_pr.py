@@ -9,7 +9,7 @@ import pytest
 
 from reviewer.cli import run
 from reviewer.publishers.github_review import SUMMARY_MARKER
-from tests.github_fixtures import Scenario, finding, make_pull
+from tests.github_fixtures import Scenario, app_with, finding, make_pull
 from tests.github_server import TOKEN, GitHubServer
 
 FINDINGS = [
@@ -126,3 +126,27 @@ def test_summarize_works_on_the_local_change_and_on_a_pr(env: Scenario, gh: GitH
     assert run(["summarize", "https://github.example/acme/app/pull/1", "--no-post", *model]) == 0
     assert "Load files with eval" in json.loads(capsys.readouterr().out)["summary"]
     assert gh.writes() == [] and env.review_requests() == []  # summarize only: no review request
+
+
+def test_placement_is_checked_before_posting_so_github_refuses_nothing(env: Scenario, gh: GitHubServer) -> None:
+    def second_hunk(r: object) -> None:
+        lines = app_with("        return eval(fh.read())").splitlines()
+        lines[39] = "    return 999"
+        env.repo.write("src/app.py", "\n".join(lines) + "\n")
+
+    make_pull(env.repo, gh, edit=second_hunk)  # src/app.py: hunks around lines 6 and 40
+    env.findings = [
+        finding("src/app.py", 40, start_line=6, title="range across hunks"),  # start snapped into line 40's hunk
+        finding("src/app.py", 6, side="LEFT", title="the removed line"),  # old-file line of a deletion
+        finding("src/app.py", 25, title="between the hunks"),  # off the diff: a file-level comment
+        finding("./src/new.py", 4, start_line=4, title="start equals line"),  # normalised path, no start_line
+    ]
+    assert run(pr_args(env)) == 0
+    assert [r for r in gh.requests if r.status == 422] == []
+    placed = {(c["path"], c["line"], c["side"], c["start_line"], c["subject_type"]) for c in gh.visible_comments()}
+    assert placed == {
+        ("src/app.py", 6, "LEFT", None, "line"),
+        ("src/app.py", 40, "RIGHT", 37, "line"),
+        ("src/app.py", None, None, None, "file"),
+        ("src/new.py", 4, "RIGHT", None, "line"),
+    }

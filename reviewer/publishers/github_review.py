@@ -501,9 +501,12 @@ def _write_error(exc: Any, what: str) -> PublishError:
 
 
 def _viewer(gh: Github) -> str | None:
-    """Our login, where the token may ask (an Actions token may not: then our comments are the bot's)."""
+    """Our login, where the token may ask; None for an app or Actions token (then our comments are the bot's)."""
     from github import GithubException
 
+    # `ghs_` tokens (GITHUB_TOKEN, GitHub Apps) are refused GET /user: spare the request and its 403 in the log.
+    if str(getattr(gh.requester.auth, "token", "")).startswith("ghs_"):
+        return None
     try:
         return str(gh.get_user().login)
     except GithubException:
