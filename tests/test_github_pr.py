@@ -150,3 +150,13 @@ def test_placement_is_checked_before_posting_so_github_refuses_nothing(env: Scen
         ("src/app.py", None, None, None, "file"),
         ("src/new.py", 4, "RIGHT", None, "line"),
     }
+
+
+def test_the_api_base_comes_from_github_api_url_else_the_pr_url() -> None:
+    from reviewer.sources.github import api_url, parse_ref
+
+    ghes = parse_ref("https://git.corp.example/team/app/pull/7", None, None)
+    assert (ghes.repo, ghes.number) == ("team/app", 7)
+    assert api_url({}, ghes.host) == "https://git.corp.example/api/v3"
+    assert api_url({}, parse_ref("https://github.com/o/r/pull/1", None, None).host) == "https://api.github.com"
+    assert api_url({"GITHUB_API_URL": "https://ghe.example/api/v3/"}, ghes.host) == "https://ghe.example/api/v3"

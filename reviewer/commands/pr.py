@@ -83,7 +83,7 @@ def pr(
     env = environ()
     root = find_root(Path.cwd())
     config = build_config(opts, root)
-    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env), config.github.seconds_between_writes)
+    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
     return run_pr(gh, ref, config, opts, env, post=not no_post, output=output, full=full, checkout=root).exit_code
 
 

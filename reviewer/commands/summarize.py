@@ -60,7 +60,7 @@ def summarize(
     env = environ()
     root = find_root(Path.cwd())
     config = build_config(opts, root)
-    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env), config.github.seconds_between_writes)
+    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
     return run_summarize_pr(gh, ref, config, opts, env, post=not no_post, checkout=root).exit_code
 
 

@@ -28,13 +28,14 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.github.com"
 GITHUB_FILE_LIMIT = 3000  # `/pulls/{n}/files` lists no more than this
 COMPARE_FILE_LIMIT = 300  # a comparison lists no more than this
-_PR_URL = re.compile(r"^https?://[^/]+/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
+_PR_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
 
 
 @dataclass(frozen=True)
 class PullRef:
     repo: str  # owner/name
     number: int
+    host: str | None = None  # from a PR URL: where its API lives, when GITHUB_API_URL does not say
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def parse_ref(url: str | None, repo: str | None, number: int | None) -> PullRef:
         match = _PR_URL.match(url.strip())
         if not match:
             raise ConfigError(f"{url!r} is not a pull request URL like https://github.com/OWNER/NAME/pull/123")
-        return PullRef(match["repo"], int(match["number"]))
+        return PullRef(match["repo"], int(match["number"]), match["host"])
     if not repo or number is None:
         raise ConfigError("name the pull request: a URL, or --repo OWNER/NAME --number N")
     if repo.count("/") != 1:
@@ -91,9 +92,13 @@ def parse_ref(url: str | None, repo: str | None, number: int | None) -> PullRef:
     return PullRef(repo, number)
 
 
-def api_url(environ: Mapping[str, str]) -> str:
-    """GitHub's REST base: `GITHUB_API_URL` (set by Actions, https://HOST/api/v3 on Enterprise Server)."""
-    return (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+def api_url(environ: Mapping[str, str], host: str | None = None) -> str:
+    """GitHub's REST base: `GITHUB_API_URL` (set by Actions), else the PR URL's Enterprise Server, else github.com."""
+    if environ.get("GITHUB_API_URL"):
+        return environ["GITHUB_API_URL"].rstrip("/")
+    if host and host.lower() not in ("github.com", "www.github.com"):
+        return f"https://{host}/api/v3"
+    return DEFAULT_API_URL
 
 
 def connect(token: str | None, base_url: str, seconds_between_writes: float) -> Github:
