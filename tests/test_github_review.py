@@ -16,6 +16,7 @@ from reviewer.publishers.github_review import (
     Demoted,
     comment_payload,
     find_rejected,
+    findings_block,
     plan_post,
     replace_between,
     summary_body,
@@ -96,7 +97,7 @@ def test_summary_stays_under_githubs_size_limit_and_records_the_head() -> None:
     big = dataclasses.replace(placed(3), finding=dataclasses.replace(placed(3).finding, body="x" * 5000))
     body = summary_body(saved, [Demoted(big, "why")] * 40, posted=0, already_posted=0, review_url=None, reviewed_head="a" * 40)
     assert len(body) < 65536 and len(body) <= BODY_LIMIT + 100
-    assert "more lines not shown" in body and body.rstrip().endswith(f"head={'a' * 40} -->")
+    assert "more findings not shown" in body and body.rstrip().endswith(f"head={'a' * 40} -->")
 
 
 def test_description_block_is_replaced_keeping_what_the_author_wrote() -> None:
@@ -113,3 +114,15 @@ def test_a_huge_model_answer_still_fits_one_comment_with_its_fingerprint() -> No
     assert body.endswith(f"<!-- reviewer:fp={p.fingerprint} -->")
     assert body.count("```") % 2 == 0  # the model's fence was closed before our marker
     assert "too long for a comment" in body
+
+
+def test_an_incremental_summary_keeps_earlier_findings_whole() -> None:
+    review = Review((), None, Usage(), 0.0, (), ())
+    saved = SavedReview("o/r", 1, "a" * 40, "b" * 40, review, DIFF_TEXT, since_sha="c" * 40)
+    first = summary_body(saved, [Demoted(placed(3, title="first finding"), "why")], posted=0, already_posted=0, review_url=None)
+    second = summary_body(
+        saved, [Demoted(placed(22, title="second finding"), "why")], posted=0, already_posted=0, review_url=None, earlier=findings_block(first)
+    )
+    block = findings_block(second)
+    assert "first finding" in block and "second finding" in block
+    assert block.count("<details>") == block.count("</details>") == 2

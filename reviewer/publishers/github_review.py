@@ -256,8 +256,8 @@ def summary_body(
             line += f", {already_posted} already posted earlier (not repeated)"
         out += [line + ".", ""]
     tail = _tail(saved)
-    current = _demoted_lines(demoted)
-    kept = [line for line in earlier.splitlines() if line.strip() and line not in current]
+    current = _demoted_entries(demoted)
+    kept = [entry for entry in _entries(earlier) if entry not in current and not entry.startswith(_MORE)]
     listed = _fit(current + kept, BODY_LIMIT - len("\n".join(out + tail)) - 200)
     if listed:
         out += ["### Findings not posted as comments", "", FINDINGS_START, *listed, FINDINGS_END, ""]
@@ -278,27 +278,42 @@ def walkthrough(saved: SavedReview) -> str:
     return neutralise(_cut(summary.markdown(), WALKTHROUGH_CHARS)).rstrip()
 
 
-def _demoted_lines(demoted: Sequence[Demoted]) -> list[str]:
+def _demoted_entries(demoted: Sequence[Demoted]) -> list[str]:
     lines: list[str] = []
     for d in demoted:
         f = d.placed.finding
         span = f"{f.start_line}-{f.line}" if f.start_line else str(f.line)
         side = " (old file)" if f.side == "LEFT" else ""
         title = neutralise(_cut(f.title, TITLE_CHARS))
-        lines.append(f"- {ICONS[f.severity]} **{f.severity}** `{_code(f.path)}:{span}`{side}: {title} _({d.reason})_")
+        entry = f"- {ICONS[f.severity]} **{f.severity}** `{_code(f.path)}:{span}`{side}: {title} _({d.reason})_"
         if f.body:
             body = neutralise(_cut(f.body, LISTED_BODY_CHARS)).replace("\n", "\n  ")
-            lines.append(f"  <details><summary>details</summary>\n\n  {body}\n\n  </details>")
+            entry += f"\n  <details><summary>details</summary>\n\n  {body}\n\n  </details>"
+        lines.append(entry)
     return lines
 
 
+def _entries(block: str) -> list[str]:
+    """The list entries of a findings block: each starts with "- " and keeps its indented lines."""
+    entries: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("- ") or not entries:
+            entries.append(line)
+        else:
+            entries[-1] += "\n" + line
+    return [e for e in entries if e.strip()]
+
+
+_MORE = "- … "
+
+
 def _fit(lines: list[str], budget: int) -> list[str]:
-    """As many lines as fit in `budget` characters, and a line saying how many did not."""
+    """As many entries as fit in `budget` characters, and one saying how many did not."""
     kept: list[str] = []
     size = 0
     for line in lines:
         if size + len(line) + 1 > budget:
-            return kept + [f"- … {len(lines) - len(kept)} more lines not shown (GitHub's comment size limit)"]
+            return kept + [f"{_MORE}{len(lines) - len(kept)} more findings not shown (GitHub's comment size limit)"]
         kept.append(line)
         size += len(line) + 1
     return kept
