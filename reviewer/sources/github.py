@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.github.com"
 GITHUB_FILE_LIMIT = 3000  # `/pulls/{n}/files` lists no more than this
 COMPARE_FILE_LIMIT = 300  # a comparison lists no more than this
+_NO_PATCH = "GitHub sent no patch (binary or too large) and no local checkout has the commits"
+_SHALLOW_HINT = "a shallow checkout lacks them: use actions/checkout with fetch-depth: 0"
 _PR_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
 
 
@@ -193,7 +195,7 @@ def build_diff(files: list[FilePatch], base_sha: str, head_sha: str, checkout: P
         if f.patch is None and f.status not in ("renamed", "copied", "unchanged"):
             local = _local_patch(checkout, base_sha, head_sha, f.path)
             if local is None:
-                skipped.append(Skipped(f.path, "GitHub sent no patch (binary or too large) and no local checkout has the commits"))
+                skipped.append(Skipped(f.path, _NO_PATCH if checkout is None else f"{_NO_PATCH}; {_SHALLOW_HINT}"))
                 continue
             if local:
                 chunks.append(local)
