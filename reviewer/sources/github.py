@@ -193,9 +193,9 @@ def build_diff(files: list[FilePatch], base_sha: str, head_sha: str, checkout: P
     chunks: list[str] = []
     for f in files:
         if f.patch is None and f.status not in ("renamed", "copied", "unchanged"):
-            local = _local_patch(checkout, base_sha, head_sha, f.path)
+            local, why_not = _local_patch(checkout, base_sha, head_sha, f.path)
             if local is None:
-                skipped.append(Skipped(f.path, _NO_PATCH if checkout is None else f"{_NO_PATCH}; {_SHALLOW_HINT}"))
+                skipped.append(Skipped(f.path, why_not))
                 continue
             if local:
                 chunks.append(local)
@@ -230,10 +230,10 @@ def _file_patch(f: Any) -> FilePatch:
     return FilePatch(f.filename, f.previous_filename, f.status, f.patch)
 
 
-def _local_patch(checkout: Path | None, base_sha: str, head_sha: str, path: str) -> str | None:
-    """`git diff base...head -- path` from the workflow's checkout; None when it lacks the commits."""
+def _local_patch(checkout: Path | None, base_sha: str, head_sha: str, path: str) -> tuple[str | None, str]:
+    """`git diff base...head -- path` from the workflow's checkout, or None and why not."""
     if checkout is None or not (checkout / ".git").exists():
-        return None
+        return None, _NO_PATCH
     done = subprocess.run(
         ["git", "-c", "core.quotepath=false", "diff", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
          f"{base_sha}...{head_sha}", "--", path],
@@ -241,12 +241,11 @@ def _local_patch(checkout: Path | None, base_sha: str, head_sha: str, path: str)
         capture_output=True,
     )
     if done.returncode != 0:
-        return None
+        return None, f"{_NO_PATCH}; {_SHALLOW_HINT}"
     text = done.stdout.decode("utf-8", "surrogateescape")
     if "\nBinary files " in f"\n{text}":
-        return None
-    return text
-
+        return None, "binary file"
+    return text, ""
 
 def describe(exc: Exception) -> str:
     """One line from a GithubException: status and GitHub's message."""
