@@ -71,6 +71,7 @@ class FilePatch:
     previous_path: str | None
     status: str  # added, removed, modified, renamed, copied, changed, unchanged
     patch: str | None  # None: GitHub sent none (binary, or too large)
+    changes: int = 0  # lines added and removed, as GitHub counts them
 
 
 @dataclass(frozen=True)
@@ -192,15 +193,15 @@ def changes_since(repo: Repository, since_sha: str, info: PullInfo, pr_paths: It
 def build_diff(files: list[FilePatch], base_sha: str, head_sha: str, checkout: Path | None, skipped: list[Skipped]) -> PullDiff:
     chunks: list[str] = []
     for f in files:
-        if f.patch is None and f.status not in ("renamed", "copied", "unchanged"):
-            local, why_not = _local_patch(checkout, base_sha, head_sha, f.path)
-            if local is None:
-                skipped.append(Skipped(f.path, why_not))
-                continue
-            if local:
-                chunks.append(local)
+        # A pure rename has no patch and needs none; any other file without one needs the checkout.
+        if f.patch is not None or f.status == "unchanged" or (f.status in ("renamed", "copied") and not f.changes):
+            chunks.append(synthesize(f))
             continue
-        chunks.append(synthesize(f))
+        local, why_not = _local_patch(checkout, base_sha, head_sha, f.path)
+        if not local:
+            skipped.append(Skipped(f.path, why_not or "GitHub sent no patch and git shows no change in the text"))
+            continue
+        chunks.append(local)
     raw = "".join(chunks)
     return PullDiff(parse_diff(raw), raw, tuple(skipped))
 
@@ -227,7 +228,7 @@ def synthesize(f: FilePatch) -> str:
 
 
 def _file_patch(f: Any) -> FilePatch:
-    return FilePatch(f.filename, f.previous_filename, f.status, f.patch)
+    return FilePatch(f.filename, f.previous_filename, f.status, f.patch, f.changes or 0)
 
 
 def _local_patch(checkout: Path | None, base_sha: str, head_sha: str, path: str) -> tuple[str | None, str]:
