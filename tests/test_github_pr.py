@@ -160,3 +160,16 @@ def test_the_api_base_comes_from_github_api_url_else_the_pr_url() -> None:
     assert api_url({}, ghes.host) == "https://git.corp.example/api/v3"
     assert api_url({}, parse_ref("https://github.com/o/r/pull/1", None, None).host) == "https://api.github.com"
     assert api_url({"GITHUB_API_URL": "https://ghe.example/api/v3/"}, ghes.host) == "https://ghe.example/api/v3"
+
+
+def test_a_github_failure_is_one_line_and_exit_3(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    saved = tmp_path / "review.json"
+    assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
+    document = json.loads(saved.read_text())
+    document["head_sha"] = "f" * 40  # a commit GitHub does not have (force-pushed away before posting)
+    saved.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert run(["publish", str(saved), "--config", str(env.config)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("reviewer: error: GitHub answered 422") and "Traceback" not in err

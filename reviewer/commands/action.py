@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from github import Github
 
     from reviewer.commands.pr import PrOutcome
+    from reviewer.github_action import Decision
+    from reviewer.sources.github import PullRef
 
 WRITE_PERMISSIONS = ("admin", "maintain", "write")
 
@@ -31,10 +33,8 @@ WRITE_PERMISSIONS = ("admin", "maintain", "write")
 def action() -> int:
     """Run as the GitHub Action: read GITHUB_EVENT_PATH and the INPUT_* variables, and act on the event."""
     from reviewer import github_action as gha
-    from reviewer.commands.pr import PrOutcome, run_pr
-    from reviewer.commands.summarize import run_summarize_pr
-    from reviewer.publishers.annotations import write_step_summary
-    from reviewer.sources.github import PullRef, api_url, connect
+    from reviewer.commands.pr import PrOutcome
+    from reviewer.sources.github import PullRef, api_url, connect, github_errors
 
     env = environ()
     event_name, payload = gha.read_event(env)
@@ -50,6 +50,19 @@ def action() -> int:
     token = gha.action_input(env, "token") or env.get("GITHUB_TOKEN")
     gh = connect(token, api_url(env), config.github.seconds_between_writes)
     ref = PullRef(gha.repository(env), decision.number)
+    with github_errors():
+        return _act(gh, decision, ref, config, opts, env, checkout)
+
+
+def _act(
+    gh: Github, decision: Decision, ref: PullRef, config: Config, opts: RunOptions, env: Mapping[str, str], checkout: Path | None
+) -> int:
+    from reviewer import github_action as gha
+    from reviewer.commands.pr import PrOutcome, run_pr
+    from reviewer.commands.summarize import run_summarize_pr
+    from reviewer.publishers.annotations import write_step_summary
+
+    outcome = PrOutcome(0)
     if decision.commenter and not _can_write(gh, ref.repo, decision.commenter):
         click.echo(f"reviewer: nothing to do: {decision.commenter} has no write access to {ref.repo}")
         gha.write_outputs(env, _outputs(outcome))

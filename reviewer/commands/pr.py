@@ -77,14 +77,15 @@ def pr(
     --number. The API base comes from GITHUB_API_URL (GitHub Enterprise Server).
     """
     from reviewer.sources.git import find_root
-    from reviewer.sources.github import api_url, connect, parse_ref
+    from reviewer.sources.github import api_url, connect, github_errors, parse_ref
 
     ref = parse_ref(url, repo, number)
     env = environ()
     root = find_root(Path.cwd())
     config = build_config(opts, root)
     gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
-    return run_pr(gh, ref, config, opts, env, post=not no_post, output=output, full=full, checkout=root).exit_code
+    with github_errors():
+        return run_pr(gh, ref, config, opts, env, post=not no_post, output=output, full=full, checkout=root).exit_code
 
 
 def skip_reason(info: PullInfo, settings: GitHubSettings, *, explicit: bool) -> str | None:

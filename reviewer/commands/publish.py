@@ -26,7 +26,7 @@ from reviewer.errors import ConfigError
 def publish(file: Path, token: str | None, head_sha: str | None, config_path: Path | None) -> int:
     """Post a review saved earlier with `reviewer pr --output FILE`."""
     from reviewer.saved_review import load
-    from reviewer.sources.github import PullRef, api_url, connect, open_pull
+    from reviewer.sources.github import PullRef, api_url, connect, github_errors, open_pull
 
     saved = load(file)
     env = environ()
@@ -36,13 +36,14 @@ def publish(file: Path, token: str | None, head_sha: str | None, config_path: Pa
     opts = RunOptions(config_path, "text", None, None, None, None, None, False, None, None)
     config = build_config(opts, None)
     gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env), config.github.seconds_between_writes)
-    if head_sha:
-        _, pull = open_pull(gh, PullRef(saved.repo, saved.number))
-        if saved.head_sha != head_sha or pull.head.sha != head_sha:
-            raise ConfigError(
-                f"{file}: the review is of {saved.head_sha[:7]} on #{saved.number}, whose head is {pull.head.sha[:7]}, "
-                f"not {head_sha[:7]}; not posting it"
-            )
-    deliver(gh, saved, config.github, env)
+    with github_errors():
+        if head_sha:
+            _, pull = open_pull(gh, PullRef(saved.repo, saved.number))
+            if saved.head_sha != head_sha or pull.head.sha != head_sha:
+                raise ConfigError(
+                    f"{file}: the review is of {saved.head_sha[:7]} on #{saved.number}, whose head is {pull.head.sha[:7]}, "
+                    f"not {head_sha[:7]}; not posting it"
+                )
+        deliver(gh, saved, config.github, env)
     review = saved.review
     return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)

@@ -54,14 +54,15 @@ def summarize(
         work = local_change(base, staged, commit_range)
         return execute(work, build_config(opts, work.root), opts, ("summarize",))
     from reviewer.sources.git import find_root
-    from reviewer.sources.github import api_url, connect, parse_ref
+    from reviewer.sources.github import api_url, connect, github_errors, parse_ref
 
     ref = parse_ref(url, repo, number)
     env = environ()
     root = find_root(Path.cwd())
     config = build_config(opts, root)
     gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
-    return run_summarize_pr(gh, ref, config, opts, env, post=not no_post, checkout=root).exit_code
+    with github_errors():
+        return run_summarize_pr(gh, ref, config, opts, env, post=not no_post, checkout=root).exit_code
 
 
 def run_summarize_pr(

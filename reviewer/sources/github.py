@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -247,6 +248,20 @@ def _local_patch(checkout: Path | None, base_sha: str, head_sha: str, path: str)
     if "\nBinary files " in f"\n{text}":
         return None, "binary file"
     return text, ""
+
+@contextmanager
+def github_errors() -> Iterator[None]:
+    """Any GitHub or network failure not handled closer to it becomes one PublishError line (exit 3), not a traceback."""
+    from github import GithubException
+    from requests import RequestException
+
+    try:
+        yield
+    except GithubException as exc:
+        raise PublishError(f"GitHub answered {describe(exc)}") from None
+    except RequestException as exc:
+        raise PublishError(f"cannot reach GitHub: {exc}") from None
+
 
 def describe(exc: Exception) -> str:
     """One line from a GithubException: status and GitHub's message."""
