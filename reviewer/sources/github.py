@@ -53,8 +53,6 @@ class PullInfo:
     labels: tuple[str, ...]
     head_sha: str
     base_sha: str
-    fork: bool
-    url: str
     changed_files: int
     changed_lines: int
 
@@ -132,7 +130,6 @@ def open_pull(gh: Github, ref: PullRef) -> tuple[Repository, PullRequest]:
 
 
 def pull_info(pr: PullRequest, repo: str) -> PullInfo:
-    head_repo = pr.head.repo
     return PullInfo(
         repo=repo,
         number=pr.number,
@@ -144,8 +141,6 @@ def pull_info(pr: PullRequest, repo: str) -> PullInfo:
         labels=tuple(label.name for label in pr.labels),
         head_sha=pr.head.sha,
         base_sha=pr.base.sha,
-        fork=bool(head_repo.fork) if head_repo is not None else True,  # a deleted fork has no repo
-        url=pr.html_url,
         changed_files=pr.changed_files,
         changed_lines=pr.additions + pr.deletions,
     )
