@@ -27,7 +27,7 @@ def our_summaries(gh: GitHubServer) -> list[dict[str, object]]:
 
 
 def test_first_review_posts_inline_comments_and_a_summary(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
-    base, head = make_pull(scenario.repo, gh)
+    _, head = make_pull(scenario.repo, gh)
     scenario.findings = FIRST_FINDINGS
     result = scenario.action("pull_request", scenario.pull_event(1), capsys)
     assert result.code == 0, result.stderr
@@ -54,8 +54,9 @@ def test_first_review_posts_inline_comments_and_a_summary(scenario: Scenario, gh
     assert "cost $" in body
     assert result.outputs["findings"] == "5"
     assert result.outputs["review-url"] == review["html_url"]
-    assert float(result.outputs["cost-usd"]) >= 0
-    assert base != head
+    assert result.outputs["cost-usd"] == "0.0000"  # a self-hosted endpoint costs nothing
+    assert "2 requests · " in body and "prompt tokens" in body  # the run's usage: one review, one summarize request
+    assert [r for r in gh.requests if r.status == 422] == []  # everything was placed right the first time
 
 
 def test_second_push_is_reviewed_incrementally_without_duplicates(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
