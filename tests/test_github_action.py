@@ -285,3 +285,20 @@ def test_a_file_github_sends_without_a_patch(scenario: Scenario, gh: GitHubServe
     # GitHub itself has no patch for the file, so it refuses the inline comment: the summary keeps the finding.
     body = str(our_summaries(gh)[0]["body"])
     assert "loop starts wrong" in body and "GitHub refused this line" in body
+
+
+def test_the_runs_cost_reaches_the_summary_and_the_outputs(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(scenario.repo, gh)
+    scenario.findings = FIRST_FINDINGS[:1]
+    scenario.config.write_text(
+        "[routes]\nreview = \"priced\"\nsummarize = \"priced\"\n\n"
+        f"[backends.priced]\nbase_url = \"{scenario.model.openai_url}\"\nmodel = \"m\"\n"
+        "price_input = 1000.0\nprice_cached_input = 1000.0\nprice_output = 1000.0\n\n"
+        "[github]\nseconds_between_writes = 0.0\n",
+        encoding="utf-8",
+    )
+    result = scenario.action("pull_request", scenario.pull_event(1), capsys, drop=("INPUT_BASE_URL", "INPUT_MODEL"))
+    assert result.code == 0, result.stderr
+    cost = float(result.outputs["cost-usd"])
+    assert cost > 0
+    assert f"cost ${cost:.4f}" in str(our_summaries(gh)[0]["body"])
