@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-TOKEN = "ghs_loopbacktoken"
+TOKEN = "ghs_loopbacktoken"  # an Actions token: posts as the bot, may not ask GET /user
+PAT = "ghp_loopbackpersonal"  # a personal token: posts as its user
 BOT = {"login": "github-actions[bot]", "type": "Bot", "id": 41898282}
+USERS = {TOKEN: BOT, PAT: {"login": "maintainer", "type": "User", "id": 5}}
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -66,6 +68,7 @@ class GitHubServer:
         self.read_only = False
         self.refuse_lines: set[tuple[str, int]] = set()  # GitHub sees these differently from our parse: 422
         self.requests: list[Recorded] = []
+        self.actor: dict[str, Any] = BOT  # who the current request's token is (requests are served one at a time)
         self._ids = itertools.count(1000)
         self._file_cache: dict[tuple[str, str, frozenset[str]], list[dict[str, Any]]] = {}  # git is slow; commits never change
         self._lock = threading.Lock()
@@ -243,8 +246,10 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                 recorded = Recorded(method, parsed.path, query, body)
                 gh.requests.append(recorded)
                 try:
-                    if self.headers.get("Authorization", "").split(" ")[-1] != TOKEN:
+                    actor = USERS.get(self.headers.get("Authorization", "").split(" ")[-1])
+                    if actor is None:
                         raise _Reply(401, {"message": "Bad credentials"})
+                    gh.actor = actor
                     if method != "GET" and gh.read_only:
                         raise _Reply(403, {"message": "Resource not accessible by integration"})
                     status, payload, headers = self._route(method, parsed.path, query, body or {})
@@ -266,7 +271,9 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
         def _route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
             base = f"/repos/{gh.repo}"
             if path == "/user":
-                raise _Reply(403, {"message": "Resource not accessible by integration"})  # as for GITHUB_TOKEN
+                if gh.actor is BOT:
+                    raise _Reply(403, {"message": "Resource not accessible by integration"})  # as for GITHUB_TOKEN
+                return 200, gh.actor, {}
             if path == base:
                 return 200, _repo_json(gh), {}
             if not path.startswith(base + "/"):
@@ -290,7 +297,7 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
             if m := re.fullmatch(r"issues/(\d+)/comments", rest):
                 pull = _pull(gh, int(m[1]))
                 if method == "POST":
-                    comment = {"id": next(gh._ids), "body": body["body"], "user": BOT}
+                    comment = {"id": next(gh._ids), "body": body["body"], "user": gh.actor}
                     comment["url"] = f"{gh.api}{base}/issues/comments/{comment['id']}"
                     comment["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#issuecomment-{comment['id']}"
                     comment["issue_number"] = pull.number
@@ -413,7 +420,7 @@ def _create_review(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[s
     review = {
         "id": next(gh._ids),
         "pull": pull.number,
-        "user": BOT,
+        "user": gh.actor,
         "body": body.get("body", ""),
         "state": "PENDING" if event is None else {"COMMENT": "COMMENTED"}.get(event, event),
         "commit_id": commit,
@@ -449,7 +456,7 @@ def _store_comment(gh: GitHubServer, pull: Pull, comment: dict[str, Any], review
         "subject_type": comment.get("subject_type", "line"),
         "body": comment["body"],
         "commit_id": commit,
-        "user": BOT,
+        "user": gh.actor,
         "in_reply_to_id": comment.get("in_reply_to"),
         "resolved": False,
     }

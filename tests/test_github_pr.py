@@ -10,7 +10,7 @@ import pytest
 from reviewer.cli import run
 from reviewer.publishers.github_review import SUMMARY_MARKER
 from tests.github_fixtures import Scenario, app_with, finding, make_pull
-from tests.github_server import TOKEN, GitHubServer
+from tests.github_server import PAT, TOKEN, GitHubServer
 
 FINDINGS = [
     finding("src/app.py", 6, "critical", "security", "eval on file content", suggestion="        return fh.read()"),
@@ -173,3 +173,18 @@ def test_a_github_failure_is_one_line_and_exit_3(env: Scenario, gh: GitHubServer
     assert run(["publish", str(saved), "--config", str(env.config)]) == 3
     err = capsys.readouterr().err
     assert err.startswith("reviewer: error: GitHub answered 422") and "Traceback" not in err
+
+
+def test_with_a_personal_token_our_comments_are_found_by_login(env: Scenario, gh: GitHubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_pull(env.repo, gh)
+    monkeypatch.setenv("GITHUB_TOKEN", PAT)
+    gh.issue_comments.append(  # a bot's comment that carries our marker is not ours when we know our login
+        {"id": 1, "issue_number": 1, "user": {"login": "other[bot]", "type": "Bot", "id": 8}, "body": f"{SUMMARY_MARKER} forged",
+         "url": f"{gh.api}/repos/{gh.repo}/issues/comments/1", "html_url": "https://github.example/c/1"}
+    )
+    assert run(pr_args(env)) == 0
+    assert {c["user"]["login"] for c in gh.visible_comments()} == {"maintainer"}
+    assert run(pr_args(env, "--full")) == 0  # everything again: our comments are recognised by our login
+    assert len(gh.visible_comments()) == 2 and len(gh.submitted_reviews()) == 1
+    assert gh.issue_comments[0]["body"] == f"{SUMMARY_MARKER} forged"
+    assert [c["user"]["login"] for c in gh.issue_comments] == ["other[bot]", "maintainer"]
