@@ -20,6 +20,9 @@ from reviewer.errors import ExitCode, ReviewerError
 COMMANDS: dict[str, str] = {
     "local": "reviewer.commands.local:local",
     "summarize": "reviewer.commands.summarize:summarize",
+    "pr": "reviewer.commands.pr:pr",
+    "publish": "reviewer.commands.publish:publish",
+    "action": "reviewer.commands.action:action",
     "config": "reviewer.commands.config_cmd:config",
     "prompts": "reviewer.commands.prompts_cmd:prompts",
 }
@@ -27,7 +30,10 @@ COMMANDS: dict[str, str] = {
 # One line of help per command, so `reviewer --help` imports none of them.
 SHORT_HELP: dict[str, str] = {
     "local": "Review the changes of this checkout before you push.",
-    "summarize": "Summarize the local change: title, walkthrough per file, risks.",
+    "summarize": "Summarize the local change or a PR: title, walkthrough per file, risks.",
+    "pr": "Review a GitHub pull request and post one review and one summary comment.",
+    "publish": "Post a review saved with `reviewer pr --output FILE`.",
+    "action": "The GitHub Action's entry point: act on the workflow's event.",
     "config": "Show or check the configuration.",
     "prompts": "List, show and render the prompt templates in effect.",
 }

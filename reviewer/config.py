@@ -94,10 +94,27 @@ class ReviewSettings:
 
 
 @dataclass(frozen=True)
+class GitHubSettings:
+    """How `reviewer pr` and the Action post: noise control, skips and GitHub's limits."""
+
+    inline_min_severity: str = field(default="minor", metadata={"choices": SEVERITIES})  # less severe: summary only
+    max_inline_comments: int = 25  # per run, most severe first; the rest are listed in the summary
+    comments_per_request: int = 50  # GitHub documents no cap; large reviews time out, so we keep one bounded
+    skip_drafts: bool = True
+    skip_label: str = "skip-review"
+    skip_bots: bool = True
+    max_files: int = 300  # a larger PR gets a summary saying it was not reviewed
+    max_changed_lines: int = 5000
+    update_description: bool = False  # `reviewer summarize` also writes the walkthrough into the PR description
+    seconds_between_writes: float = 1.0  # GitHub allows ~80 content-creating requests a minute
+
+
+@dataclass(frozen=True)
 class Config:
     routes: Routes = Routes()
     backends: Mapping[str, BackendConfig] = field(default_factory=dict)
     review: ReviewSettings = ReviewSettings()
+    github: GitHubSettings = GitHubSettings()
     source: Path | None = None  # the file it was read from, if any
 
     def backend(self, name: str) -> BackendConfig:
@@ -142,7 +159,7 @@ def load(path: Path | None, repo_root: Path | None) -> Config:
 
 def from_mapping(data: Mapping[str, Any], source: Path | None) -> Config:
     where = str(source or "configuration")
-    _reject_unknown(data, ("routes", "backends", "review"), where, "")
+    _reject_unknown(data, ("routes", "backends", "review", "github"), where, "")
     backends = dict(BUILTIN_BACKENDS)
     raw_backends = data.get("backends", {})
     _expect_table(raw_backends, where, "backends")
@@ -163,7 +180,8 @@ def from_mapping(data: Mapping[str, Any], source: Path | None) -> Config:
         routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules))
     )
     review = _build(ReviewSettings, data.get("review", {}), where, "review")
-    config = Config(routes=routes, backends=backends, review=review, source=source)
+    github = _build(GitHubSettings, data.get("github", {}), where, "github")
+    config = Config(routes=routes, backends=backends, review=review, github=github, source=source)
     validate(config)
     return config
 
@@ -188,6 +206,9 @@ def validate(config: Config) -> None:
         raise ConfigError(f"{where}: review.concurrency must be at least 1")
     if config.review.max_cost_usd is not None and config.review.max_cost_usd < 0:
         raise ConfigError(f"{where}: review.max_cost_usd cannot be negative")
+    for key in ("max_inline_comments", "comments_per_request", "max_files", "max_changed_lines"):
+        if getattr(config.github, key) < 0:
+            raise ConfigError(f"{where}: github.{key} cannot be negative")
     for name, backend in config.backends.items():
         if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
             raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
@@ -269,11 +290,13 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
             lines.append(f"{f.name} = {_toml(value)}{comment}")
         if backend.self_hosted is None:
             lines.append(f"# self_hosted (from base_url) = {_toml(backend.is_self_hosted)}")
-    lines += ["", "[review]"]
-    for f in dataclasses.fields(config.review):
-        value = getattr(config.review, f.name)
-        if value is not None:
-            lines.append(f"{f.name} = {_toml(value)}")
+    for section in ("review", "github"):
+        lines += ["", f"[{section}]"]
+        settings = getattr(config, section)
+        for f in dataclasses.fields(settings):
+            value = getattr(settings, f.name)
+            if value is not None:
+                lines.append(f"{f.name} = {_toml(value)}")
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from tests.model_server import ModelServer
 
+pytest_plugins = ["tests.github_fixtures"]  # the loopback GitHub's fixtures: gh, scenario
+
 
 @pytest.fixture
 def model_server() -> Iterator[ModelServer]:
@@ -21,6 +23,9 @@ def model_server() -> Iterator[ModelServer]:
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's keys, git identity or global git config."""
     for name in ("DEEPSEEK_API_KEY", "REVIEWER_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    # Nor the Actions environment when the suite itself runs in CI.
+    for name in ("GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE"):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()

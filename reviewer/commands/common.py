@@ -18,6 +18,7 @@ from reviewer.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff
+    from reviewer.review import Review
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,6 +117,25 @@ def load_guidelines(config: Config, repo_root: Path) -> str:
             )
         parts.append(text)
     return "\n\n".join(parts)
+
+
+ALL_FORMATS = ("text", "json", "markdown", "sarif", "github")
+
+
+def render_review(review: Review, output_format: str) -> str:
+    """The review in one of ALL_FORMATS, for stdout."""
+    from reviewer.publishers import annotations, markdown, sarif, terminal
+    from reviewer.publishers import json as json_publisher
+
+    if output_format == "json":
+        return json_publisher.render(review)
+    if output_format == "markdown":
+        return markdown.render(review)
+    if output_format == "sarif":
+        return sarif.render(review)
+    if output_format == "github":
+        return annotations.render(review.findings)
+    return terminal.render(review, colour=colour_ok())
 
 
 def exit_code(findings_severities: list[str], fail_on: str, incomplete: bool) -> int:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import (
+    ALL_FORMATS,
     LocalWork,
     RunOptions,
     build_config,
-    colour_ok,
     environ,
     exit_code,
     load_guidelines,
@@ -18,6 +18,7 @@ from reviewer.commands.common import (
     note,
     progress_printer,
     range_options,
+    render_review,
     review_options,
 )
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 @click.command()
 @range_options
 @click.option("--summary", "with_summary", is_flag=True, help="Also summarize the change (one more request).")
-@review_options()
+@review_options(formats=ALL_FORMATS)
 def local(
     opts: RunOptions, base: str | None, staged: bool, commit_range: str | None, with_summary: bool
 ) -> int:
@@ -48,8 +49,6 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     """Plan, then print the plan (--dry-run) or send it and print the review."""
     from reviewer.backends.base import Usage
     from reviewer.prompts import Templates
-    from reviewer.publishers import json as json_publisher
-    from reviewer.publishers import markdown, terminal
     from reviewer.publishers import plan as plan_publisher
     from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
 
@@ -71,10 +70,5 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
         review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress)
     else:
         review = Review((), None, Usage(), 0.0, plan.skipped, (), description=work.description)
-    if opts.output_format == "json":
-        click.echo(json_publisher.render(review), nl=False)
-    elif opts.output_format == "markdown":
-        click.echo(markdown.render(review), nl=False)
-    else:
-        click.echo(terminal.render(review, colour=colour_ok()), nl=False)
+    click.echo(render_review(review, opts.output_format), nl=False)
     return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)

@@ -1,0 +1,135 @@
+"""`reviewer action`: the GitHub Action's entry point.
+
+Reads the event and does what it calls for: a review on pull_request opened,
+synchronize, reopened and ready_for_review; a review or a walkthrough on a
+`/review` or `/summarize` comment from someone with write access; anything
+else is a no-op with a one-line reason. Writes `findings`, `cost-usd` and
+`review-url` to `$GITHUB_OUTPUT`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from reviewer.commands.common import RunOptions, build_config, environ, note
+from reviewer.config import EFFORTS, SEVERITIES, Config
+from reviewer.errors import ConfigError
+
+if TYPE_CHECKING:
+    from github import Github
+
+    from reviewer.commands.pr import PrOutcome
+    from reviewer.github_action import Decision
+    from reviewer.sources.github import PullRef
+
+WRITE_PERMISSIONS = ("admin", "maintain", "write")
+
+
+@click.command()
+def action() -> int:
+    """Run as the GitHub Action: read GITHUB_EVENT_PATH and the INPUT_* variables, and act on the event."""
+    from reviewer import github_action as gha
+    from reviewer.commands.pr import PrOutcome
+    from reviewer.sources.github import PullRef, api_url, connect, github_errors
+
+    env = environ()
+    event_name, payload = gha.read_event(env)
+    decision = gha.decide(event_name, payload)
+    outcome = PrOutcome(0)
+    if decision.task == "skip" or decision.number is None:
+        click.echo(f"reviewer: nothing to do: {decision.reason}")
+        gha.write_outputs(env, _outputs(outcome))
+        return 0
+    opts = _options(env)
+    checkout = gha.checkout(env)
+    config = build_config(opts, checkout)
+    token = gha.action_input(env, "token") or env.get("GITHUB_TOKEN")
+    gh = connect(token, api_url(env), config.github.seconds_between_writes)
+    ref = PullRef(gha.repository(env), decision.number)
+    with github_errors():
+        return _act(gh, decision, ref, config, opts, env, checkout)
+
+
+def _act(
+    gh: Github, decision: Decision, ref: PullRef, config: Config, opts: RunOptions, env: Mapping[str, str], checkout: Path | None
+) -> int:
+    from reviewer import github_action as gha
+    from reviewer.commands.pr import PrOutcome, run_pr
+    from reviewer.commands.summarize import run_summarize_pr
+    from reviewer.publishers.annotations import write_step_summary
+
+    outcome = PrOutcome(0)
+    if decision.commenter and not _can_write(gh, ref.repo, decision.commenter):
+        click.echo(f"reviewer: nothing to do: {decision.commenter} has no write access to {ref.repo}")
+        gha.write_outputs(env, _outputs(outcome))
+        return 0
+    if decision.fork and not _has_review_key(config, env):
+        # Secrets never reach a workflow triggered from a fork: say so and pass, rather than fail every fork PR.
+        message = (
+            f"not reviewing {ref.repo}#{ref.number}: it comes from a fork, and GitHub passes no secrets "
+            "(no model API key) to such runs; see the two-step pattern for forks in the README"
+        )
+        click.echo(f"reviewer: {message}")
+        write_step_summary(env, f"### reviewer\n\n{message[0].upper()}{message[1:]}.\n")
+        gha.write_outputs(env, _outputs(outcome))
+        return 0
+    note(f"reviewer: {decision.reason}: {decision.task} {ref.repo}#{ref.number}")
+    if decision.task == "summarize":
+        outcome = run_summarize_pr(gh, ref, config, opts, env, post=True, checkout=checkout)
+    else:
+        outcome = run_pr(
+            gh, ref, config, opts, env, post=True, output=None, full=decision.explicit, checkout=checkout, explicit=decision.explicit
+        )
+    gha.write_outputs(env, _outputs(outcome))
+    return outcome.exit_code
+
+
+def _options(env: Mapping[str, str]) -> RunOptions:
+    from reviewer.github_action import action_input
+
+    effort = action_input(env, "effort")
+    fail_on = action_input(env, "fail-on")
+    if effort and effort not in EFFORTS:
+        raise ConfigError(f"input effort: {effort!r} is not one of: {', '.join(EFFORTS)}")
+    if fail_on and fail_on not in (*SEVERITIES, "none"):
+        raise ConfigError(f"input fail-on: {fail_on!r} is not one of: {', '.join((*SEVERITIES, 'none'))}")
+    config = action_input(env, "config")
+    return RunOptions(
+        config_path=Path(config) if config else None,
+        output_format="text",
+        backend=None,
+        base_url=action_input(env, "base-url"),
+        model=action_input(env, "model"),
+        effort=effort,
+        fail_on=fail_on,
+        dry_run=False,
+        concurrency=None,
+        max_cost=None,
+    )
+
+
+def _has_review_key(config: Config, env: Mapping[str, str]) -> bool:
+    """Whether some backend of the review route can be used here: self-hosted, keyless, or its key is set."""
+    for name in config.routes.review:
+        backend = config.backend(name)
+        if backend.is_self_hosted or not backend.api_key_env or env.get(backend.api_key_env):
+            return True
+    return False
+
+
+def _can_write(gh: Github, repo: str, login: str) -> bool:
+    from github import GithubException
+
+    try:
+        permission = gh.get_repo(repo).get_collaborator_permission(login)
+    except GithubException:
+        return False
+    return permission in WRITE_PERMISSIONS
+
+
+def _outputs(outcome: PrOutcome) -> dict[str, str]:
+    return {"findings": str(outcome.findings), "cost-usd": f"{outcome.cost_usd:.4f}", "review-url": outcome.review_url}

@@ -1,0 +1,214 @@
+"""`reviewer pr`: review one GitHub pull request and post one review and one summary comment.
+
+`run_pr` is the whole flow, shared with `reviewer action`: read the PR and what
+earlier runs left on it, skip what should be skipped, review (only what changed
+since the last reviewed head SHA, when that is possible), then save, print or
+post. `deliver` posts and falls back to annotations and a job summary when the
+token cannot write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+import click
+
+from reviewer.commands.common import (
+    ALL_FORMATS,
+    RunOptions,
+    build_config,
+    environ,
+    exit_code,
+    load_guidelines,
+    note,
+    progress_printer,
+    render_review,
+    review_options,
+)
+from reviewer.config import Config, GitHubSettings
+
+if TYPE_CHECKING:
+    from github import Github
+
+    from reviewer.saved_review import SavedReview
+    from reviewer.sources.github import PullInfo, PullRef
+
+
+@dataclass(frozen=True)
+class PrOutcome:
+    exit_code: int
+    findings: int = 0
+    cost_usd: float = 0.0
+    review_url: str = ""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pr_options(func: F) -> F:
+    """Which PR, and with which token: shared by `pr` and `summarize`."""
+    options = [
+        click.argument("url", required=False),
+        click.option("--repo", metavar="OWNER/NAME", help="The repository (with --number), instead of a PR URL."),
+        click.option("--number", type=int, metavar="N", help="The pull request number."),
+        click.option("--token", help="GitHub token (default: $GITHUB_TOKEN)."),
+        click.option("--no-post", is_flag=True, help="Print the result instead of posting it."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command()
+@pr_options
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Save the whole review as JSON (post it later with `reviewer publish FILE`).")
+@click.option("--full", is_flag=True, help="Review the whole PR, not only what changed since the last reviewed head.")
+@review_options(formats=ALL_FORMATS)
+def pr(
+    opts: RunOptions, url: str | None, repo: str | None, number: int | None, token: str | None, no_post: bool, output: Path | None, full: bool
+) -> int:
+    """Review a GitHub pull request: one review with inline comments and one summary comment.
+
+    Name it by URL (https://github.com/OWNER/NAME/pull/N) or with --repo and
+    --number. The API base comes from GITHUB_API_URL (GitHub Enterprise Server).
+    """
+    from reviewer.sources.git import find_root
+    from reviewer.sources.github import api_url, connect, github_errors, parse_ref
+
+    ref = parse_ref(url, repo, number)
+    env = environ()
+    root = find_root(Path.cwd())
+    config = build_config(opts, root)
+    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
+    with github_errors():
+        return run_pr(gh, ref, config, opts, env, post=not no_post, output=output, full=full, checkout=root).exit_code
+
+
+def skip_reason(info: PullInfo, settings: GitHubSettings, *, explicit: bool) -> str | None:
+    """Why this PR gets no review at all (a person's /review still reviews a draft)."""
+    if settings.skip_label and settings.skip_label in info.labels:
+        return f"labelled {settings.skip_label!r}"
+    if explicit:
+        return None
+    if settings.skip_drafts and info.draft:
+        return "a draft (set github.skip_drafts = false to review drafts)"
+    if settings.skip_bots and info.author_is_bot:
+        return f"opened by the bot {info.author}"
+    return None
+
+
+def size_reason(info: PullInfo, settings: GitHubSettings) -> str | None:
+    """Why the PR is too large to review; the summary comment says so."""
+    if settings.max_files and info.changed_files > settings.max_files:
+        return f"{info.changed_files:,} changed files, over github.max_files = {settings.max_files:,}"
+    if settings.max_changed_lines and info.changed_lines > settings.max_changed_lines:
+        return f"{info.changed_lines:,} changed lines, over github.max_changed_lines = {settings.max_changed_lines:,}"
+    return None
+
+
+def run_pr(
+    gh: Github,
+    ref: PullRef,
+    config: Config,
+    opts: RunOptions,
+    env: Mapping[str, str],
+    *,
+    post: bool,
+    output: Path | None,
+    full: bool,
+    checkout: Path | None,
+    explicit: bool = False,
+) -> PrOutcome:
+    from reviewer.backends.base import Usage
+    from reviewer.prompts import Templates
+    from reviewer.publishers import plan as plan_publisher
+    from reviewer.publishers.github_review import read_state
+    from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
+    from reviewer.saved_review import SavedReview
+    from reviewer.sources.github import changes_since, open_pull, pull_diff, pull_info
+
+    repo, pull = open_pull(gh, ref)
+    info = pull_info(pull, ref.repo)
+    skipped_why = skip_reason(info, config.github, explicit=explicit)
+    if skipped_why:
+        note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {skipped_why}")
+        return PrOutcome(0)
+    state = read_state(gh, pull)
+    empty = Review((), None, Usage(), 0.0, (), ())
+    too_large = size_reason(info, config.github)
+    if too_large:
+        note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {too_large}")
+        saved = SavedReview(ref.repo, ref.number, info.head_sha, info.base_sha, empty, "", not_reviewed_reason=too_large)
+        return _finish(gh, saved, config, opts, env, post=post, output=output)
+    if state.last_head == info.head_sha and not full:
+        note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
+        return PrOutcome(0)
+    whole = pull_diff(pull, info, checkout)
+    target, since = whole, None
+    if state.last_head and not full:
+        changed = changes_since(repo, state.last_head, info, [f.path for f in whole.diff.files], checkout)
+        if changed is None:
+            note(f"reviewer: {state.last_head[:7]} is no longer in the branch's history (force-push?); reviewing the whole PR")
+        else:
+            target, since = changed, state.last_head
+    root = checkout or Path.cwd()
+    templates, guidelines = Templates(root), load_guidelines(config, root)
+    # The review sees only what is new; the walkthrough always describes the whole PR.
+    reviewing = plan_review(target.diff, config, templates, description=info.description, guidelines=guidelines, tasks=("review",))
+    summarizing = plan_review(whole.diff, config, templates, description=info.description, guidelines=guidelines, tasks=("summarize",))
+    plan = dataclasses.replace(reviewing, requests=reviewing.requests + summarizing.requests)
+    if opts.dry_run:
+        click.echo(plan_publisher.render(plan, config, utc_now(), opts.output_format), nl=False)
+        return PrOutcome(0)
+    pool = BackendPool(config, env)
+    pool.preflight(plan.requests)
+    review = run_review(plan, target.diff, pool, description=info.description, on_progress=progress_printer()) if plan.requests else empty
+    skipped = tuple(dict.fromkeys(whole.skipped + target.skipped + review.skipped))  # a file can be in both diffs
+    review = dataclasses.replace(review, skipped=skipped)
+    saved = SavedReview(ref.repo, ref.number, info.head_sha, info.base_sha, review, whole.raw, since_sha=since)
+    return _finish(gh, saved, config, opts, env, post=post, output=output)
+
+
+def _finish(gh: Github, saved: SavedReview, config: Config, opts: RunOptions, env: Mapping[str, str], *, post: bool, output: Path | None) -> PrOutcome:
+    from reviewer.saved_review import save
+
+    url = ""
+    if output:
+        save(saved, output)
+    if post:
+        url = deliver(gh, saved, config.github, env)
+    elif not output:
+        click.echo(render_review(saved.review, opts.output_format), nl=False)
+    review = saved.review
+    code = exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+    return PrOutcome(code, len(review.findings), review.cost_usd, url)
+
+
+def deliver(gh: Github, saved: SavedReview, settings: GitHubSettings, env: Mapping[str, str]) -> str:
+    """Post the review; when the token cannot write, annotations and a job summary instead. Returns the review's URL."""
+    from reviewer.publishers import annotations
+    from reviewer.publishers.github_review import Demoted, ReadOnly, publish, publish_not_reviewed, summary_body
+
+    try:
+        if saved.not_reviewed_reason:
+            return publish_not_reviewed(gh, saved) or ""
+        published = publish(gh, saved, settings, note)
+    except ReadOnly as exc:
+        note(f"reviewer: {exc}; showing the findings as annotations and in the job summary instead")
+        for line in annotations.workflow_commands(saved.review.findings):
+            click.echo(line)
+        reason = "the token cannot write to this pull request"
+        demoted = [Demoted(p, reason) for p in saved.review.findings]
+        body = summary_body(saved, demoted, posted=0, already_posted=0, review_url=None, heading_note=f"Not posted: {reason}.")
+        if not annotations.write_step_summary(env, body):
+            note("reviewer: GITHUB_STEP_SUMMARY is not set; no job summary written")
+        return ""
+    note(
+        f"reviewer: posted {published.inline} comment{'s' if published.inline != 1 else ''}, "
+        f"{published.demoted} in the summary, {published.already_posted} already posted earlier"
+    )
+    return published.review_url or published.summary_url or ""

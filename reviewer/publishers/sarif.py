@@ -1,0 +1,65 @@
+"""`--format sarif`: SARIF 2.1.0 as GitHub code scanning accepts it (`github/codeql-action/upload-sarif`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reviewer import __version__
+from reviewer.config import CATEGORIES
+from reviewer.review import Review
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
+# Code scanning sorts alerts by this 0-10 score.
+SECURITY_SEVERITY = {"critical": "9.0", "major": "7.0", "minor": "4.0", "nit": "1.0"}
+
+
+def to_dict(review: Review) -> dict[str, Any]:
+    rules = [
+        {
+            "id": f"reviewer/{category}",
+            "name": category.capitalize(),
+            "shortDescription": {"text": f"{category} finding from an AI code review"},
+            "properties": {"tags": [category]},
+        }
+        for category in CATEGORIES
+    ]
+    results = []
+    for placed in review.findings:
+        f = placed.finding
+        location: dict[str, Any] = {"artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"}}
+        if f.side == "RIGHT":  # SARIF regions count in the file as it is now; a LEFT line does not
+            location["region"] = {"startLine": f.start_line or f.line, "endLine": f.line}
+        text = f"{f.title}\n\n{f.body}".strip()
+        results.append(
+            {
+                "ruleId": f"reviewer/{f.category}",
+                "ruleIndex": CATEGORIES.index(f.category),
+                "level": LEVELS[f.severity],
+                "message": {"text": text},
+                "locations": [{"physicalLocation": location}],
+                "partialFingerprints": {"reviewerFingerprint/v1": placed.fingerprint},
+                "properties": {"severity": f.severity, "security-severity": SECURITY_SEVERITY[f.severity]},
+            }
+        )
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "reviewer",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+
+
+def render(review: Review) -> str:
+    return json.dumps(to_dict(review), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,128 @@
+"""A PR review saved to a file (`reviewer pr --output`) and read back (`reviewer publish`).
+
+It holds everything posting needs, so reviewing and posting can run in
+different jobs: the findings with their placement, the summary, usage and
+cost, the head SHA reviewed, and the PR's diff (placement is checked against
+it again before anything is posted).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from reviewer.backends.base import Usage
+from reviewer.errors import ConfigError
+from reviewer.filters import Skipped
+from reviewer.findings import Finding
+from reviewer.placement import PlacedFinding, Placement
+from reviewer.review import Answered, Review
+from reviewer.summary import FileNote, Summary
+
+FORMAT = "reviewer-pr-review/1"
+
+
+@dataclass(frozen=True)
+class SavedReview:
+    repo: str  # owner/name
+    number: int
+    head_sha: str
+    base_sha: str
+    review: Review
+    diff: str  # the PR's whole diff, as parsed when the review ran
+    since_sha: str | None = None  # set when only the changes since this SHA were reviewed
+    not_reviewed_reason: str | None = None  # the whole PR was skipped (too large...): say so in the summary
+
+
+def dump(saved: SavedReview) -> str:
+    review = saved.review
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "repo": saved.repo,
+        "number": saved.number,
+        "head_sha": saved.head_sha,
+        "base_sha": saved.base_sha,
+        "since_sha": saved.since_sha,
+        "not_reviewed_reason": saved.not_reviewed_reason,
+        "findings": [
+            {**asdict(p.finding), "placement": p.placement.value, "fingerprint": p.fingerprint} for p in review.findings
+        ],
+        "summary": asdict(review.summary) if review.summary else None,
+        "usage": asdict(review.usage),
+        "cost_usd": review.cost_usd,
+        "skipped": [asdict(s) for s in review.skipped],
+        "errors": list(review.errors),
+        "notes": list(review.notes),
+        "answered_by": [asdict(a) for a in review.answered],
+        "incomplete": review.incomplete,
+        "description": review.description,
+        "diff": saved.diff,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def save(saved: SavedReview, path: Path) -> None:
+    try:
+        path.write_text(dump(saved), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--output {path}: cannot write it ({exc.strerror})") from None
+
+
+def load(path: Path) -> SavedReview:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ConfigError(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
+    try:
+        return _from_document(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: damaged saved review ({type(exc).__name__}: {exc})") from None
+
+
+def _from_document(d: dict[str, Any]) -> SavedReview:
+    findings = tuple(
+        PlacedFinding(
+            Finding(**{k: v for k, v in f.items() if k not in ("placement", "fingerprint")}),
+            Placement(f["placement"]),
+            str(f["fingerprint"]),
+        )
+        for f in d["findings"]
+    )
+    s = d.get("summary")
+    summary = (
+        Summary(s["title"], tuple(FileNote(**n) for n in s["walkthrough"]), tuple(s["risks"]), s.get("prose", ""))
+        if s
+        else None
+    )
+    answered = tuple(
+        Answered(a["task"], a["backend"], a["model"], tuple(a["paths"]), Usage(**a["usage"]), a["cost_usd"])
+        for a in d.get("answered_by", [])
+    )
+    review = Review(
+        findings=findings,
+        summary=summary,
+        usage=Usage(**d["usage"]),
+        cost_usd=float(d["cost_usd"]),
+        skipped=tuple(Skipped(**x) for x in d["skipped"]),
+        errors=tuple(d["errors"]),
+        answered=answered,
+        notes=tuple(d.get("notes", [])),
+        incomplete=bool(d.get("incomplete", False)),
+        description=d.get("description", ""),
+    )
+    return SavedReview(
+        repo=d["repo"],
+        number=int(d["number"]),
+        head_sha=d["head_sha"],
+        base_sha=d["base_sha"],
+        review=review,
+        diff=d["diff"],
+        since_sha=d.get("since_sha"),
+        not_reviewed_reason=d.get("not_reviewed_reason"),
+    )

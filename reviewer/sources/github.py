@@ -1,0 +1,270 @@
+"""A pull request read through GitHub's REST API (PyGithub): metadata and its diff.
+
+The diff is built from `/pulls/{n}/files` (per-file patches, paginated, at most
+3,000 files) rather than the raw `.diff` media type, which GitHub refuses past
+300 files or 20,000 lines. Where GitHub omits a file's patch (binary or too
+large), the local checkout fills it in when the workflow has one; otherwise
+the file is listed as not reviewed, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewer.diff import Diff, parse_diff
+from reviewer.errors import ConfigError, PublishError
+from reviewer.filters import Skipped
+
+if TYPE_CHECKING:
+    from github import Github
+    from github.PullRequest import PullRequest
+    from github.Repository import Repository
+
+DEFAULT_API_URL = "https://api.github.com"
+GITHUB_FILE_LIMIT = 3000  # `/pulls/{n}/files` lists no more than this
+COMPARE_FILE_LIMIT = 300  # a comparison lists no more than this
+_NO_PATCH = "GitHub sent no patch (binary or too large) and no local checkout has the commits"
+_SHALLOW_HINT = "a shallow checkout lacks them: use actions/checkout with fetch-depth: 0"
+_PR_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
+
+
+@dataclass(frozen=True)
+class PullRef:
+    repo: str  # owner/name
+    number: int
+    host: str | None = None  # from a PR URL: where its API lives, when GITHUB_API_URL does not say
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    repo: str
+    number: int
+    title: str
+    body: str
+    author: str
+    author_is_bot: bool
+    draft: bool
+    labels: tuple[str, ...]
+    head_sha: str
+    base_sha: str
+    changed_files: int
+    changed_lines: int
+
+    @property
+    def description(self) -> str:
+        """What the prompts get as the change's description."""
+        return f"Pull request #{self.number}: {self.title}\n\n{self.body}".strip()
+
+
+@dataclass(frozen=True)
+class FilePatch:
+    """One entry of `/pulls/{n}/files` or of a comparison, as we need it."""
+
+    path: str
+    previous_path: str | None
+    status: str  # added, removed, modified, renamed, copied, changed, unchanged
+    patch: str | None  # None: GitHub sent none (binary, or too large)
+    changes: int = 0  # lines added and removed, as GitHub counts them
+
+
+@dataclass(frozen=True)
+class PullDiff:
+    diff: Diff
+    raw: str  # the diff text we parsed, saved with a review so `publish` can check placement again
+    skipped: tuple[Skipped, ...]
+
+
+def parse_ref(url: str | None, repo: str | None, number: int | None) -> PullRef:
+    """A PR from its URL, or from --repo and --number."""
+    if url:
+        match = _PR_URL.match(url.strip())
+        if not match:
+            raise ConfigError(f"{url!r} is not a pull request URL like https://github.com/OWNER/NAME/pull/123")
+        return PullRef(match["repo"], int(match["number"]), match["host"])
+    if not repo or number is None:
+        raise ConfigError("name the pull request: a URL, or --repo OWNER/NAME --number N")
+    if repo.count("/") != 1:
+        raise ConfigError(f"--repo {repo!r} must be OWNER/NAME")
+    return PullRef(repo, number)
+
+
+def api_url(environ: Mapping[str, str], host: str | None = None) -> str:
+    """GitHub's REST base: `GITHUB_API_URL` (set by Actions), else the PR URL's Enterprise Server, else github.com."""
+    if environ.get("GITHUB_API_URL"):
+        return environ["GITHUB_API_URL"].rstrip("/")
+    if host and host.lower() not in ("github.com", "www.github.com"):
+        return f"https://{host}/api/v3"
+    return DEFAULT_API_URL
+
+
+def connect(token: str | None, base_url: str, seconds_between_writes: float) -> Github:
+    import github
+
+    if not token:
+        raise ConfigError("no GitHub token: set GITHUB_TOKEN or pass --token")
+    return github.Github(
+        base_url=base_url,
+        auth=github.Auth.Token(token),
+        per_page=100,
+        timeout=60,
+        seconds_between_requests=0,
+        seconds_between_writes=seconds_between_writes,
+        user_agent="reviewer",
+    )
+
+
+def open_pull(gh: Github, ref: PullRef) -> tuple[Repository, PullRequest]:
+    from github import GithubException
+
+    try:
+        repo = gh.get_repo(ref.repo)
+        return repo, repo.get_pull(ref.number)
+    except GithubException as exc:
+        raise PublishError(f"cannot read {ref.repo}#{ref.number} from GitHub: {describe(exc)}") from None
+
+
+def pull_info(pr: PullRequest, repo: str) -> PullInfo:
+    return PullInfo(
+        repo=repo,
+        number=pr.number,
+        title=pr.title or "",
+        body=pr.body or "",
+        author=pr.user.login,
+        author_is_bot=pr.user.type == "Bot" or pr.user.login.endswith("[bot]"),
+        draft=bool(pr.draft),
+        labels=tuple(label.name for label in pr.labels),
+        head_sha=pr.head.sha,
+        base_sha=pr.base.sha,
+        changed_files=pr.changed_files,
+        changed_lines=pr.additions + pr.deletions,
+    )
+
+
+def pull_diff(pr: PullRequest, info: PullInfo, checkout: Path | None) -> PullDiff:
+    """The PR's whole diff from its per-file patches, filled in from `checkout` where GitHub sent none."""
+    from github import GithubException
+
+    try:
+        files = [_file_patch(f) for f in pr.get_files()]
+    except GithubException as exc:
+        raise PublishError(f"cannot list the files of {info.repo}#{info.number}: {describe(exc)}") from None
+    skipped: list[Skipped] = []
+    if info.changed_files > len(files):
+        skipped.append(
+            Skipped(
+                f"({info.changed_files - len(files)} more files)",
+                f"GitHub lists at most {GITHUB_FILE_LIMIT:,} files of a pull request",
+            )
+        )
+    return build_diff(files, info.base_sha, info.head_sha, checkout, skipped)
+
+
+def changes_since(repo: Repository, since_sha: str, info: PullInfo, pr_paths: Iterable[str], checkout: Path | None) -> PullDiff | None:
+    """What changed between the last reviewed SHA and the head, within the PR's files.
+
+    None when an incremental review is not possible (the SHA is gone or no
+    longer an ancestor of the head, as after a force-push): review it all.
+    """
+    from github import GithubException
+
+    try:
+        comparison = repo.compare(since_sha, info.head_sha)
+        status = comparison.status
+        files = [_file_patch(f) for f in comparison.files]
+    except GithubException:
+        return None
+    if status not in ("ahead", "identical") or len(files) >= COMPARE_FILE_LIMIT:
+        return None  # not a plain continuation, or too many files to see them all: review it all
+    # A merge of the base branch brings in files that are not the PR's: keep only the PR's own.
+    wanted = set(pr_paths)
+    return build_diff([f for f in files if f.path in wanted], since_sha, info.head_sha, checkout, [])
+
+
+def build_diff(files: list[FilePatch], base_sha: str, head_sha: str, checkout: Path | None, skipped: list[Skipped]) -> PullDiff:
+    chunks: list[str] = []
+    for f in files:
+        # A pure rename has no patch and needs none; any other file without one needs the checkout.
+        if f.patch is not None or f.status == "unchanged" or (f.status in ("renamed", "copied") and not f.changes):
+            chunks.append(synthesize(f))
+            continue
+        local, why_not = _local_patch(checkout, base_sha, head_sha, f.path)
+        if not local:
+            skipped.append(Skipped(f.path, why_not or "GitHub sent no patch and git shows no change in the text"))
+            continue
+        chunks.append(local)
+    raw = "".join(chunks)
+    return PullDiff(parse_diff(raw), raw, tuple(skipped))
+
+
+def synthesize(f: FilePatch) -> str:
+    """A `git diff` section for one file, so statuses (added, deleted, renamed) parse as git's would."""
+    old = f.previous_path or f.path
+    header = [f"diff --git a/{old} b/{f.path}"]
+    if f.status == "added":
+        header += ["new file mode 100644", "--- /dev/null", f"+++ b/{f.path}"]
+    elif f.status == "removed":
+        header += ["deleted file mode 100644", f"--- a/{f.path}", "+++ /dev/null"]
+    elif f.status in ("renamed", "copied"):
+        verb = "rename" if f.status == "renamed" else "copy"
+        header += ["similarity index 90%", f"{verb} from {old}", f"{verb} to {f.path}"]
+        if f.patch:
+            header += [f"--- a/{old}", f"+++ b/{f.path}"]
+    else:
+        header += [f"--- a/{f.path}", f"+++ b/{f.path}"]
+    body = f.patch or ""
+    if body and not body.endswith("\n"):
+        body += "\n"
+    return "\n".join(header) + "\n" + body
+
+
+def _file_patch(f: Any) -> FilePatch:
+    return FilePatch(f.filename, f.previous_filename, f.status, f.patch, f.changes or 0)
+
+
+def _local_patch(checkout: Path | None, base_sha: str, head_sha: str, path: str) -> tuple[str | None, str]:
+    """`git diff base...head -- path` from the workflow's checkout, or None and why not."""
+    if checkout is None or not (checkout / ".git").exists():
+        return None, _NO_PATCH
+    done = subprocess.run(
+        ["git", "-c", "core.quotepath=false", "diff", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
+         f"{base_sha}...{head_sha}", "--", path],
+        cwd=checkout,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        return None, f"{_NO_PATCH}; {_SHALLOW_HINT}"
+    text = done.stdout.decode("utf-8", "surrogateescape")
+    if "\nBinary files " in f"\n{text}":
+        return None, "binary file"
+    return text, ""
+
+@contextmanager
+def github_errors() -> Iterator[None]:
+    """Any GitHub or network failure not handled closer to it becomes one PublishError line (exit 3), not a traceback."""
+    from github import GithubException
+    from requests import RequestException
+
+    try:
+        yield
+    except GithubException as exc:
+        raise PublishError(f"GitHub answered {describe(exc)}") from None
+    except RequestException as exc:
+        raise PublishError(f"cannot reach GitHub: {exc}") from None
+
+
+def describe(exc: Exception) -> str:
+    """One line from a GithubException: status and GitHub's message."""
+    status = getattr(exc, "status", None)
+    data = getattr(exc, "data", None)
+    message = data.get("message") if isinstance(data, dict) else None
+    errors = data.get("errors") if isinstance(data, dict) else None
+    detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors or [])
+    text = " ".join(p for p in (str(status or ""), message or str(exc), f"({detail})" if detail else "") if p)
+    return text.strip()
+

@@ -1,0 +1,488 @@
+"""A loopback GitHub REST server that the real PyGithub client talks to.
+
+It holds pull requests made from a real git repository (their files and
+patches are what `git diff base...head` says, as on GitHub), reviews, review
+comments (with replies and resolution), issue comments, labels, drafts and
+collaborator permissions. It validates review comments as GitHub does: the
+path must be in the diff, `line` in one of its hunks on that side,
+`start_line` before `line` in the same hunk; one invalid comment rejects the
+whole review with 422. Lists paginate with `Link` headers. `read_only`
+answers 403 to every write, as a fork PR's token gets. Every request is
+recorded, so tests assert on what actually went over the wire.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+TOKEN = "ghs_loopbacktoken"  # an Actions token: posts as the bot, may not ask GET /user
+PAT = "ghp_loopbackpersonal"  # a personal token: posts as its user
+BOT = {"login": "github-actions[bot]", "type": "Bot", "id": 41898282}
+USERS = {TOKEN: BOT, PAT: {"login": "maintainer", "type": "User", "id": 5}}
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass
+class Pull:
+    number: int
+    base_sha: str
+    head_sha: str
+    title: str = "Add a feature"
+    body: str = "The author's description."
+    author: dict[str, Any] = field(default_factory=lambda: {"login": "alice", "type": "User", "id": 7})
+    draft: bool = False
+    labels: list[str] = field(default_factory=list)
+    fork: bool = False
+    patchless: set[str] = field(default_factory=set)  # files GitHub sends without a patch (too large)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    status: int = 0  # what the server answered
+
+
+class GitHubServer:
+    def __init__(self, git_root: Path, repo: str = "acme/app", prefix: str = "") -> None:
+        self.git_root = git_root
+        self.prefix = prefix  # "/api/v3" as on GitHub Enterprise Server
+        self.repo = repo
+        self.pulls: dict[int, Pull] = {}
+        self.reviews: list[dict[str, Any]] = []
+        self.review_comments: list[dict[str, Any]] = []
+        self.issue_comments: list[dict[str, Any]] = []
+        self.permissions: dict[str, str] = {}
+        self.read_only = False
+        self.refuse_lines: set[tuple[str, int]] = set()  # GitHub sees these differently from our parse: 422
+        self.requests: list[Recorded] = []
+        self.actor: dict[str, Any] = BOT  # who the current request's token is (requests are served one at a time)
+        self._ids = itertools.count(1000)
+        self._file_cache: dict[tuple[str, str, frozenset[str]], list[dict[str, Any]]] = {}  # git is slow; commits never change
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        # A short poll interval: shutdown() waits up to one interval, and every test stops a server.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api(self) -> str:
+        """The REST base, as GITHUB_API_URL gives it."""
+        return self.url + self.prefix
+
+    def __enter__(self) -> GitHubServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # Test helpers
+
+    def add_pull(self, number: int, base_sha: str, head_sha: str, **meta: Any) -> Pull:
+        self.pulls[number] = Pull(number, base_sha, head_sha, **meta)
+        return self.pulls[number]
+
+    def writes(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+    def submitted_reviews(self) -> list[dict[str, Any]]:
+        return [r for r in self.reviews if r["state"] != "PENDING"]
+
+    def visible_comments(self) -> list[dict[str, Any]]:
+        """Review comments others can see (not in a pending review)."""
+        pending = {r["id"] for r in self.reviews if r["state"] == "PENDING"}
+        return [c for c in self.review_comments if c.get("pull_request_review_id") not in pending]
+
+    def human_reply(self, comment_id: int, body: str, *, resolve: bool = False) -> dict[str, Any]:
+        parent = next(c for c in self.review_comments if c["id"] == comment_id)
+        parent["resolved"] = parent.get("resolved", False) or resolve
+        reply = {**parent, "id": next(self._ids), "body": body, "user": {"login": "bob", "type": "User", "id": 9}, "in_reply_to_id": comment_id}
+        self.review_comments.append(reply)
+        return reply
+
+    # GitHub's view of a pull request, from git
+
+    def git(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=self.git_root, capture_output=True, text=True)
+
+    def files(self, pull: Pull) -> list[dict[str, Any]]:
+        return self._files(pull.base_sha, pull.head_sha, pull.patchless)
+
+    def _files(self, base: str, head: str, patchless: set[str]) -> list[dict[str, Any]]:
+        key = (base, head, frozenset(patchless))
+        if key not in self._file_cache:
+            self._file_cache[key] = self._files_from_git(base, head, patchless)
+        return self._file_cache[key]
+
+    def _files_from_git(self, base: str, head: str, patchless: set[str]) -> list[dict[str, Any]]:
+        spec = f"{base}...{head}"  # as GitHub compares: from the merge base
+        statuses = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied", "T": "changed"}
+        out: list[dict[str, Any]] = []
+        for row in self.git("diff", "--name-status", "-M", spec).stdout.splitlines():
+            parts = row.split("\t")
+            code = parts[0][0]
+            entry: dict[str, Any] = {"sha": "0" * 40, "filename": parts[-1], "status": statuses[code]}
+            if code in "RC":
+                entry["previous_filename"] = parts[1]
+            diff = self.git("diff", "-M", "--no-color", spec, "--", *parts[1:]).stdout
+            patch = diff[diff.index("\n@@") + 1 :] if "\n@@" in diff else ""
+            adds = sum(1 for line in patch.splitlines() if line.startswith("+"))
+            dels = sum(1 for line in patch.splitlines() if line.startswith("-"))
+            entry.update(additions=adds, deletions=dels, changes=adds + dels)
+            if patch and entry["filename"] not in patchless and "Binary files" not in diff:
+                entry["patch"] = patch.rstrip("\n")
+            out.append(entry)
+        return out
+
+    def check_comment(self, pull: Pull, comment: dict[str, Any]) -> str | None:
+        """GitHub's rules for one review comment; the error message it would give, or None."""
+        entry = next((f for f in self.files(pull) if f["filename"] == comment.get("path")), None)
+        if entry is None:
+            return "Pull request review thread path is invalid"
+        if comment.get("subject_type") == "file":
+            return None
+        if "patch" not in entry:
+            return "Line could not be resolved"
+        side = comment.get("side", "RIGHT")
+        line = comment.get("line")
+        hunks = _hunk_lines(entry["patch"])
+        index = next((i for i, h in enumerate(hunks) if line in h[side]), None)
+        if index is None or (comment["path"], line) in self.refuse_lines:
+            return "Pull request review thread line must be part of the diff"
+        start = comment.get("start_line")
+        if start is not None:
+            start_side = comment.get("start_side", side)
+            if start >= line:
+                return "pull_request_review_thread.start_line must precede the end line."
+            if start not in hunks[index][start_side]:
+                return "Pull request review thread start line must be part of the same hunk as the line."
+        return None
+
+
+def _hunk_lines(patch: str) -> list[dict[str, set[int]]]:
+    """Per hunk, the line numbers a comment may sit on: RIGHT (added, context), LEFT (removed, context)."""
+    hunks: list[dict[str, set[int]]] = []
+    old = new = 0
+    for line in patch.splitlines():
+        match = _HUNK.match(line)
+        if match:
+            old, new = int(match[1]), int(match[3])
+            hunks.append({"RIGHT": set(), "LEFT": set()})
+        elif not hunks or line.startswith("\\"):
+            continue
+        elif line.startswith("+"):
+            hunks[-1]["RIGHT"].add(new)
+            new += 1
+        elif line.startswith("-"):
+            hunks[-1]["LEFT"].add(old)
+            old += 1
+        else:
+            hunks[-1]["RIGHT"].add(new)
+            hunks[-1]["LEFT"].add(old)
+            old += 1
+            new += 1
+    return hunks
+
+
+class _Reply(Exception):
+    def __init__(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.status, self.payload, self.headers = status, payload, headers or {}
+
+
+def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in separate writes: without this, Nagle and delayed ACKs add 40 ms to each request.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+        def _handle(self, method: str) -> None:
+            parsed = urlparse(self.path)
+            if not parsed.path.startswith(gh.prefix + "/"):
+                self._send(404, {"message": "Not Found"}, {})
+                return
+            parsed = parsed._replace(path=parsed.path[len(gh.prefix) :])
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            query = parse_qs(parsed.query)
+            with gh._lock:
+                recorded = Recorded(method, parsed.path, query, body)
+                gh.requests.append(recorded)
+                try:
+                    actor = USERS.get(self.headers.get("Authorization", "").split(" ")[-1])
+                    if actor is None:
+                        raise _Reply(401, {"message": "Bad credentials"})
+                    gh.actor = actor
+                    if method != "GET" and gh.read_only:
+                        raise _Reply(403, {"message": "Resource not accessible by integration"})
+                    status, payload, headers = self._route(method, parsed.path, query, body or {})
+                except _Reply as reply:
+                    status, payload, headers = reply.status, reply.payload, reply.headers
+                recorded.status = status
+            self._send(status, payload, headers)
+
+        def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
+            data = b"" if status == 204 else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+            base = f"/repos/{gh.repo}"
+            if path == "/user":
+                if gh.actor is BOT:
+                    raise _Reply(403, {"message": "Resource not accessible by integration"})  # as for GITHUB_TOKEN
+                return 200, gh.actor, {}
+            if path == base:
+                return 200, _repo_json(gh), {}
+            if not path.startswith(base + "/"):
+                raise _Reply(404, {"message": "Not Found"})
+            rest = path[len(base) + 1 :]
+            if m := re.fullmatch(r"commits/([0-9a-f]+)", rest):
+                if gh.git("cat-file", "-e", f"{m[1]}^{{commit}}").returncode:
+                    raise _Reply(422, {"message": f"No commit found for SHA: {m[1]}"})
+                return 200, {"sha": m[1], "url": f"{gh.api}{base}/commits/{m[1]}"}, {}
+            if m := re.fullmatch(r"compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest):
+                return 200, _compare(gh, m[1], m[2]), {}
+            if m := re.fullmatch(r"collaborators/([^/]+)/permission", rest):
+                return 200, {"permission": gh.permissions.get(m[1], "none"), "user": {"login": m[1]}}, {}
+            if m := re.fullmatch(r"issues/comments/(\d+)", rest):
+                comment = next((c for c in gh.issue_comments if c["id"] == int(m[1])), None)
+                if comment is None:
+                    raise _Reply(404, {"message": "Not Found"})
+                if method == "PATCH":
+                    comment["body"] = body["body"]
+                return 200, comment, {}
+            if m := re.fullmatch(r"issues/(\d+)/comments", rest):
+                pull = _pull(gh, int(m[1]))
+                if method == "POST":
+                    comment = {"id": next(gh._ids), "body": body["body"], "user": gh.actor}
+                    comment["url"] = f"{gh.api}{base}/issues/comments/{comment['id']}"
+                    comment["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#issuecomment-{comment['id']}"
+                    comment["issue_number"] = pull.number
+                    gh.issue_comments.append(comment)
+                    return 201, comment, {}
+                return _page(self, [c for c in gh.issue_comments if c["issue_number"] == pull.number], query)
+            if m := re.fullmatch(r"pulls/(\d+)", rest):
+                pull = _pull(gh, int(m[1]))
+                if method == "PATCH":
+                    pull.body = body.get("body", pull.body)
+                return 200, _pull_json(gh, pull), {}
+            if m := re.fullmatch(r"pulls/(\d+)/files", rest):
+                return _page(self, gh.files(_pull(gh, int(m[1]))), query)
+            if m := re.fullmatch(r"pulls/(\d+)/reviews", rest):
+                pull = _pull(gh, int(m[1]))
+                if method == "POST":
+                    return 200, _create_review(gh, pull, body), {}
+                return _page(self, [r for r in gh.reviews if r["pull"] == pull.number], query)
+            if m := re.fullmatch(r"pulls/(\d+)/reviews/(\d+)", rest):
+                review = next((r for r in gh.reviews if r["id"] == int(m[2])), None)
+                if review is None:
+                    raise _Reply(404, {"message": "Not Found"})
+                if method == "DELETE":
+                    if review["state"] != "PENDING":
+                        raise _Reply(422, {"message": "Can not delete a non-pending pull request review"})
+                    gh.reviews.remove(review)
+                    gh.review_comments[:] = [c for c in gh.review_comments if c.get("pull_request_review_id") != review["id"]]
+                return 200, review, {}
+            if m := re.fullmatch(r"pulls/(\d+)/comments", rest):
+                pull = _pull(gh, int(m[1]))
+                if method == "POST":
+                    return 201, _create_comment(gh, pull, body), {}
+                return _page(self, [c for c in gh.visible_comments() if c["pull"] == pull.number], query)
+            raise _Reply(404, {"message": f"Not Found: {method} {path}"})
+
+    return Handler
+
+
+def _pull(gh: GitHubServer, number: int) -> Pull:
+    if number not in gh.pulls:
+        raise _Reply(404, {"message": "Not Found"})
+    return gh.pulls[number]
+
+
+def _repo_json(gh: GitHubServer) -> dict[str, Any]:
+    owner, name = gh.repo.split("/")
+    return {
+        "id": 1,
+        "name": name,
+        "full_name": gh.repo,
+        "owner": {"login": owner, "type": "Organization"},
+        "url": f"{gh.api}/repos/{gh.repo}",
+        "html_url": f"https://github.example/{gh.repo}",
+        "fork": False,
+    }
+
+
+def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
+    files = gh.files(pull)
+    head_repo = {**_repo_json(gh), "fork": pull.fork}
+    return {
+        "id": pull.number + 500,
+        "number": pull.number,
+        "state": "open",
+        "title": pull.title,
+        "body": pull.body,
+        "draft": pull.draft,
+        "user": pull.author,
+        "labels": [{"name": n} for n in pull.labels],
+        "head": {"sha": pull.head_sha, "ref": "feature", "repo": head_repo},
+        "base": {"sha": pull.base_sha, "ref": "main", "repo": _repo_json(gh)},
+        "url": f"{gh.api}/repos/{gh.repo}/pulls/{pull.number}",
+        "issue_url": f"{gh.api}/repos/{gh.repo}/issues/{pull.number}",
+        "html_url": f"https://github.example/{gh.repo}/pull/{pull.number}",
+        "changed_files": len(files),
+        "additions": sum(f["additions"] for f in files),
+        "deletions": sum(f["deletions"] for f in files),
+    }
+
+
+def _compare(gh: GitHubServer, base: str, head: str) -> dict[str, Any]:
+    for sha in (base, head):
+        if gh.git("cat-file", "-e", f"{sha}^{{commit}}").returncode:
+            raise _Reply(404, {"message": "Not Found"})
+    if base == head:
+        status = "identical"
+    elif gh.git("merge-base", "--is-ancestor", base, head).returncode == 0:
+        status = "ahead"
+    else:
+        status = "diverged"
+    return {
+        "url": f"{gh.api}/repos/{gh.repo}/compare/{base}...{head}",
+        "status": status,
+        "ahead_by": 1,
+        "behind_by": 0 if status != "diverged" else 1,
+        "total_commits": 1,
+        "commits": [],
+        "files": gh._files(base, head, set()),
+    }
+
+
+def _create_review(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[str, Any]:
+    event = body.get("event")
+    if event not in (None, "COMMENT", "APPROVE", "REQUEST_CHANGES"):
+        raise _Reply(422, {"message": "Unprocessable Entity", "errors": [f"invalid event {event}"]})
+    if event in ("COMMENT", "REQUEST_CHANGES") and not body.get("body"):
+        raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["Body is required for COMMENT"]})
+    if any(r["state"] == "PENDING" and r["pull"] == pull.number for r in gh.reviews):
+        raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["User can only have one pending review per pull request"]})
+    commit = body.get("commit_id", pull.head_sha)
+    if gh.git("cat-file", "-e", f"{commit}^{{commit}}").returncode:
+        raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["commit_id is not part of the pull request"]})
+    comments = body.get("comments") or []
+    for comment in comments:
+        if len(comment.get("body", "")) > 65536:
+            raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["Body is too long (maximum is 65536 characters)"]})
+        problem = gh.check_comment(pull, comment)
+        if problem:  # one bad comment fails the whole review, and GitHub does not say which
+            raise _Reply(422, {"message": "Unprocessable Entity", "errors": [problem]})
+    review = {
+        "id": next(gh._ids),
+        "pull": pull.number,
+        "user": gh.actor,
+        "body": body.get("body", ""),
+        "state": "PENDING" if event is None else {"COMMENT": "COMMENTED"}.get(event, event),
+        "commit_id": commit,
+        "html_url": f"https://github.example/{gh.repo}/pull/{pull.number}#pullrequestreview-{len(gh.reviews) + 1}",
+        "pull_request_url": f"{gh.api}/repos/{gh.repo}/pulls/{pull.number}",
+    }
+    review["url"] = f"{gh.api}/repos/{gh.repo}/pulls/{pull.number}/reviews/{review['id']}"
+    gh.reviews.append(review)
+    for comment in comments:
+        _store_comment(gh, pull, comment, review["id"], commit)
+    return review
+
+
+def _create_comment(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[str, Any]:
+    if len(body.get("body", "")) > 65536:
+        raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["Body is too long (maximum is 65536 characters)"]})
+    problem = gh.check_comment(pull, body)
+    if problem:
+        raise _Reply(422, {"message": "Unprocessable Entity", "errors": [problem]})
+    return _store_comment(gh, pull, body, None, body.get("commit_id", pull.head_sha))
+
+
+def _store_comment(gh: GitHubServer, pull: Pull, comment: dict[str, Any], review_id: int | None, commit: str) -> dict[str, Any]:
+    stored = {
+        "id": next(gh._ids),
+        "pull": pull.number,
+        "pull_request_review_id": review_id,
+        "path": comment["path"],
+        "line": comment.get("line"),
+        "side": comment.get("side", "RIGHT") if comment.get("subject_type") != "file" else None,
+        "start_line": comment.get("start_line"),
+        "start_side": comment.get("start_side"),
+        "subject_type": comment.get("subject_type", "line"),
+        "body": comment["body"],
+        "commit_id": commit,
+        "user": gh.actor,
+        "in_reply_to_id": comment.get("in_reply_to"),
+        "resolved": False,
+    }
+    stored["url"] = f"{gh.api}/repos/{gh.repo}/pulls/comments/{stored['id']}"
+    stored["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#discussion_r{stored['id']}"
+    gh.review_comments.append(stored)
+    return stored
+
+
+def _page(handler: BaseHTTPRequestHandler, items: list[Any], query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+    per_page = min(int(query.get("per_page", ["30"])[0]), 100)
+    page = int(query.get("page", ["1"])[0])
+    last = max(1, -(-len(items) // per_page))
+    chunk = items[(page - 1) * per_page : page * per_page]
+    url = urlparse(handler.path)
+    links = []
+
+    def link(number: int, rel: str) -> str:
+        params = {k: v[0] for k, v in query.items()}
+        params.update(per_page=str(per_page), page=str(number))
+        host, port = handler.server.server_address[:2]
+        encoded = "&".join(f"{k}={v}" for k, v in params.items())
+        return f'<http://{host}:{port}{url.path}?{encoded}>; rel="{rel}"'
+
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    if page > 1:
+        links += [link(1, "first"), link(page - 1, "prev")]
+    return 200, chunk, ({"Link": ", ".join(links)} if links else {})

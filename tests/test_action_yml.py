@@ -1,0 +1,88 @@
+"""The composite action and the workflows, parsed as GitHub would read them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FEATHER_EXCLUDED = {"coffee", "columns", "divide-circle", "divide-square", "divide", "frown", "hexagon", "key", "meh", "mouse-pointer", "smile", "tool", "x-octagon"}
+
+
+def load(path: str) -> dict[Any, Any]:
+    document = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def test_action_inputs_outputs_and_steps() -> None:
+    action = load("action.yml")
+    assert action["name"] and action["description"]
+    inputs = action["inputs"]
+    assert {"token", "deepseek-api-key", "base-url", "model", "effort", "config", "fail-on"} <= set(inputs)
+    assert inputs["token"]["default"] == "${{ github.token }}"
+    assert all(spec.get("description") for spec in inputs.values())
+    assert all(isinstance(spec.get("default", ""), str) for spec in inputs.values())
+    outputs = action["outputs"]
+    assert set(outputs) == {"findings", "cost-usd", "review-url"}
+    for name, spec in outputs.items():
+        assert spec["value"] == f"${{{{ steps.review.outputs.{name} }}}}"
+
+    runs = action["runs"]
+    assert runs["using"] == "composite"
+    steps = runs["steps"]
+    assert steps[0]["uses"].startswith("actions/setup-python@")
+    assert all(step.get("shell") == "bash" for step in steps if "run" in step)  # composite run steps need a shell
+    install = next(step for step in steps if "pip install" in step.get("run", ""))
+    assert '"$GITHUB_ACTION_PATH"' in install["run"]  # the action's own code, not the PR's
+    review = next(step for step in steps if step.get("id") == "review")
+    assert review["run"].strip().endswith('/bin/reviewer" action')  # the venv's reviewer, installed one step earlier
+    assert "${{" not in review["run"]  # inputs reach the program through env only (no script injection)
+    env = review["env"]
+    assert env["INPUT_TOKEN"] == "${{ inputs.token }}" and env["DEEPSEEK_API_KEY"] == "${{ inputs.deepseek-api-key }}"
+    for name in ("base-url", "model", "effort", "config", "fail-on"):
+        assert env[f"INPUT_{name.upper().replace('-', '_')}"] == f"${{{{ inputs.{name} }}}}"
+
+    branding = action["branding"]
+    assert branding["color"] in {"white", "black", "yellow", "blue", "green", "orange", "red", "purple", "gray-dark"}
+    assert branding["icon"] not in FEATHER_EXCLUDED
+
+
+def test_example_review_workflow_uses_pull_request_with_least_permissions() -> None:
+    workflow = load(".github/workflows/review.yml")
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert "pull_request" in triggers and "pull_request_target" not in triggers
+    assert set(triggers["pull_request"]["types"]) == {"opened", "synchronize", "reopened", "ready_for_review"}
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = workflow["jobs"]["review"]["steps"]
+    assert any(step.get("uses") == "./" for step in steps)
+
+
+def test_ci_runs_the_suite_on_every_supported_python() -> None:
+    workflow = load(".github/workflows/ci.yml")
+    job = workflow["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
+    uses = [step.get("uses", "") for step in job["steps"]]
+    assert any(u.startswith("actions/setup-python@") for u in uses) and any(u.startswith("actions/setup-node@") for u in uses)
+    assert any(step.get("run") == "bash .ci/run" for step in job["steps"])
+
+
+def test_fork_two_step_never_runs_pr_code_with_a_write_token() -> None:
+    analyze = load("examples/workflows/review-fork-analyze.yml")
+    publish = load("examples/workflows/review-fork-publish.yml")
+    assert list(analyze[True]) == ["pull_request"]
+    assert "write" not in analyze["permissions"].values()
+    analyze_runs = " ".join(s.get("run", "") for s in analyze["jobs"]["analyze"]["steps"])
+    assert "--no-post" in analyze_runs and "--output review.json" in analyze_runs
+
+    assert publish[True]["workflow_run"]["workflows"] == [analyze["name"]]
+    assert publish["permissions"]["pull-requests"] == "write"
+    steps = publish["jobs"]["publish"]["steps"]
+    assert not any(str(s.get("uses", "")).startswith("actions/checkout") for s in steps)
+    assert any("reviewer publish review.json --head-sha" in s.get("run", "") for s in steps)
+    # No expression is pasted into a script: untrusted values travel through env.
+    for s in analyze["jobs"]["analyze"]["steps"] + steps:
+        assert not re.search(r"\$\{\{", s.get("run", ""))

@@ -1,0 +1,190 @@
+"""`reviewer pr` and `reviewer publish` against the loopback GitHub: formats, the two-step save and post, pagination."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reviewer.cli import run
+from reviewer.publishers.github_review import SUMMARY_MARKER
+from tests.github_fixtures import Scenario, app_with, finding, make_pull
+from tests.github_server import PAT, TOKEN, GitHubServer
+
+FINDINGS = [
+    finding("src/app.py", 6, "critical", "security", "eval on file content", suggestion="        return fh.read()"),
+    finding("src/new.py", 3, "minor", "bug", "loop starts wrong", start_line=2),
+]
+
+
+def pr_args(scenario: Scenario, *extra: str) -> list[str]:
+    return ["pr", "--repo", scenario.gh.repo, "--number", "1", "--base-url", scenario.model.openai_url, "--model", "m", "--config", str(scenario.config), *extra]
+
+
+@pytest.fixture
+def env(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Scenario:
+    monkeypatch.setenv("GITHUB_API_URL", scenario.gh.api)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    scenario.findings = FINDINGS
+    return scenario
+
+
+def test_no_post_prints_sarif_that_code_scanning_accepts(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    assert run(pr_args(env, "--no-post", "--format", "sarif")) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    [run_] = sarif["runs"]
+    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    results = run_["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [("reviewer/security", "error"), ("reviewer/bug", "warning")]
+    assert all(rule_ids[r["ruleIndex"]] == r["ruleId"] for r in results)
+    region = results[1]["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 2, "endLine": 3}
+    assert results[0]["partialFingerprints"]["reviewerFingerprint/v1"]
+    assert gh.writes() == []
+
+
+def test_no_post_prints_workflow_command_annotations(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    assert run(pr_args(env, "--no-post", "--format", "github")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("::error file=src/app.py,line=6,endLine=6,title=")
+    assert lines[1].startswith("::notice file=src/new.py,line=2,endLine=3,title=")
+    assert gh.writes() == []
+
+
+def test_review_in_one_job_and_publish_in_another(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, head = make_pull(env.repo, gh)
+    saved = tmp_path / "review.json"
+    gh.read_only = True  # the reviewing job's token cannot write, and does not need to
+    assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
+    document = json.loads(saved.read_text())
+    assert document["head_sha"] == head and document["number"] == 1
+    assert {f["placement"] for f in document["findings"]} == {"line"}
+    assert document["summary"]["title"] and "usage" in document and "diff --git a/src/app.py" in document["diff"]
+    assert gh.writes() == [] and gh.reviews == []
+
+    gh.read_only = False
+    monkeypatch.setenv("GITHUB_REPOSITORY", gh.repo)
+    model_calls = len(env.model.posts())
+    assert run(["publish", str(saved), "--head-sha", "0" * 40, "--config", str(env.config)]) == 2
+    assert "not posting it" in capsys.readouterr().err and gh.writes() == []
+
+    assert run(["publish", str(saved), "--head-sha", head, "--config", str(env.config)]) == 0
+    [review] = gh.submitted_reviews()
+    assert review["commit_id"] == head
+    assert sorted(c["line"] for c in gh.visible_comments()) == [3, 6]
+    assert len([c for c in gh.issue_comments if SUMMARY_MARKER in c["body"]]) == 1
+    assert len(env.model.posts()) == model_calls  # posting sends nothing to the model
+
+
+def test_publish_refuses_a_review_of_another_repository(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_pull(env.repo, gh)
+    saved = tmp_path / "review.json"
+    assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
+    monkeypatch.setenv("GITHUB_REPOSITORY", "someone/else")
+    assert run(["publish", str(saved), "--config", str(env.config)]) == 2
+    assert "runs in someone/else" in capsys.readouterr().err and gh.writes() == []
+
+
+def test_files_are_read_across_pages(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    def many(repo: object) -> None:
+        for i in range(105):
+            env.repo.write(f"pkg/m{i:03}.py", f"VALUE = {i}\n")
+
+    make_pull(env.repo, gh, edit=many)
+    env.findings = []
+    assert run(pr_args(env, "--no-post", "--format", "json")) == 0
+    pages = [r.query.get("page", ["1"])[0] for r in gh.requests if r.path.endswith("/pulls/1/files")]
+    assert pages == ["1", "2"]
+    sent = "\n".join(r.text for r in env.review_requests())
+    assert "pkg/m000.py" in sent and "pkg/m104.py" in sent
+
+
+def test_pr_url_argument_and_missing_token(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_pull(env.repo, gh)
+    assert run(["pr", "https://github.example/acme/app/issues/1"]) == 2
+    assert "is not a pull request URL" in capsys.readouterr().err
+    monkeypatch.delenv("GITHUB_TOKEN")
+    assert run(["pr", "https://github.example/acme/app/pull/1", "--no-post"]) == 2
+    assert "set GITHUB_TOKEN or pass --token" in capsys.readouterr().err
+    args = ["pr", "https://github.example/acme/app/pull/1", "--token", TOKEN, "--no-post", "--format", "json"]
+    args += ["--base-url", env.model.openai_url, "--model", "m", "--config", str(env.config)]
+    assert run(args) == 0
+    assert [f["title"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["eval on file content", "loop starts wrong"]
+
+
+def test_summarize_works_on_the_local_change_and_on_a_pr(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    model = ["--base-url", env.model.openai_url, "--model", "m", "--config", str(env.config), "--format", "json"]
+    assert run(["summarize", "--base", "main", *model]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"].startswith("### Load files with eval")
+    assert gh.requests == []  # the local mode never talks to GitHub
+
+    assert run(["summarize", "https://github.example/acme/app/pull/1", "--no-post", *model]) == 0
+    assert "Load files with eval" in json.loads(capsys.readouterr().out)["summary"]
+    assert gh.writes() == [] and env.review_requests() == []  # summarize only: no review request
+
+
+def test_placement_is_checked_before_posting_so_github_refuses_nothing(env: Scenario, gh: GitHubServer) -> None:
+    def second_hunk(r: object) -> None:
+        lines = app_with("        return eval(fh.read())").splitlines()
+        lines[39] = "    return 999"
+        env.repo.write("src/app.py", "\n".join(lines) + "\n")
+
+    make_pull(env.repo, gh, edit=second_hunk)  # src/app.py: hunks around lines 6 and 40
+    env.findings = [
+        finding("src/app.py", 40, start_line=6, title="range across hunks"),  # start snapped into line 40's hunk
+        finding("src/app.py", 6, side="LEFT", title="the removed line"),  # old-file line of a deletion
+        finding("src/app.py", 25, title="between the hunks"),  # off the diff: a file-level comment
+        finding("./src/new.py", 4, start_line=4, title="start equals line"),  # normalised path, no start_line
+    ]
+    assert run(pr_args(env)) == 0
+    assert [r for r in gh.requests if r.status == 422] == []
+    placed = {(c["path"], c["line"], c["side"], c["start_line"], c["subject_type"]) for c in gh.visible_comments()}
+    assert placed == {
+        ("src/app.py", 6, "LEFT", None, "line"),
+        ("src/app.py", 40, "RIGHT", 37, "line"),
+        ("src/app.py", None, None, None, "file"),
+        ("src/new.py", 4, "RIGHT", None, "line"),
+    }
+
+
+def test_the_api_base_comes_from_github_api_url_else_the_pr_url() -> None:
+    from reviewer.sources.github import api_url, parse_ref
+
+    ghes = parse_ref("https://git.corp.example/team/app/pull/7", None, None)
+    assert (ghes.repo, ghes.number) == ("team/app", 7)
+    assert api_url({}, ghes.host) == "https://git.corp.example/api/v3"
+    assert api_url({}, parse_ref("https://github.com/o/r/pull/1", None, None).host) == "https://api.github.com"
+    assert api_url({"GITHUB_API_URL": "https://ghe.example/api/v3/"}, ghes.host) == "https://ghe.example/api/v3"
+
+
+def test_a_github_failure_is_one_line_and_exit_3(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    saved = tmp_path / "review.json"
+    assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
+    document = json.loads(saved.read_text())
+    document["head_sha"] = "f" * 40  # a commit GitHub does not have (force-pushed away before posting)
+    saved.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert run(["publish", str(saved), "--config", str(env.config)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("reviewer: error: GitHub answered 422") and "Traceback" not in err
+
+
+def test_with_a_personal_token_our_comments_are_found_by_login(env: Scenario, gh: GitHubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_pull(env.repo, gh)
+    monkeypatch.setenv("GITHUB_TOKEN", PAT)
+    gh.issue_comments.append(  # a bot's comment that carries our marker is not ours when we know our login
+        {"id": 1, "issue_number": 1, "user": {"login": "other[bot]", "type": "Bot", "id": 8}, "body": f"{SUMMARY_MARKER} forged",
+         "url": f"{gh.api}/repos/{gh.repo}/issues/comments/1", "html_url": "https://github.example/c/1"}
+    )
+    assert run(pr_args(env)) == 0
+    assert {c["user"]["login"] for c in gh.visible_comments()} == {"maintainer"}
+    assert run(pr_args(env, "--full")) == 0  # everything again: our comments are recognised by our login
+    assert len(gh.visible_comments()) == 2 and len(gh.submitted_reviews()) == 1
+    assert gh.issue_comments[0]["body"] == f"{SUMMARY_MARKER} forged"
+    assert [c["user"]["login"] for c in gh.issue_comments] == ["other[bot]", "maintainer"]

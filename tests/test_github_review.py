@@ -1,0 +1,128 @@
+"""Where findings go on GitHub, decided before posting: pure functions over the parsed diff."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from reviewer.backends.base import Usage
+from reviewer.config import GitHubSettings
+from reviewer.diff import parse_diff
+from reviewer.findings import Finding
+from reviewer.placement import Placement, place_one
+from reviewer.publishers.github_review import (
+    BODY_LIMIT,
+    DESCRIPTION_END,
+    DESCRIPTION_START,
+    Demoted,
+    comment_payload,
+    find_rejected,
+    findings_block,
+    plan_post,
+    replace_between,
+    summary_body,
+)
+from reviewer.review import Review
+from reviewer.saved_review import SavedReview
+
+DIFF_TEXT = (
+    "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
+    "@@ -1,4 +1,5 @@\n a = 1\n-b = 2\n+b = 3\n+c = 4\n d = 5\n e = 6\n"
+    "@@ -20,2 +21,3 @@\n x = 1\n+y = 2\n z = 3\n"
+)
+DIFF = parse_diff(DIFF_TEXT)
+
+
+def placed(line: int, severity: str = "major", *, start: int | None = None, side: str = "RIGHT", path: str = "app.py", title: str = "t"):  # type: ignore[no-untyped-def]
+    return place_one(Finding(path, line, side, severity, "bug", title, "body", start_line=start), DIFF)  # type: ignore[arg-type]
+
+
+def test_inline_file_and_summary_are_decided_against_the_diff() -> None:
+    plan = plan_post([placed(3), placed(10), placed(1, path="other.py"), placed(2, side="LEFT")], DIFF, frozenset(), GitHubSettings(), incremental=False)
+    assert [(p.finding.line, p.finding.side) for p in plan.inline] == [(2, "LEFT"), (3, "RIGHT")]
+    assert [p.finding.line for p in plan.file_level] == [10]
+    assert [(d.placed.finding.path, d.reason) for d in plan.demoted] == [("other.py", "not in a file of this pull request's diff")]
+
+
+def test_threshold_and_cap_keep_the_most_severe_inline() -> None:
+    findings = [placed(1, "minor"), placed(3, "critical"), placed(4, "nit"), placed(22, "major")]
+    plan = plan_post(findings, DIFF, frozenset(), GitHubSettings(max_inline_comments=2), incremental=False)
+    assert [p.finding.severity for p in plan.inline] == ["critical", "major"]
+    reasons = {d.placed.finding.severity: d.reason for d in plan.demoted}
+    assert reasons == {"minor": "over the cap of 2 comments per run", "nit": "below the inline threshold (minor)"}
+
+
+def test_posted_fingerprints_are_not_posted_again_even_reworded() -> None:
+    first = placed(3, title="Off by one")
+    again = placed(3, title="Completely different words")
+    assert first.fingerprint == again.fingerprint
+    plan = plan_post([again], DIFF, frozenset({first.fingerprint}), GitHubSettings(), incremental=False)
+    assert plan.inline == () and plan.already_posted == (again,)
+
+
+def test_left_lines_of_an_incremental_review_are_not_trusted_inline() -> None:
+    plan = plan_post([placed(2, side="LEFT")], DIFF, frozenset(), GitHubSettings(), incremental=True)
+    assert plan.inline == () and [p.placement for p in plan.file_level] == [Placement.FILE]
+
+
+def test_start_line_is_sent_only_before_line_in_the_same_hunk() -> None:
+    assert comment_payload(placed(4, start=2))["start_line"] == 2
+    assert "start_line" not in comment_payload(placed(4))
+    across = comment_payload(placed(22, start=3))  # start in another hunk: snapped into the line's hunk
+    assert (across["start_line"], across["line"]) == (21, 22)
+    assert all(comment_payload(placed(n, start=n))["line"] == n and "start_line" not in comment_payload(placed(n, start=n)) for n in (3, 22))
+
+
+def test_find_rejected_bisects_to_the_bad_items() -> None:
+    items = list(range(10))
+    probes: list[list[int]] = []
+
+    def accepts(subset: list[int]) -> bool:
+        probes.append(subset)
+        return not ({3, 8} & set(subset))
+
+    assert find_rejected(items, accepts) == frozenset({3, 8})
+    assert len(probes) <= len(items)
+    probes.clear()
+    assert find_rejected(list(range(16)), lambda s: probes.append(s) or 15 not in s) == frozenset({15})
+    assert len(probes) == 4  # log2(16): one bad comment in sixteen costs four pending reviews
+
+
+def test_find_rejected_gives_up_within_its_budget() -> None:
+    assert find_rejected(list(range(8)), lambda s: False, max_probes=2) == frozenset(range(8))
+
+
+def test_summary_stays_under_githubs_size_limit_and_records_the_head() -> None:
+    review = Review((), None, Usage(), 0.0, (), ())
+    saved = SavedReview("o/r", 1, "a" * 40, "b" * 40, review, DIFF_TEXT)
+    big = dataclasses.replace(placed(3), finding=dataclasses.replace(placed(3).finding, body="x" * 5000))
+    body = summary_body(saved, [Demoted(big, "why")] * 40, posted=0, already_posted=0, review_url=None, reviewed_head="a" * 40)
+    assert len(body) < 65536 and len(body) <= BODY_LIMIT + 100
+    assert "more findings not shown" in body and body.rstrip().endswith(f"head={'a' * 40} -->")
+
+
+def test_description_block_is_replaced_keeping_what_the_author_wrote() -> None:
+    once = replace_between("Author text.", DESCRIPTION_START, DESCRIPTION_END, "v1")
+    twice = replace_between(once + "\nMore from the author.", DESCRIPTION_START, DESCRIPTION_END, "v2")
+    assert twice.startswith("Author text.") and "v2" in twice and "v1" not in twice and twice.endswith("More from the author.")
+
+
+def test_a_huge_model_answer_still_fits_one_comment_with_its_fingerprint() -> None:
+    p = placed(3)
+    huge = dataclasses.replace(p, finding=dataclasses.replace(p.finding, title="<" * 5000, body="```\n" + "<" * 100000, suggestion="x" * 30000))
+    body = comment_payload(huge)["body"]
+    assert len(body) < 65536
+    assert body.endswith(f"<!-- reviewer:fp={p.fingerprint} -->")
+    assert body.count("```") % 2 == 0  # the model's fence was closed before our marker
+    assert "too long for a comment" in body
+
+
+def test_an_incremental_summary_keeps_earlier_findings_whole() -> None:
+    review = Review((), None, Usage(), 0.0, (), ())
+    saved = SavedReview("o/r", 1, "a" * 40, "b" * 40, review, DIFF_TEXT, since_sha="c" * 40)
+    first = summary_body(saved, [Demoted(placed(3, title="first finding"), "why")], posted=0, already_posted=0, review_url=None)
+    second = summary_body(
+        saved, [Demoted(placed(22, title="second finding"), "why")], posted=0, already_posted=0, review_url=None, earlier=findings_block(first)
+    )
+    block = findings_block(second)
+    assert "first finding" in block and "second finding" in block
+    assert block.count("<details>") == block.count("</details>") == 2
