@@ -71,8 +71,8 @@ def test_ci_runs_the_suite_on_every_supported_python() -> None:
 
 
 def test_fork_two_step_never_runs_pr_code_with_a_write_token() -> None:
-    analyze = load("examples/workflows/review-fork-analyze.yml")
-    publish = load("examples/workflows/review-fork-publish.yml")
+    analyze = load(".github/examples/review-fork-analyze.yml")
+    publish = load(".github/examples/review-fork-publish.yml")
     assert list(analyze[True]) == ["pull_request"]
     assert "write" not in analyze["permissions"].values()
     analyze_runs = " ".join(s.get("run", "") for s in analyze["jobs"]["analyze"]["steps"])
