@@ -28,7 +28,9 @@ CATEGORIES = ("bug", "security", "performance", "maintainability", "style", "tes
 TASKS = ("review", "summarize")
 # How a server wants thinking and effort in an OpenAI-format request; "auto"
 # picks "deepseek" for DeepSeek's own API and "vllm" (chat_template_kwargs) elsewhere.
-DIALECTS = ("auto", "deepseek", "vllm", "sglang", "ollama", "openai")
+# For the Anthropic format (protocol anthropic, and opencode's provider package),
+# "deepseek" means DeepSeek's endpoint and "anthropic" Anthropic's thinking budgets.
+DIALECTS = ("auto", "deepseek", "vllm", "sglang", "ollama", "openai", "anthropic")
 
 
 @dataclass(frozen=True)

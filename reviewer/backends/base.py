@@ -40,6 +40,7 @@ class Backend(Protocol):
     """A model endpoint. What it can do is declared, not probed."""
 
     protocol: ClassVar[str]
+    needs_workdir: ClassVar[bool]  # agents run in the repository; HTTP backends see only the messages
     config: BackendConfig
     efforts: frozenset[str]  # the effort levels it can honour with this server
     streams: bool
