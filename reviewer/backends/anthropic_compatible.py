@@ -52,6 +52,16 @@ def endpoint(config: BackendConfig) -> str:
     return url
 
 
+def check_deepseek_model(config: BackendConfig) -> None:
+    """Refuse before sending what DeepSeek's Anthropic endpoint would answer with a 400."""
+    if not config.model.lower().startswith(_DEEPSEEK_NAMES):
+        raise ConfigError(
+            f"backends.{config.name}.model = {config.model!r}: DeepSeek's Anthropic endpoint refuses model names "
+            "that are neither DeepSeek's (deepseek-v4-pro, deepseek-flash) nor claude-* aliases "
+            "(claude-opus* is billed as V4-Pro, claude-sonnet*/claude-haiku* as Flash)"
+        )
+
+
 class AnthropicCompatible:
     protocol: ClassVar[str] = "anthropic"
     needs_workdir: ClassVar[bool] = False
@@ -61,12 +71,8 @@ class AnthropicCompatible:
         self.config = dataclasses.replace(config, base_url=endpoint(config))
         self.efforts = EFFORTS
         self.streams = config.stream
-        if self.dialect == "deepseek" and not config.model.lower().startswith(_DEEPSEEK_NAMES):
-            raise ConfigError(
-                f"backends.{config.name}.model = {config.model!r}: DeepSeek's Anthropic endpoint refuses model names "
-                "that are neither DeepSeek's (deepseek-v4-pro, deepseek-flash) nor claude-* aliases "
-                "(claude-opus* is billed as V4-Pro, claude-sonnet*/claude-haiku* as Flash)"
-            )
+        if self.dialect == "deepseek":
+            check_deepseek_model(config)
         self._key = config.api_key(environ)
         if self._key is None and not config.is_self_hosted and config.api_key_env:
             raise ConfigError(f"backend {config.name!r} needs an API key: set the environment variable {config.api_key_env}")

@@ -48,3 +48,15 @@ class Backend(Protocol):
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
         """Send one request; raise BackendError (retryable or not) when it fails."""
         ...
+
+
+def effort_gap(backend: Backend) -> str | None:
+    """Why the backend cannot run at its configured effort, or None when it can (said in the output, never hidden)."""
+    config = backend.config
+    if config.effort in backend.efforts:
+        return None
+    can = ", ".join(sorted(backend.efforts)) or "none at all"
+    return (
+        f"backend {config.name!r} ({config.protocol}) cannot honour effort {config.effort!r} "
+        f"with this server; it can honour: {can}"
+    )

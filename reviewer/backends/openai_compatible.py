@@ -11,7 +11,7 @@ from reviewer.backends.http_failures import error_detail, first_nonblank, status
 from reviewer.errors import ConfigError
 
 # Which effort levels each server dialect can be asked for explicitly.
-_DIALECT_EFFORTS: dict[str, frozenset[str]] = {
+DIALECT_EFFORTS: dict[str, frozenset[str]] = {
     "deepseek": frozenset({"none", "high", "max"}),
     "vllm": frozenset({"none", "high", "max"}),
     "sglang": frozenset({"none", "high", "max"}),
@@ -21,6 +21,10 @@ _DIALECT_EFFORTS: dict[str, frozenset[str]] = {
 
 
 def dialect_of(config: BackendConfig) -> str:
+    if config.dialect == "anthropic":
+        raise ConfigError(
+            f"backends.{config.name}.dialect = \"anthropic\" is the Anthropic format: use protocol = \"anthropic\""
+        )
     if config.dialect != "auto":
         return config.dialect
     return "deepseek" if config.is_deepseek else "vllm"
@@ -43,7 +47,7 @@ def effort_fields(dialect: str, effort: str) -> tuple[dict[str, Any], dict[str, 
             template["reasoning_effort"] = effort
         return {}, {"chat_template_kwargs": template}
     # Ollama's /v1 and OpenAI take the top-level field, with "none" meaning off.
-    level = effort if effort in _DIALECT_EFFORTS[dialect] else "high"
+    level = effort if effort in DIALECT_EFFORTS[dialect] else "high"
     return {"reasoning_effort": level}, {}
 
 
@@ -54,7 +58,7 @@ class OpenAICompatible:
     def __init__(self, config: BackendConfig, environ: Mapping[str, str]) -> None:
         self.config = config
         self.dialect = dialect_of(config)
-        self.efforts = _DIALECT_EFFORTS[self.dialect]
+        self.efforts = DIALECT_EFFORTS[self.dialect]
         self.streams = config.stream
         self._key = config.api_key(environ)
         if self._key is None and not config.is_self_hosted and config.api_key_env:

@@ -61,7 +61,7 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     if opts.dry_run:
         click.echo(plan_publisher.render(plan, config, utc_now(), opts.output_format), nl=False)
         return 0
-    pool = BackendPool(config, environ())
+    pool = BackendPool(config, environ(), workdir=work.root)
     pool.preflight(plan.requests)
     if plan.requests:
         review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress_printer())
