@@ -4,16 +4,22 @@ The reviewed checkout is untrusted: its `.claude/settings.json`, `opencode.json`
 `.opencode/` plugins or hooks must not configure the agent that reviews it
 (redirect the endpoint, enable write tools, run commands). So every run gets a
 fresh empty HOME, an environment holding only what the agent needs, flags that
-ignore project settings, and a tool list of Read, Grep and Glob alone. The
-invocations are the ones verified in docs/agents.md.
+ignore project settings, and a tool list of Read, Grep and Glob alone (the
+invocations verified in docs/agents.md). And the agent runs in a copy of the
+checkout without any agent configuration: OpenCode 1.18.33 still imports a
+checkout's `.opencode/plugin/*.js` under OPENCODE_DISABLE_PROJECT_CONFIG,
+OPENCODE_PURE and --pure, so the flags alone are not enough.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +34,9 @@ from reviewer.errors import BackendError, ConfigError
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin"
 KEY_VARIABLE = "REVIEWER_AGENT_KEY"  # OpenCode reads the key from here through {env:...}
 STARTUP_SECONDS = 60.0  # on top of the request time: the CLIs start in about 0.5 s (claude) and 3 s (opencode)
+# Left out of the copy the agent runs in: where Claude Code and OpenCode read settings, hooks, MCP servers
+# and plugins from, and git's own folder (nothing to review there).
+AGENT_CONFIG = frozenset({".claude", ".mcp.json", ".opencode", "opencode.json", "opencode.jsonc", ".git"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,24 @@ def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, st
     return Finished(done.stdout, done.stderr, done.returncode)
 
 
+def review_tree(checkout: Path, into: Path) -> Path:
+    """A copy of `checkout` without agent configuration, hard-linked where the file system allows (fast, no space)."""
+
+    def link_or_copy(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
+                raise
+            shutil.copy2(source, target)
+
+    tree = into / checkout.name
+    shutil.copytree(
+        checkout, tree, symlinks=True, ignore=lambda _dir, names: [n for n in names if n in AGENT_CONFIG], copy_function=link_or_copy
+    )
+    return tree
+
+
 def prompt_of(messages: Sequence[Message]) -> str:
     """One prompt: the agents take a single message (their own system prompt stays in place)."""
     return "\n\n".join(m.content for m in messages)
@@ -112,12 +139,23 @@ class _AgentBackend:
         if self._key is None and not config.is_self_hosted and config.api_key_env:
             raise ConfigError(f"backend {config.name!r} needs an API key: set the environment variable {config.api_key_env}")
         self._command = find_executable(config, self.executable, environ)
+        self._tree: Path | None = None
+        self._tree_holder: tempfile.TemporaryDirectory[str] | None = None  # removed with the backend
+        self._tree_lock = threading.Lock()
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
         invocation = self.invocation(prompt_of(messages), max_tokens or self.config.max_tokens)
         timeout = self.config.timeout_seconds * (self.config.max_retries + 1) + STARTUP_SECONDS
-        finished = run_isolated(invocation, self.workdir, self._environ, timeout, self.config)
+        finished = run_isolated(invocation, self.tree(), self._environ, timeout, self.config)
         return self.parse(finished)
+
+    def tree(self) -> Path:
+        """The checkout as the agent sees it, copied once per backend and shared by its requests."""
+        with self._tree_lock:
+            if self._tree is None:
+                self._tree_holder = tempfile.TemporaryDirectory(prefix="reviewer-tree-")
+                self._tree = review_tree(self.workdir, Path(self._tree_holder.name))
+            return self._tree
 
     def invocation(self, prompt: str, max_tokens: int) -> Invocation:
         raise NotImplementedError
