@@ -139,23 +139,26 @@ def plan_review(
         groups, refused = routing.group(config, task, selection.files)
         for s in refused:
             unroutable.setdefault(s.path, s)
-        chunks = [(g.backends, c) for g in groups for c in plan_chunks(g.files, config.review.max_chunk_tokens)]
-        for index, (names, chunk) in enumerate(chunks, 1):
-            context: dict[str, Any] = {
-                "description": description,
-                "guidelines": guidelines,
-                "diff": render_files(chunk.files),
-                "files": chunk.files,
-                "chunk_index": index,
-                "chunk_count": len(chunks),
-                "all_paths": [f.path for f in selection.files],
-                "skipped": selection.skipped,
-                "severities": SEVERITIES,
-                "categories": CATEGORIES,
-            }
-            messages = templates.messages(task, context)
-            tokens = sum(estimate_tokens(m.content) for m in messages)
-            requests.append(Request(task, messages, names, chunk.paths, tokens, context))
+        # Parts are counted, and paths listed, per route group: a request never names a file that a
+        # data-sovereignty rule keeps from its backends (a path can tell as much as the code).
+        for route in groups:
+            chunks = plan_chunks(route.files, config.review.max_chunk_tokens)
+            for index, chunk in enumerate(chunks, 1):
+                context: dict[str, Any] = {
+                    "description": description,
+                    "guidelines": guidelines,
+                    "diff": render_files(chunk.files),
+                    "files": chunk.files,
+                    "chunk_index": index,
+                    "chunk_count": len(chunks),
+                    "all_paths": [f.path for f in route.files],
+                    "skipped": selection.skipped,
+                    "severities": SEVERITIES,
+                    "categories": CATEGORIES,
+                }
+                messages = templates.messages(task, context)
+                tokens = sum(estimate_tokens(m.content) for m in messages)
+                requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context))
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()))
 
 
