@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "summarize": "reviewer.commands.summarize:summarize",
     "config": "reviewer.commands.config_cmd:config",
     "prompts": "reviewer.commands.prompts_cmd:prompts",
+    "backends": "reviewer.commands.backends_cmd:backends",
 }
 
 # One line of help per command, so `reviewer --help` imports none of them.
@@ -30,6 +31,7 @@ SHORT_HELP: dict[str, str] = {
     "summarize": "Summarize the local change: title, walkthrough per file, risks.",
     "config": "Show or check the configuration.",
     "prompts": "List, show and render the prompt templates in effect.",
+    "backends": "Check each backend; import backends from OpenCode or Claude Code.",
 }
 
 

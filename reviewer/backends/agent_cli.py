@@ -179,6 +179,7 @@ class ClaudeCode(_AgentBackend):
     # Thinking off cannot be asked for: CLAUDE_CODE_DISABLE_THINKING drops the `thinking` field,
     # and DeepSeek thinks when the field is absent.
     efforts = frozenset({"high", "max"})
+    shows_reasoning = False  # the JSON result never carries thinking
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path) -> None:
         if anthropic_compatible.dialect_of(config) == "deepseek":
@@ -246,6 +247,7 @@ class OpenCode(_AgentBackend):
     protocol: ClassVar[str] = "opencode"
     executable: ClassVar[str] = "opencode"
     provider: ClassVar[str] = "reviewer"
+    shows_reasoning = True  # with --thinking
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path) -> None:
         super().__init__(config, environ, workdir=workdir)

@@ -65,6 +65,7 @@ def check_deepseek_model(config: BackendConfig) -> None:
 class AnthropicCompatible:
     protocol: ClassVar[str] = "anthropic"
     needs_workdir: ClassVar[bool] = False
+    shows_reasoning = True
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str]) -> None:
         self.dialect = dialect_of(config)

@@ -44,6 +44,7 @@ class Backend(Protocol):
     config: BackendConfig
     efforts: frozenset[str]  # the effort levels it can honour with this server
     streams: bool
+    shows_reasoning: bool  # whether thinking comes back in Completion.reasoning (so a check can see it)
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
         """Send one request; raise BackendError (retryable or not) when it fails."""

@@ -54,6 +54,7 @@ def effort_fields(dialect: str, effort: str) -> tuple[dict[str, Any], dict[str, 
 class OpenAICompatible:
     protocol: ClassVar[str] = "openai"
     needs_workdir: ClassVar[bool] = False
+    shows_reasoning = True
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str]) -> None:
         self.config = config
