@@ -85,12 +85,12 @@ def from_opencode(path: Path, *, agent: bool = False) -> Setup:
     for provider_id, provider in providers.items():
         for model_id, model in ((provider or {}).get("models") or {}).items():
             pairs.append((provider_id, provider or {}, model_id, model or {}))
-    # The chosen models may name a built-in provider that has no `provider` block.
+    # The chosen models may not be listed under their provider (a built-in one needs no block at all).
     listed = {(p, m) for p, _, m, _ in pairs}
     for key in ("model", "small_model"):
         provider_id, _, model_id = str(data.get(key) or "").partition("/")
-        if model_id and (provider_id, model_id) not in listed and provider_id not in providers:
-            pairs.append((provider_id, {}, model_id, {}))
+        if model_id and (provider_id, model_id) not in listed:
+            pairs.append((provider_id, providers.get(provider_id) or {}, model_id, {}))
             listed.add((provider_id, model_id))
     backends: list[Imported] = []
     notes: list[str] = []
@@ -125,7 +125,8 @@ def _opencode_backend(
         return None
     if protocol == "anthropic":
         base_url = base_url.rstrip("/").removesuffix("/v1")  # the AI SDK wants /v1, the anthropic SDK adds it
-    key = _key_variable(options.get("apiKey"), builtin[2] if builtin else None, where, notes)
+    default_key = builtin[2] if builtin else ("DEEPSEEK_API_KEY" if _is_deepseek(base_url) else None)
+    key = _key_variable(options.get("apiKey"), default_key, where, notes)
     dialect = _dialect(protocol, base_url)
     return Imported(
         name=name,
@@ -146,8 +147,8 @@ def _key_variable(api_key: Any, default: str | None, where: str, notes: list[str
         return match.group(1)
     # A key written into the file is never copied: it would end up in .reviewer.toml, in git.
     notes.append(
-        f"{where}: its apiKey is not an {{env:VAR}} reference and was not copied; put the key in an "
-        "environment variable and set api_key_env to that variable's name"
+        f"{where}: its apiKey is not an {{env:VAR}} reference and was not copied; put the key in "
+        + (f"the environment variable {default}" if default else "an environment variable and set api_key_env to its name")
     )
     return default
 
@@ -171,10 +172,13 @@ def _effort_level(level: str) -> str:
     return "max" if level in ("xhigh", "max", "ultra") else "high"
 
 
+def _is_deepseek(base_url: str) -> bool:
+    return (urlparse(base_url).hostname or "").endswith("deepseek.com")
+
+
 def _dialect(protocol: str, base_url: str) -> str | None:
-    deepseek = (urlparse(base_url).hostname or "").endswith("deepseek.com")
     if protocol == "anthropic":
-        return None if deepseek else "anthropic"
+        return None if _is_deepseek(base_url) else "anthropic"
     if urlparse(base_url).port == 11434:  # Ollama's port
         return "ollama"
     return None
