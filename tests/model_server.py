@@ -30,6 +30,7 @@ class Reply:
     cached_tokens: int | None = None  # default: half of the prompt
     reasoning_field: str = "reasoning_content"  # "reasoning" as vLLM and Ollama name it
     finish_reason: str = "stop"
+    event_delay: float = 0.0  # seconds between streamed events: long thinking that trickles in
 
 
 @dataclass
@@ -223,7 +224,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 events.append(chunk({}, with_usage=True))
             # DeepSeek sends SSE comments while a request waits in its queue.
             lines = [": keep-alive\n\n"] + [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
-            self._sse("".join(lines), reply.headers)
+            self._sse(lines, reply)
 
         # Anthropic messages
 
@@ -297,7 +298,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 )
             )
             events.append(("message_stop", {"type": "message_stop"}))
-            self._sse("".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events), reply.headers)
+            self._sse([f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events], reply)
 
         def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
@@ -309,15 +310,19 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _sse(self, text: str, headers: dict[str, str]) -> None:
-            data = text.encode()
+        def _sse(self, events: list[str], reply: Reply) -> None:
+            data = [e.encode() for e in events]
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
+            self.send_header("Content-Length", str(sum(len(d) for d in data)))
+            for key, value in reply.headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(data)
+            for piece in data:
+                self.wfile.write(piece)
+                if reply.event_delay:
+                    self.wfile.flush()
+                    time.sleep(reply.event_delay)
 
     return Handler
 

@@ -73,7 +73,10 @@ CLAUDE_SETTINGS = {
 
 
 def backends_table(repo: GitRepo) -> dict[str, dict[str, object]]:
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
 
     return tomllib.loads((repo.root / ".reviewer.toml").read_text())["backends"]  # type: ignore[no-any-return]
 
