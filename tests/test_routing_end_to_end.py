@@ -170,3 +170,14 @@ def test_an_effort_the_server_cannot_honour_is_said_in_the_run_output(
     assert any("'gpu-box'" in n and "cannot honour effort 'max'" in n for n in output["notes"]), output["notes"]
     assert gpu_box.posts()[0].body["reasoning_effort"] == "high"  # what it ran at instead
     assert code == 0
+
+
+def test_text_output_says_which_backend_answered_what(
+    repo: GitRepo, external: ModelServer, gpu_box: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change(repo)
+    write_config(repo, external, gpu_box)
+    run(["local", "--base", "main"])
+    out = capsys.readouterr().out
+    assert "review of app.py: answered by external (deepseek-v4-pro)" in out
+    assert "review of secure/keys.py: answered by gpu-box (deepseek-ai/DeepSeek-V4-Flash)" in out
