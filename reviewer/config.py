@@ -296,7 +296,7 @@ def _toml_key(name: str) -> str:
 
 
 def _with_default_key(backend: BackendConfig) -> BackendConfig:
-    if backend.api_key_env is None and backend.protocol in ("openai", "anthropic") and backend.is_deepseek:
+    if backend.api_key_env is None and backend.is_deepseek:  # every protocol, the agents too, talks to DeepSeek's API
         return dataclasses.replace(backend, api_key_env="DEEPSEEK_API_KEY")
     return backend
 

@@ -224,15 +224,15 @@ def test_flags_and_environment_alone_hold_in_the_hostile_checkout(
     assert model_server.posts()[0].body["model"] == "deepseek-v4-pro"
 
 
-def test_review_tree_leaves_agent_configuration_out(tmp_path: Path) -> None:
-    checkout = tmp_path / "checkout"
-    for path in ("src/app.py", ".claude/settings.json", ".opencode/plugin/x.js", "opencode.json", "opencode.jsonc", ".mcp.json", ".git/config", "CLAUDE.md"):
-        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
-        (checkout / path).write_text(path)
-    (tmp_path / "copies").mkdir()
-    tree = review_tree(checkout, tmp_path / "copies")
+def test_review_tree_leaves_agent_configuration_and_ignored_files_out(repo: GitRepo, tmp_path: Path) -> None:
+    for path in ("src/app.py", ".claude/settings.json", "sub/.opencode/plugin/x.js", "opencode.json", "opencode.jsonc", ".mcp.json", "CLAUDE.md", "node_modules/big.js"):
+        repo.write(path, path)
+    repo.write(".gitignore", "node_modules/\n")
+    repo.commit("files")
+    repo.write("new.py", "untracked but not ignored")
+    tree = review_tree(repo.root, tmp_path / "copies")
     copied = sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file())
-    assert copied == ["CLAUDE.md", "src/app.py"]
+    assert copied == [".gitignore", "CLAUDE.md", "new.py", "src/app.py"]
     assert (tree / "src/app.py").read_text() == "src/app.py"
 
 

@@ -101,21 +101,44 @@ def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, st
 
 
 def review_tree(checkout: Path, into: Path) -> Path:
-    """A copy of `checkout` without agent configuration, hard-linked where the file system allows (fast, no space)."""
+    """The checkout's files as git sees them (tracked, and untracked but not ignored), without agent configuration.
 
-    def link_or_copy(source: str, target: str) -> None:
-        try:
-            os.link(source, target)
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
-                raise
-            shutil.copy2(source, target)
-
+    Hard-linked where the file system allows (fast, no space), else copied; ignored folders
+    such as node_modules are left out, so the copy stays small.
+    """
     tree = into / checkout.name
-    shutil.copytree(
-        checkout, tree, symlinks=True, ignore=lambda _dir, names: [n for n in names if n in AGENT_CONFIG], copy_function=link_or_copy
-    )
+    tree.mkdir(parents=True)
+    for relative in _listed_files(checkout):
+        if AGENT_CONFIG.intersection(Path(relative).parts):
+            continue
+        source, target = checkout / relative, tree / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        elif source.is_file():
+            _link_or_copy(source, target)
     return tree
+
+
+def _listed_files(checkout: Path) -> list[str]:
+    done = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=checkout,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ConfigError(f"{checkout}: cannot list the files of this git checkout: {done.stderr.decode(errors='replace').strip()}")
+    return sorted({p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p})
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
+            raise
+        shutil.copy2(source, target)
 
 
 def prompt_of(messages: Sequence[Message]) -> str:

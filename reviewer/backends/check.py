@@ -6,6 +6,7 @@ the reasoning mode took effect at the effort the config asks for.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,17 +38,16 @@ class CheckResult:
 
 def check(backend: Backend, clock: Callable[[], float] = time.monotonic) -> CheckResult:
     config = backend.config
-    base = {"name": config.name, "protocol": config.protocol, "configured_model": config.model, "effort": config.effort}
-    gap = effort_gap(backend)
+    unanswered = CheckResult(config.name, config.protocol, config.model, config.effort, ok=False, effort_gap=effort_gap(backend))
     started = clock()
     try:
         completion = backend.complete(PROBE, max_tokens=PROBE_MAX_TOKENS)
     except BackendError as exc:
-        return CheckResult(**base, ok=False, seconds=clock() - started, effort_gap=gap, error=str(exc))
+        return dataclasses.replace(unanswered, seconds=clock() - started, error=str(exc))
     seconds = clock() - started
     said, as_asked = _reasoning_verdict(backend, completion)
-    return CheckResult(
-        **base, ok=True, model=completion.model, seconds=seconds, reasoning=said, reasoning_as_asked=as_asked, effort_gap=gap
+    return dataclasses.replace(
+        unanswered, ok=True, model=completion.model, seconds=seconds, reasoning=said, reasoning_as_asked=as_asked
     )
 
 
