@@ -31,6 +31,7 @@ class Reply:
     reasoning_field: str = "reasoning_content"  # "reasoning" as vLLM and Ollama name it
     finish_reason: str = "stop"
     event_delay: float = 0.0  # seconds between streamed events: long thinking that trickles in
+    tool_call: tuple[str, dict[str, Any]] | None = None  # (tool name, input): ask the client to run a tool
 
 
 @dataclass
@@ -189,6 +190,8 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 message: dict[str, Any] = {"role": "assistant", "content": reply.content}
                 if reply.reasoning:
                     message[reply.reasoning_field] = reply.reasoning
+                if reply.tool_call:
+                    message["tool_calls"] = [_openai_tool_call(reply.tool_call, len(server.requests))]
                 self._json(
                     200,
                     {
@@ -196,7 +199,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                         "object": "chat.completion",
                         "created": int(time.time()),
                         "model": model,
-                        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
+                        "choices": [{"index": 0, "message": message, "finish_reason": _openai_finish(reply)}],
                         "usage": usage,
                     },
                     reply.headers,
@@ -219,7 +222,9 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             events = [chunk({"role": "assistant", "content": "", reply.reasoning_field: ""})]
             events += [chunk({reply.reasoning_field: piece}) for piece in _pieces(reply.reasoning)]
             events += [chunk({"content": piece}) for piece in _pieces(reply.content)]
-            events.append(chunk({}, reply.finish_reason))
+            if reply.tool_call:
+                events.append(chunk({"tool_calls": [{"index": 0, **_openai_tool_call(reply.tool_call, len(server.requests))}]}))
+            events.append(chunk({}, _openai_finish(reply)))
             if (body.get("stream_options") or {}).get("include_usage"):
                 events.append(chunk({}, with_usage=True))
             # DeepSeek sends SSE comments while a request waits in its queue.
@@ -241,7 +246,12 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             blocks: list[dict[str, Any]] = []
             if reply.reasoning:
                 blocks.append({"type": "thinking", "thinking": reply.reasoning, "signature": "sig"})
-            blocks.append({"type": "text", "text": reply.content})
+            if reply.content or not reply.tool_call:
+                blocks.append({"type": "text", "text": reply.content})
+            if reply.tool_call:
+                call_id = f"toolu_{len(server.requests)}"  # unique per request, as clients match results by id
+                blocks.append({"type": "tool_use", "id": call_id, "name": reply.tool_call[0], "input": reply.tool_call[1]})
+            stop_reason = "tool_use" if reply.tool_call else "end_turn"
             if not body.get("stream"):
                 self._json(
                     200,
@@ -251,7 +261,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                         "role": "assistant",
                         "model": model,
                         "content": blocks,
-                        "stop_reason": "end_turn",
+                        "stop_reason": stop_reason,
                         "stop_sequence": None,
                         "usage": usage,
                     },
@@ -281,6 +291,9 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                     start = {"type": "thinking", "thinking": "", "signature": ""}
                     deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
                     deltas.append({"type": "signature_delta", "signature": "sig"})
+                elif block["type"] == "tool_use":
+                    start = {**block, "input": {}}
+                    deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
                 else:
                     start = {"type": "text", "text": ""}
                     deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"])]
@@ -292,7 +305,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                         "usage": {"output_tokens": output},
                     },
                 )
@@ -325,6 +338,14 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                     time.sleep(reply.event_delay)
 
     return Handler
+
+
+def _openai_tool_call(call: tuple[str, dict[str, Any]], number: int) -> dict[str, Any]:
+    return {"id": f"call_{number}", "type": "function", "function": {"name": call[0], "arguments": json.dumps(call[1])}}
+
+
+def _openai_finish(reply: Reply) -> str:
+    return "tool_calls" if reply.tool_call else reply.finish_reason
 
 
 def _pieces(text: str, size: int = 7) -> list[str]:

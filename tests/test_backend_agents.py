@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ CLAUDE = TOOLS_BIN / "claude"
 OPENCODE = TOOLS_BIN / "opencode"
 ANSWER = '```json\n{"findings": [{"path": "app.py", "line": 2, "severity": "major", "category": "bug", "title": "Division by zero", "body": "b may be 0"}]}\n```'
 DECOY = 'Decoy in the thinking: {"findings": [{"path": "decoy.py", "line": 1}]}'
+# OpenCode's search tools need ripgrep on PATH; without it only `read` is allowed (see OpenCode.searches).
+OPENCODE_TOOLS = ["glob", "grep", "read"] if shutil.which("rg") else ["read"]
 MESSAGES = (Message("system", "You review code. Answer with JSON."), Message("user", "Review app.py: UNIQUE-PROMPT-MARKER"))
 
 needs_claude = pytest.mark.skipif(not CLAUDE.is_file(), reason=f"Claude Code is not installed at {CLAUDE} (run .ci/run with npm)")
@@ -129,10 +132,42 @@ def test_opencode_sends_the_effort_fields_of_its_server(
     effort_keys = {"thinking", "reasoning_effort", "chat_template_kwargs", "output_config"}
     assert {k: body[k] for k in effort_keys & set(body)} == expected
     tools = sorted(t.get("name") or t["function"]["name"] for t in body["tools"])
-    assert tools == ["glob", "grep", "read"]
+    assert tools == OPENCODE_TOOLS
     auth = request.headers.get("authorization") or "Bearer " + request.headers.get("x-api-key", "")
     assert auth == "Bearer sk-agent"
     assert "UNIQUE-PROMPT-MARKER" in request.text
+
+
+# A model that asks for shell and write tools (a prompt-injected diff could make it) gets neither
+
+
+@pytest.mark.parametrize(
+    ("protocol", "installed", "shell", "write", "read"),
+    [
+        ("claude-code", CLAUDE.is_file(), "Bash", "Write", ("Grep", {"pattern": "a / b", "output_mode": "content"})),
+        ("opencode", OPENCODE.is_file(), "bash", "write", ("read", {"filePath": "app.py"})),
+    ],
+)
+def test_shell_and_write_calls_are_refused_and_reads_work(
+    model_server: ModelServer, repo: GitRepo, tmp_path: Path, protocol: str, installed: bool, shell: str, write: str, read: tuple[str, dict[str, str]]
+) -> None:
+    if not installed:
+        pytest.skip(f"{protocol} is not installed in {TOOLS_BIN} (run .ci/run with npm)")
+    marker = tmp_path / "written"
+    model_server.queue(
+        Reply(content="", tool_call=(shell, {"command": f"touch {marker}", "description": "d"})),
+        Reply(content="", tool_call=(write, {"file_path": str(marker), "filePath": str(marker), "content": "x"})),
+        Reply(content="", tool_call=read),
+        Reply(content=ANSWER),
+    )
+    url = model_server.anthropic_url if protocol == "claude-code" else model_server.openai_url
+    completion = create(agent_config(protocol, url), environ(), workdir=checkout(repo)).complete(MESSAGES)
+    assert completion.text.strip() == ANSWER.strip()
+    assert not marker.exists()
+    results = json.dumps(model_server.posts()[-1].body["messages"])
+    assert results.count("No such tool available") == 2 or results.count("unavailable tool") == 2
+    assert "return a / b" in results  # reading works (from the cleaned copy the agent runs in)
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
 
 
 # A hostile checkout configures nothing
@@ -193,7 +228,7 @@ def test_hostile_repository_settings_take_no_effect(
     (request,) = model_server.posts()
     assert request.body["model"] == "deepseek-v4-pro"
     tools = sorted((t.get("name") or t["function"]["name"]).lower() for t in request.body["tools"])
-    assert tools == ["glob", "grep", "read"]  # no write, edit or shell tool is even offered
+    assert tools == (["glob", "grep", "read"] if protocol == "claude-code" else OPENCODE_TOOLS)  # no write, edit or shell tool
     assert repo.git("status", "--porcelain", "--untracked-files=all") == ""  # the checkout is untouched
 
 

@@ -274,6 +274,9 @@ class OpenCode(_AgentBackend):
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path) -> None:
         super().__init__(config, environ, workdir=workdir)
+        # OpenCode's grep and glob run `rg` from PATH, else download ripgrep from GitHub into the
+        # throwaway HOME (on every run); without rg on PATH the agent reads files by name only.
+        self.searches = shutil.which("rg", path=environ.get("PATH")) is not None
         self.anthropic_format = _speaks_anthropic(config)
         if self.anthropic_format:
             self.dialect = anthropic_compatible.dialect_of(config)
@@ -305,11 +308,14 @@ class OpenCode(_AgentBackend):
             },
             "model": f"{self.provider}/{model}",
             "small_model": f"{self.provider}/{model}",
-            "permission": {"*": "deny", "read": "allow", "grep": "allow", "glob": "allow", "list": "allow"},
+            "permission": {"*": "deny", "read": "allow", **self._search_permissions()},
             "snapshot": False,
             "autoupdate": False,
             "share": "disabled",
         }
+
+    def _search_permissions(self) -> dict[str, str]:
+        return {"grep": "allow", "glob": "allow", "list": "allow"} if self.searches else {}
 
     def model_options(self) -> dict[str, Any]:
         """Effort as the AI SDK provider options; OpenCode passes unknown keys into the request body."""
