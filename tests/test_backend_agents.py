@@ -138,6 +138,18 @@ def test_opencode_sends_the_effort_fields_of_its_server(
     assert "UNIQUE-PROMPT-MARKER" in request.text
 
 
+@pytest.mark.parametrize(("protocol", "installed"), [("claude-code", CLAUDE.is_file()), ("opencode", OPENCODE.is_file())])
+def test_long_streamed_thinking_outlasts_timeout_seconds(model_server: ModelServer, repo: GitRepo, protocol: str, installed: bool) -> None:
+    # 1.5 s of trickling thinking against timeout_seconds = 1: the limit is on silence, not on the answer's length.
+    if not installed:
+        pytest.skip(f"{protocol} is not installed in {TOOLS_BIN} (run .ci/run with npm)")
+    model_server.default = Reply(content=ANSWER, reasoning="x" * 210, event_delay=0.05)
+    url = model_server.anthropic_url if protocol == "claude-code" else model_server.openai_url
+    backend = create(agent_config(protocol, url, timeout_seconds=1.0), environ(), workdir=checkout(repo))
+    assert backend.complete(MESSAGES).text.strip() == ANSWER.strip()
+    assert len(model_server.posts()) == 1
+
+
 # A model that asks for shell and write tools (a prompt-injected diff could make it) gets neither
 
 

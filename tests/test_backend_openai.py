@@ -54,6 +54,9 @@ def test_vllm_reasoning_field_is_read(model_server: ModelServer, stream: bool) -
         ("vllm", "high", {"chat_template_kwargs": {"thinking": True, "reasoning_effort": "high"}}),
         ("vllm", "max", {"chat_template_kwargs": {"thinking": True, "reasoning_effort": "max"}}),
         ("vllm", "none", {"chat_template_kwargs": {"thinking": False}}),
+        ("sglang", "high", {"chat_template_kwargs": {"thinking": True, "reasoning_effort": "high"}}),
+        ("sglang", "none", {"chat_template_kwargs": {"thinking": False}}),
+        ("ollama", "max", {"reasoning_effort": "high"}),  # not honoured: Ollama has no max (effort_gap says so)
         ("ollama", "none", {"reasoning_effort": "none"}),
         ("ollama", "high", {"reasoning_effort": "high"}),
     ],

@@ -301,7 +301,10 @@ class OpenCode(_AgentBackend):
                     "options": {
                         "baseURL": base_url,
                         "apiKey": "{env:" + KEY_VARIABLE + "}",
-                        "timeout": int(self.config.timeout_seconds * 1000),
+                        # timeout_seconds is the silence allowed, not the length of an answer: OpenCode's
+                        # `timeout` caps the whole request (long thinking would be cut), chunkTimeout the gaps.
+                        "timeout": False,
+                        "chunkTimeout": int(self.config.timeout_seconds * 1000),
                     },
                     "models": {model: {"name": model, "options": self.model_options()}},
                 }
