@@ -34,6 +34,9 @@ from reviewer.errors import BackendError, ConfigError
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin"
 KEY_VARIABLE = "REVIEWER_AGENT_KEY"  # OpenCode reads the key from here through {env:...}
 STARTUP_SECONDS = 60.0  # on top of the request time: the CLIs start in about 0.5 s (claude) and 3 s (opencode)
+# timeout_seconds bounds silence, not length: a whole agent run (thinking, tool calls) may take much longer.
+# The process is stopped only after this long per try, so that a hung CLI cannot hang the review.
+RUN_SECONDS = 3600.0
 # Left out of the copy the agent runs in: where Claude Code and OpenCode read settings, hooks, MCP servers
 # and plugins from, and git's own folder (nothing to review there).
 AGENT_CONFIG = frozenset({".claude", ".mcp.json", ".opencode", "opencode.json", "opencode.jsonc", ".git"})
@@ -168,7 +171,7 @@ class _AgentBackend:
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
         invocation = self.invocation(prompt_of(messages), max_tokens or self.config.max_tokens)
-        timeout = self.config.timeout_seconds * (self.config.max_retries + 1) + STARTUP_SECONDS
+        timeout = max(self.config.timeout_seconds, RUN_SECONDS) * (self.config.max_retries + 1) + STARTUP_SECONDS
         finished = run_isolated(invocation, self.tree(), self._environ, timeout, self.config)
         return self.parse(finished)
 
