@@ -113,7 +113,7 @@ class BackendPool:
         """For each backend used so far that cannot run at its configured effort, the output says so."""
         with self._lock:
             made = list(self._made.values())
-        return tuple(gap for backend in made if (gap := effort_gap(backend)))
+        return tuple(sorted(gap for backend in made if (gap := effort_gap(backend))))
 
     def get(self, name: str) -> Backend:
         with self._lock:

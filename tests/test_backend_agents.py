@@ -343,6 +343,29 @@ def test_agent_backend_needs_a_repository() -> None:
         create(BackendConfig(name="oc", protocol="opencode", command="true"), {})
 
 
+# `reviewer backends check` with the agents
+
+
+@needs_claude
+@needs_opencode
+def test_backends_check_runs_the_agents(model_server: ModelServer, repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    checkout(repo)
+    model_server.default = Reply(content="OK", reasoning="thinking about it")
+    repo.write(
+        ".reviewer.toml",
+        f'[backends.cc]\nprotocol = "claude-code"\nbase_url = "{model_server.anthropic_url}"\nmodel = "deepseek-v4-pro"\n'
+        f'command = "{CLAUDE}"\neffort = "none"\n\n'
+        f'[backends.oc]\nprotocol = "opencode"\nbase_url = "{model_server.openai_url}"\nmodel = "deepseek-v4-pro"\n'
+        f'dialect = "deepseek"\ncommand = "{OPENCODE}"\n',
+    )
+    code = run(["backends", "check", "--format", "json", "--backend", "cc", "--backend", "oc"])
+    results = {r["name"]: r for r in json.loads(capsys.readouterr().out)["backends"]}
+    assert code == 0
+    assert results["cc"]["ok"] and results["cc"]["reasoning_as_asked"] is None  # claude -p never shows thinking
+    assert "cannot honour effort 'none'" in results["cc"]["effort_gap"]
+    assert results["oc"]["ok"] and results["oc"]["reasoning_as_asked"] is True
+
+
 # The whole run, with an agent as the review backend
 
 
