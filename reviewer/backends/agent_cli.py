@@ -107,18 +107,22 @@ def review_tree(checkout: Path, into: Path) -> Path:
     """The checkout's files as git sees them (tracked, and untracked but not ignored), without agent configuration.
 
     Hard-linked where the file system allows (fast, no space), else copied; ignored folders
-    such as node_modules are left out, so the copy stays small.
+    such as node_modules are left out, so the copy stays small. A symbolic link that leads
+    out of the checkout is left out too: a PR could point one at ~/.ssh and ask the agent to read it.
     """
     tree = into / checkout.name
     tree.mkdir(parents=True)
+    root = checkout.resolve()
     for relative in _listed_files(checkout):
         if AGENT_CONFIG.intersection(Path(relative).parts):
             continue
         source, target = checkout / relative, tree / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_symlink():
-            target.symlink_to(os.readlink(source))
+            if root in source.resolve().parents:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(os.path.relpath(source.resolve(), source.parent.resolve()))
         elif source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
             _link_or_copy(source, target)
     return tree
 
