@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "action": "reviewer.commands.action:action",
     "config": "reviewer.commands.config_cmd:config",
     "prompts": "reviewer.commands.prompts_cmd:prompts",
+    "backends": "reviewer.commands.backends_cmd:backends",
 }
 
 # One line of help per command, so `reviewer --help` imports none of them.
@@ -36,6 +37,7 @@ SHORT_HELP: dict[str, str] = {
     "action": "The GitHub Action's entry point: act on the workflow's event.",
     "config": "Show or check the configuration.",
     "prompts": "List, show and render the prompt templates in effect.",
+    "backends": "Check each backend; import backends from OpenCode or Claude Code.",
 }
 
 

@@ -28,7 +28,9 @@ CATEGORIES = ("bug", "security", "performance", "maintainability", "style", "tes
 TASKS = ("review", "summarize")
 # How a server wants thinking and effort in an OpenAI-format request; "auto"
 # picks "deepseek" for DeepSeek's own API and "vllm" (chat_template_kwargs) elsewhere.
-DIALECTS = ("auto", "deepseek", "vllm", "sglang", "ollama", "openai")
+# For the Anthropic format (protocol anthropic, and opencode's provider package),
+# "deepseek" means DeepSeek's endpoint and "anthropic" Anthropic's thinking budgets.
+DIALECTS = ("auto", "deepseek", "vllm", "sglang", "ollama", "openai", "anthropic")
 
 
 @dataclass(frozen=True)
@@ -317,7 +319,7 @@ def _toml_key(name: str) -> str:
 
 
 def _with_default_key(backend: BackendConfig) -> BackendConfig:
-    if backend.api_key_env is None and backend.protocol in ("openai", "anthropic") and backend.is_deepseek:
+    if backend.api_key_env is None and backend.is_deepseek:  # every protocol, the agents too, talks to DeepSeek's API
         return dataclasses.replace(backend, api_key_env="DEEPSEEK_API_KEY")
     return backend
 

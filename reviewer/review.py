@@ -5,16 +5,18 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from reviewer import backends as backend_registry
 from reviewer import pricing, routing
-from reviewer.backends.base import Backend, Message, Usage
+from reviewer.backends.base import Backend, Message, Usage, effort_gap
 from reviewer.budget import estimate_tokens, expected_output_tokens, plan_chunks
 from reviewer.config import CATEGORIES, SEVERITIES, Config
 from reviewer.diff import Diff
@@ -72,7 +74,7 @@ class Review:
     skipped: tuple[Skipped, ...]
     errors: tuple[str, ...]
     answered: tuple[Answered, ...] = ()
-    notes: tuple[str, ...] = ()  # failures that a fallback backend recovered from
+    notes: tuple[str, ...] = ()  # failures that a fallback backend recovered from; efforts a backend cannot honour
     incomplete: bool = False  # a request failed or was not sent: some files went unreviewed
     description: str = ""
 
@@ -85,10 +87,11 @@ class BackendPool:
         config: Config,
         environ: Mapping[str, str],
         factory: Callable[..., Backend] = backend_registry.create,
+        workdir: Path | None = None,  # the repository root, where agent backends (claude-code, opencode) run
     ) -> None:
         self.config = config
         self._environ = environ
-        self._factory = factory
+        self._factory = functools.partial(factory, workdir=workdir) if workdir is not None else factory
         self._made: dict[str, Backend] = {}
         self._lock = threading.Lock()
 
@@ -105,6 +108,12 @@ class BackendPool:
             else:
                 if problems:
                     raise problems[0]
+
+    def effort_notes(self) -> tuple[str, ...]:
+        """For each backend used so far that cannot run at its configured effort, the output says so."""
+        with self._lock:
+            made = list(self._made.values())
+        return tuple(sorted(gap for backend in made if (gap := effort_gap(backend))))
 
     def get(self, name: str) -> Backend:
         with self._lock:
@@ -130,23 +139,26 @@ def plan_review(
         groups, refused = routing.group(config, task, selection.files)
         for s in refused:
             unroutable.setdefault(s.path, s)
-        chunks = [(g.backends, c) for g in groups for c in plan_chunks(g.files, config.review.max_chunk_tokens)]
-        for index, (names, chunk) in enumerate(chunks, 1):
-            context: dict[str, Any] = {
-                "description": description,
-                "guidelines": guidelines,
-                "diff": render_files(chunk.files),
-                "files": chunk.files,
-                "chunk_index": index,
-                "chunk_count": len(chunks),
-                "all_paths": [f.path for f in selection.files],
-                "skipped": selection.skipped,
-                "severities": SEVERITIES,
-                "categories": CATEGORIES,
-            }
-            messages = templates.messages(task, context)
-            tokens = sum(estimate_tokens(m.content) for m in messages)
-            requests.append(Request(task, messages, names, chunk.paths, tokens, context))
+        # Parts are counted, and paths listed, per route group: a request never names a file that a
+        # data-sovereignty rule keeps from its backends (a path can tell as much as the code).
+        for route in groups:
+            chunks = plan_chunks(route.files, config.review.max_chunk_tokens)
+            for index, chunk in enumerate(chunks, 1):
+                context: dict[str, Any] = {
+                    "description": description,
+                    "guidelines": guidelines,
+                    "diff": render_files(chunk.files),
+                    "files": chunk.files,
+                    "chunk_index": index,
+                    "chunk_count": len(chunks),
+                    "all_paths": [f.path for f in route.files],
+                    "skipped": selection.skipped,
+                    "severities": SEVERITIES,
+                    "categories": CATEGORIES,
+                }
+                messages = templates.messages(task, context)
+                tokens = sum(estimate_tokens(m.content) for m in messages)
+                requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context))
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()))
 
 
@@ -242,7 +254,7 @@ def run_review(
         skipped=skipped,
         errors=tuple(e for o in outcomes for e in o.errors),
         answered=tuple(o.answered for o in outcomes if o.answered is not None),
-        notes=tuple(n for o in outcomes for n in o.notes),
+        notes=pool.effort_notes() + tuple(n for o in outcomes for n in o.notes),
         incomplete=bool(failed_paths),
         description=description,
     )

@@ -10,6 +10,7 @@ clients and assert on what actually went over the wire.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -30,6 +31,8 @@ class Reply:
     cached_tokens: int | None = None  # default: half of the prompt
     reasoning_field: str = "reasoning_content"  # "reasoning" as vLLM and Ollama name it
     finish_reason: str = "stop"
+    event_delay: float = 0.0  # seconds between streamed events: long thinking that trickles in
+    tool_call: tuple[str, dict[str, Any]] | None = None  # (tool name, input): ask the client to run a tool
 
 
 @dataclass
@@ -71,8 +74,9 @@ class ModelServer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        # A short poll interval: shutdown() waits up to one interval, and every test stops a server.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._server.handle_error = self._handle_error  # type: ignore[method-assign]
+        # A short poll interval: shutdown() waits for one, and every test stops a server.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -100,6 +104,11 @@ class ModelServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def _handle_error(self, request: object, client_address: object) -> None:
+        # A client that gave up (a timeout test, a CLI that stops reading after the answer) is expected.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            ThreadingHTTPServer.handle_error(self._server, request, client_address)  # type: ignore[arg-type]
 
     def _next_reply(self, recorded: Recorded) -> Reply:
         with self._lock:
@@ -188,6 +197,8 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 message: dict[str, Any] = {"role": "assistant", "content": reply.content}
                 if reply.reasoning:
                     message[reply.reasoning_field] = reply.reasoning
+                if reply.tool_call:
+                    message["tool_calls"] = [_openai_tool_call(reply.tool_call, len(server.requests))]
                 self._json(
                     200,
                     {
@@ -195,7 +206,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                         "object": "chat.completion",
                         "created": int(time.time()),
                         "model": model,
-                        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
+                        "choices": [{"index": 0, "message": message, "finish_reason": _openai_finish(reply)}],
                         "usage": usage,
                     },
                     reply.headers,
@@ -218,12 +229,14 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             events = [chunk({"role": "assistant", "content": "", reply.reasoning_field: ""})]
             events += [chunk({reply.reasoning_field: piece}) for piece in _pieces(reply.reasoning)]
             events += [chunk({"content": piece}) for piece in _pieces(reply.content)]
-            events.append(chunk({}, reply.finish_reason))
+            if reply.tool_call:
+                events.append(chunk({"tool_calls": [{"index": 0, **_openai_tool_call(reply.tool_call, len(server.requests))}]}))
+            events.append(chunk({}, _openai_finish(reply)))
             if (body.get("stream_options") or {}).get("include_usage"):
                 events.append(chunk({}, with_usage=True))
             # DeepSeek sends SSE comments while a request waits in its queue.
             lines = [": keep-alive\n\n"] + [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
-            self._sse("".join(lines), reply.headers)
+            self._sse(lines, reply)
 
         # Anthropic messages
 
@@ -240,7 +253,12 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             blocks: list[dict[str, Any]] = []
             if reply.reasoning:
                 blocks.append({"type": "thinking", "thinking": reply.reasoning, "signature": "sig"})
-            blocks.append({"type": "text", "text": reply.content})
+            if reply.content or not reply.tool_call:
+                blocks.append({"type": "text", "text": reply.content})
+            if reply.tool_call:
+                call_id = f"toolu_{len(server.requests)}"  # unique per request, as clients match results by id
+                blocks.append({"type": "tool_use", "id": call_id, "name": reply.tool_call[0], "input": reply.tool_call[1]})
+            stop_reason = "tool_use" if reply.tool_call else "end_turn"
             if not body.get("stream"):
                 self._json(
                     200,
@@ -250,7 +268,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                         "role": "assistant",
                         "model": model,
                         "content": blocks,
-                        "stop_reason": "end_turn",
+                        "stop_reason": stop_reason,
                         "stop_sequence": None,
                         "usage": usage,
                     },
@@ -280,6 +298,9 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                     start = {"type": "thinking", "thinking": "", "signature": ""}
                     deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
                     deltas.append({"type": "signature_delta", "signature": "sig"})
+                elif block["type"] == "tool_use":
+                    start = {**block, "input": {}}
+                    deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
                 else:
                     start = {"type": "text", "text": ""}
                     deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"])]
@@ -291,13 +312,13 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                         "usage": {"output_tokens": output},
                     },
                 )
             )
             events.append(("message_stop", {"type": "message_stop"}))
-            self._sse("".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events), reply.headers)
+            self._sse([f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events], reply)
 
         def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
@@ -309,17 +330,29 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _sse(self, text: str, headers: dict[str, str]) -> None:
-            data = text.encode()
+        def _sse(self, events: list[str], reply: Reply) -> None:
+            data = [e.encode() for e in events]
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
+            self.send_header("Content-Length", str(sum(len(d) for d in data)))
+            for key, value in reply.headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(data)
+            for piece in data:
+                self.wfile.write(piece)
+                if reply.event_delay:
+                    self.wfile.flush()
+                    time.sleep(reply.event_delay)
 
     return Handler
+
+
+def _openai_tool_call(call: tuple[str, dict[str, Any]], number: int) -> dict[str, Any]:
+    return {"id": f"call_{number}", "type": "function", "function": {"name": call[0], "arguments": json.dumps(call[1])}}
+
+
+def _openai_finish(reply: Reply) -> str:
+    return "tool_calls" if reply.tool_call else reply.finish_reason
 
 
 def _pieces(text: str, size: int = 7) -> list[str]:

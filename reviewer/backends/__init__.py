@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from pathlib import Path
 
 from reviewer.backends.base import Backend
 from reviewer.config import BackendConfig
@@ -15,11 +16,17 @@ from reviewer.errors import ConfigError
 
 REGISTRY: dict[str, str] = {
     "openai": "reviewer.backends.openai_compatible:OpenAICompatible",
+    "anthropic": "reviewer.backends.anthropic_compatible:AnthropicCompatible",
+    "claude-code": "reviewer.backends.agent_cli:ClaudeCode",
+    "opencode": "reviewer.backends.agent_cli:OpenCode",
 }
 
 
-def create(config: BackendConfig, environ: Mapping[str, str]) -> Backend:
-    """Instantiate the backend a config describes. No network I/O happens here."""
+def create(config: BackendConfig, environ: Mapping[str, str], workdir: Path | None = None) -> Backend:
+    """Instantiate the backend a config describes. No network I/O happens here.
+
+    `workdir` is the repository root, where agent backends run; HTTP backends never see it.
+    """
     try:
         target = REGISTRY[config.protocol]
     except KeyError:
@@ -29,5 +36,10 @@ def create(config: BackendConfig, environ: Mapping[str, str]) -> Backend:
         ) from None
     module_name, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
-    backend: Backend = cls(config, environ)
+    if not cls.needs_workdir:
+        backend: Backend = cls(config, environ)
+    elif workdir is None:
+        raise ConfigError(f"backend {config.name!r} ({config.protocol}) runs in a repository, and none was given")
+    else:
+        backend = cls(config, environ, workdir=workdir)
     return backend

@@ -40,10 +40,24 @@ class Backend(Protocol):
     """A model endpoint. What it can do is declared, not probed."""
 
     protocol: ClassVar[str]
+    needs_workdir: ClassVar[bool]  # agents run in the repository; HTTP backends see only the messages
     config: BackendConfig
     efforts: frozenset[str]  # the effort levels it can honour with this server
     streams: bool
+    shows_reasoning: bool  # whether thinking comes back in Completion.reasoning (so a check can see it)
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
         """Send one request; raise BackendError (retryable or not) when it fails."""
         ...
+
+
+def effort_gap(backend: Backend) -> str | None:
+    """Why the backend cannot run at its configured effort, or None when it can (said in the output, never hidden)."""
+    config = backend.config
+    if config.effort in backend.efforts:
+        return None
+    can = ", ".join(sorted(backend.efforts)) or "none at all"
+    return (
+        f"backend {config.name!r} ({config.protocol}) cannot honour effort {config.effort!r} "
+        f"with this server; it can honour: {can}"
+    )

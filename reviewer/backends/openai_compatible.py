@@ -7,10 +7,11 @@ from typing import Any, ClassVar
 
 from reviewer.backends.base import Completion, Message, Usage
 from reviewer.config import BackendConfig
-from reviewer.errors import BackendError, ConfigError
+from reviewer.backends.http_failures import error_detail, first_nonblank, status_error, timeout_error, unreachable_error
+from reviewer.errors import ConfigError
 
 # Which effort levels each server dialect can be asked for explicitly.
-_DIALECT_EFFORTS: dict[str, frozenset[str]] = {
+DIALECT_EFFORTS: dict[str, frozenset[str]] = {
     "deepseek": frozenset({"none", "high", "max"}),
     "vllm": frozenset({"none", "high", "max"}),
     "sglang": frozenset({"none", "high", "max"}),
@@ -20,6 +21,10 @@ _DIALECT_EFFORTS: dict[str, frozenset[str]] = {
 
 
 def dialect_of(config: BackendConfig) -> str:
+    if config.dialect == "anthropic":
+        raise ConfigError(
+            f"backends.{config.name}.dialect = \"anthropic\" is the Anthropic format: use protocol = \"anthropic\""
+        )
     if config.dialect != "auto":
         return config.dialect
     return "deepseek" if config.is_deepseek else "vllm"
@@ -42,17 +47,19 @@ def effort_fields(dialect: str, effort: str) -> tuple[dict[str, Any], dict[str, 
             template["reasoning_effort"] = effort
         return {}, {"chat_template_kwargs": template}
     # Ollama's /v1 and OpenAI take the top-level field, with "none" meaning off.
-    level = effort if effort in _DIALECT_EFFORTS[dialect] else "high"
+    level = effort if effort in DIALECT_EFFORTS[dialect] else "high"
     return {"reasoning_effort": level}, {}
 
 
 class OpenAICompatible:
     protocol: ClassVar[str] = "openai"
+    needs_workdir: ClassVar[bool] = False
+    shows_reasoning = True
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str]) -> None:
         self.config = config
         self.dialect = dialect_of(config)
-        self.efforts = _DIALECT_EFFORTS[self.dialect]
+        self.efforts = DIALECT_EFFORTS[self.dialect]
         self.streams = config.stream
         self._key = config.api_key(environ)
         if self._key is None and not config.is_self_hosted and config.api_key_env:
@@ -85,17 +92,7 @@ class OpenAICompatible:
         }
         if extra_body:
             request["extra_body"] = extra_body
-        # A blank answer is a known failure mode (DeepSeek blanks JSON it cannot
-        # parse); it is retried like a 5xx.
-        for _ in range(self.config.max_retries + 1):
-            completion = self._send(request)
-            if completion.text.strip():
-                return completion
-        raise BackendError(
-            f"backend {self.config.name!r} ({self.config.model}) answered with no text "
-            f"{self.config.max_retries + 1} times (finish reason: {completion.finish_reason})",
-            backend=self.config.name,
-        )
+        return first_nonblank(lambda: self._send(request), self.config)
 
     def _send(self, request: dict[str, Any]) -> Completion:
         import openai
@@ -109,36 +106,11 @@ class OpenAICompatible:
                 return self._from_stream(stream)
             return self._from_response(client.chat.completions.create(**request))
         except openai.APIStatusError as exc:
-            raise self._status_error(exc) from None
+            raise status_error(self.config, exc.status_code, error_detail(exc)) from None
         except openai.APITimeoutError:
-            raise BackendError(
-                f"backend {self.config.name!r}: {self.config.base_url} did not answer within "
-                f"{self.config.timeout_seconds:.0f} s (timeout_seconds)",
-                backend=self.config.name,
-            ) from None
+            raise timeout_error(self.config) from None
         except openai.APIConnectionError as exc:
-            raise BackendError(
-                f"backend {self.config.name!r}: cannot reach {self.config.base_url} ({exc.__cause__ or exc}); "
-                "check base_url and that the server is up",
-                backend=self.config.name,
-            ) from None
-
-    def _status_error(self, exc: Any) -> BackendError:
-        status = exc.status_code
-        name, url = self.config.name, self.config.base_url
-        detail = _error_detail(exc)
-        if status == 401:
-            key = self.config.api_key_env or "the key variable"
-            return BackendError(f"backend {name!r}: {url} rejected the API key (401); check {key}", backend=name, retryable=False)
-        if status == 402:
-            return BackendError(f"backend {name!r}: insufficient balance (402) on {url}; top up the account", backend=name, retryable=False)
-        if status in (400, 404, 422):
-            return BackendError(
-                f"backend {name!r}: {url} refused the request ({status}): {detail}; check model {self.config.model!r}",
-                backend=name,
-                retryable=False,
-            )
-        return BackendError(f"backend {name!r}: {url} failed with {status} after retries: {detail}", backend=name)
+            raise unreachable_error(self.config, exc) from None
 
     def _from_response(self, response: Any) -> Completion:
         choice = response.choices[0] if response.choices else None
@@ -198,12 +170,3 @@ def _usage_of(usage: Any) -> Usage:
         completion_tokens=usage.completion_tokens or 0,
         reasoning_tokens=int(reasoning),
     )
-
-
-def _error_detail(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-    return str(getattr(exc, "message", exc))

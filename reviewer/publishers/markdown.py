@@ -25,6 +25,8 @@ def render(review: Review) -> str:
             out += ["```", f.suggestion, "```", ""]
     if review.skipped:
         out += ["### Not reviewed", ""] + [f"- `{s.path}`: {s.reason}" for s in review.skipped] + [""]
+    if review.notes:
+        out += ["### Notes", ""] + [f"- {n}" for n in review.notes] + [""]
     if review.errors:
         out += ["### Errors", ""] + [f"- {e}" for e in review.errors] + [""]
     out.append(f"<sub>{footer(review)}</sub>")

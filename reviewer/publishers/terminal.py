@@ -33,6 +33,9 @@ def render(review: Review, *, colour: bool) -> str:
         out.append(style("No findings.", fg="green"))
     for s in review.skipped:
         out.append(style(f"skipped {s.path}: {s.reason}", dim=True))
+    if len({a.backend for a in review.answered}) > 1:  # routes or a fallback split the work: say who did what
+        for a in review.answered:
+            out.append(style(f"{a.task} of {', '.join(a.paths)}: answered by {a.backend} ({a.model})", dim=True))
     for note in review.notes:
         out.append(style(f"note: {note}", fg="yellow"))
     for error in review.errors:

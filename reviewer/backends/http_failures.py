@@ -1,0 +1,70 @@
+"""What the two HTTP backends share: turning SDK failures into errors a user can act on.
+
+The `openai` and `anthropic` SDKs raise look-alike exceptions (status, timeout,
+connection); both backends map them here so the messages read the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from reviewer.backends.base import Completion
+from reviewer.config import BackendConfig
+from reviewer.errors import BackendError
+
+
+def status_error(config: BackendConfig, status: int, detail: str) -> BackendError:
+    """An HTTP error status after the SDK's own retries; 401, 402 and 4xx refusals are final."""
+    name, url = config.name, config.base_url
+    if status == 401:
+        key = config.api_key_env or "the key variable"
+        return BackendError(f"backend {name!r}: {url} rejected the API key (401); check {key}", backend=name, retryable=False)
+    if status == 402:
+        return BackendError(f"backend {name!r}: insufficient balance (402) on {url}; top up the account", backend=name, retryable=False)
+    if status in (400, 404, 422):
+        return BackendError(
+            f"backend {name!r}: {url} refused the request ({status}): {detail}; check model {config.model!r}",
+            backend=name,
+            retryable=False,
+        )
+    return BackendError(f"backend {name!r}: {url} failed with {status} after retries: {detail}", backend=name)
+
+
+def timeout_error(config: BackendConfig) -> BackendError:
+    return BackendError(
+        f"backend {config.name!r}: {config.base_url} did not answer within "
+        f"{config.timeout_seconds:g} s (timeout_seconds)",
+        backend=config.name,
+    )
+
+
+def unreachable_error(config: BackendConfig, exc: BaseException) -> BackendError:
+    return BackendError(
+        f"backend {config.name!r}: cannot reach {config.base_url} ({exc.__cause__ or exc}); "
+        "check base_url and that the server is up",
+        backend=config.name,
+    )
+
+
+def error_detail(exc: Any) -> str:
+    """The server's own error message (both APIs nest it under `error.message`)."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return str(getattr(exc, "message", exc))
+
+
+def first_nonblank(send: Callable[[], Completion], config: BackendConfig) -> Completion:
+    """Ask again when the answer is blank: DeepSeek blanks JSON it cannot parse; retried like a 5xx."""
+    for _ in range(config.max_retries + 1):
+        completion = send()
+        if completion.text.strip():
+            return completion
+    raise BackendError(
+        f"backend {config.name!r} ({config.model}) answered with no text "
+        f"{config.max_retries + 1} times (finish reason: {completion.finish_reason})",
+        backend=config.name,
+    )
