@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from reviewer.config import DEEPSEEK_URL, _toml, _toml_key
+from reviewer.config import DEEPSEEK_URL, load, parse_toml, toml_key, toml_value
 from reviewer.errors import ConfigError
 
 ANTHROPIC_URL = "https://api.anthropic.com"
@@ -41,11 +41,11 @@ class Imported:
     dialect: str | None = None
 
     def toml(self, source: str) -> str:
-        lines = [f"# imported from {source}", f"[backends.{_toml_key(self.name)}]"]
+        lines = [f"# imported from {source}", f"[backends.{toml_key(self.name)}]"]
         for key in ("protocol", "base_url", "model", "effort", "dialect", "api_key_env"):
             value = getattr(self, key)
             if value is not None:
-                lines.append(f"{key} = {_toml(value)}")
+                lines.append(f"{key} = {toml_value(value)}")
         return "\n".join(lines) + "\n"
 
 
@@ -256,10 +256,8 @@ def write(target: Path, setup: Setup, *, force: bool) -> None:
     text = (text.rstrip() + "\n\n" if text.strip() else "") + tables
     target.write_text(text, encoding="utf-8")
     # What we wrote must load; if not, put the file back as it was and say why.
-    from reviewer import config as config_module
-
     try:
-        config_module.load(target, None)
+        load(target, None)
     except ConfigError:
         if existing:
             target.write_text(existing, encoding="utf-8")
@@ -271,14 +269,7 @@ def write(target: Path, setup: Setup, *, force: bool) -> None:
 def _backend_names(text: str, where: Path) -> set[str]:
     if not text.strip():
         return set()
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        return set((tomllib.loads(text).get("backends") or {}))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML, so nothing was imported: {exc}") from None
+    return set(parse_toml(text, where).get("backends") or {})
 
 
 def _without_table(text: str, name: str) -> str:

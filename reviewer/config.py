@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -147,16 +148,21 @@ def load(path: Path | None, repo_root: Path | None) -> Config:
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file (check --config)")
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    return from_mapping(data, path)
+    return from_mapping(parse_toml(text, path), path)
+
+
+def parse_toml(text: str, where: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
 
 
 def from_mapping(data: Mapping[str, Any], source: Path | None) -> Config:
@@ -276,12 +282,12 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
     """The merged configuration as TOML; keys are shown as set or not set, never their values."""
     lines = ["[routes]"]
     for task in TASKS:
-        lines.append(f"{task} = {_toml(list(config.routes.for_task(task)))}")
-    lines.append(f"self_hosted_only = {_toml(config.routes.self_hosted_only)}")
+        lines.append(f"{task} = {toml_value(list(config.routes.for_task(task)))}")
+    lines.append(f"self_hosted_only = {toml_value(config.routes.self_hosted_only)}")
     for rule in config.routes.rules:
-        lines += ["", "[[routes.rules]]", f"paths = {_toml(list(rule.paths))}", f"backends = {_toml(list(rule.backends))}"]
+        lines += ["", "[[routes.rules]]", f"paths = {toml_value(list(rule.paths))}", f"backends = {toml_value(list(rule.backends))}"]
     for name, backend in sorted(config.backends.items()):
-        lines += ["", f"[backends.{_toml_key(name)}]"]
+        lines += ["", f"[backends.{toml_key(name)}]"]
         for f in dataclasses.fields(backend):
             value = getattr(backend, f.name)
             if f.metadata.get("internal") or value is None:
@@ -289,33 +295,33 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
             comment = ""
             if f.name == "api_key_env":
                 comment = "  # set" if environ.get(value) else "  # not set in this environment"
-            lines.append(f"{f.name} = {_toml(value)}{comment}")
+            lines.append(f"{f.name} = {toml_value(value)}{comment}")
         if backend.self_hosted is None:
-            lines.append(f"# self_hosted (from base_url) = {_toml(backend.is_self_hosted)}")
+            lines.append(f"# self_hosted (from base_url) = {toml_value(backend.is_self_hosted)}")
     for section in ("review", "github"):
         lines += ["", f"[{section}]"]
         settings = getattr(config, section)
         for f in dataclasses.fields(settings):
             value = getattr(settings, f.name)
             if value is not None:
-                lines.append(f"{f.name} = {_toml(value)}")
+                lines.append(f"{f.name} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
     import json
 
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def _toml_key(name: str) -> str:
-    return name if name.replace("-", "").replace("_", "").isalnum() else _toml(name)
+def toml_key(name: str) -> str:
+    return name if name.replace("-", "").replace("_", "").isalnum() else toml_value(name)
 
 
 def _with_default_key(backend: BackendConfig) -> BackendConfig:

@@ -16,12 +16,14 @@ which is what GitHub accepts too.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 from typing import Literal
 
 Side = Literal["RIGHT", "LEFT"]
+LineKind = Literal["+", "-", " "]
 SIDES: tuple[Side, ...] = ("RIGHT", "LEFT")
 
 
@@ -36,7 +38,7 @@ class FileStatus(str, Enum):
 
 @dataclass(frozen=True)
 class Line:
-    kind: Literal["+", "-", " "]
+    kind: LineKind
     text: str
     old_no: int | None
     new_no: int | None
@@ -173,7 +175,12 @@ def _file_from_patch(patched: object) -> FileDiff:
             new_len=h.target_length,
             section=h.section_header.strip(),
             lines=tuple(
-                Line(kind=line.line_type, text=_clean(line.value), old_no=line.source_line_no, new_no=line.target_line_no)
+                Line(
+                    kind=typing.cast(LineKind, line.line_type),
+                    text=_clean(line.value),
+                    old_no=line.source_line_no,
+                    new_no=line.target_line_no,
+                )
                 for line in h
                 if line.line_type in ("+", "-", " ")
             ),

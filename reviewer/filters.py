@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reviewer.diff import Diff, FileDiff, FileStatus
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 # Lock files and other machine-written files: reviewing them costs tokens and
 # finds nothing a human could act on.
@@ -67,12 +71,12 @@ def select(diff: Diff, ignore: Iterable[str] = (), *, skip_generated: bool = Tru
 
 def _reason(
     f: FileDiff,
-    user_specs: list[tuple[str, object]],
-    default_specs: list[tuple[str, str, object]],
+    user_specs: Sequence[tuple[str, GitIgnoreSpec]],
+    default_specs: Sequence[tuple[str, str, GitIgnoreSpec]],
     skip_generated: bool,
 ) -> str | None:
     for pattern, spec in user_specs:
-        if spec.match_file(f.path):  # type: ignore[attr-defined]
+        if spec.match_file(f.path):
             return f"ignored by pattern {pattern}"
     if f.binary:
         return "binary file"
@@ -89,7 +93,7 @@ def _reason(
     if not skip_generated:
         return None
     for pattern, reason, spec in default_specs:
-        if spec.match_file(f.path):  # type: ignore[attr-defined]
+        if spec.match_file(f.path):
             return f"{reason} ({pattern})"
     added = [line.text for h in f.hunks for line in h.lines if line.kind == "+"]
     head = "\n".join(added[:5]).lower()

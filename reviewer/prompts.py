@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ class Templates:
         known = ", ".join(i.name for i in self.list())
         raise TemplateError(f"no prompt template named {name!r} (known: {known})")
 
-    def render(self, name: str, context: dict[str, Any]) -> str:
+    def render(self, name: str, context: Mapping[str, Any]) -> str:
         import jinja2
 
         env = self._environment()
@@ -75,7 +76,7 @@ class Templates:
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{_template_location(name)}: {exc.message}") from None
 
-    def messages(self, task: str, context: dict[str, Any]) -> tuple[Message, ...]:
+    def messages(self, task: str, context: Mapping[str, Any]) -> tuple[Message, ...]:
         system, user = TASK_TEMPLATES[task]
         return (Message("system", self.render(system, context)), Message("user", self.render(user, context)))
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from reviewer.backends.base import Completion, Message, Usage
-from reviewer.config import BackendConfig
 from reviewer.backends.http_failures import error_detail, first_nonblank, status_error, timeout_error, unreachable_error
+from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 
 # Which effort levels each server dialect can be asked for explicitly.

@@ -184,7 +184,7 @@ def range_options(func: F) -> F:
 class LocalWork:
     root: Path
     description: str
-    diff: "Diff"
+    diff: Diff
 
 
 def local_change(base: str | None, staged: bool, commit_range: str | None) -> LocalWork:

@@ -10,10 +10,10 @@ token cannot write.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -76,16 +76,37 @@ def pr(
     Name it by URL (https://github.com/OWNER/NAME/pull/N) or with --repo and
     --number. The API base comes from GITHUB_API_URL (GitHub Enterprise Server).
     """
+    from reviewer.sources.github import github_errors
+
+    session = open_pr(url, repo, number, token, opts)
+    with github_errors():
+        return run_pr(
+            session.gh, session.ref, session.config, opts, session.env,
+            post=not no_post, output=output, full=full, checkout=session.checkout,
+        ).exit_code
+
+
+@dataclass(frozen=True)
+class PrSession:
+    """A connection to the PR named on the command line, and the configuration of the checkout we run in."""
+
+    gh: Github
+    ref: PullRef
+    config: Config
+    env: Mapping[str, str]
+    checkout: Path | None
+
+
+def open_pr(url: str | None, repo: str | None, number: int | None, token: str | None, opts: RunOptions) -> PrSession:
     from reviewer.sources.git import find_root
-    from reviewer.sources.github import api_url, connect, github_errors, parse_ref
+    from reviewer.sources.github import api_url, connect, parse_ref
 
     ref = parse_ref(url, repo, number)
     env = environ()
     root = find_root(Path.cwd())
     config = build_config(opts, root)
     gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
-    with github_errors():
-        return run_pr(gh, ref, config, opts, env, post=not no_post, output=output, full=full, checkout=root).exit_code
+    return PrSession(gh, ref, config, env, root)
 
 
 def skip_reason(info: PullInfo, settings: GitHubSettings, *, explicit: bool) -> str | None:

@@ -16,7 +16,6 @@ import click
 from reviewer.commands.common import (
     RunOptions,
     build_config,
-    environ,
     load_guidelines,
     local_change,
     note,
@@ -25,7 +24,7 @@ from reviewer.commands.common import (
     review_options,
 )
 from reviewer.commands.local import execute
-from reviewer.commands.pr import PrOutcome, pr_options
+from reviewer.commands.pr import PrOutcome, open_pr, pr_options
 
 if TYPE_CHECKING:
     from github import Github
@@ -53,16 +52,13 @@ def summarize(
     if not (url or repo or number):
         work = local_change(base, staged, commit_range)
         return execute(work, build_config(opts, work.root), opts, ("summarize",))
-    from reviewer.sources.git import find_root
-    from reviewer.sources.github import api_url, connect, github_errors, parse_ref
+    from reviewer.sources.github import github_errors
 
-    ref = parse_ref(url, repo, number)
-    env = environ()
-    root = find_root(Path.cwd())
-    config = build_config(opts, root)
-    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
+    session = open_pr(url, repo, number, token, opts)
     with github_errors():
-        return run_summarize_pr(gh, ref, config, opts, env, post=not no_post, checkout=root).exit_code
+        return run_summarize_pr(
+            session.gh, session.ref, session.config, opts, session.env, post=not no_post, checkout=session.checkout
+        ).exit_code
 
 
 def run_summarize_pr(

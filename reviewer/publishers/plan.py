@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from reviewer.config import Config
 from reviewer.review import Plan, estimated_cost
 
 
 def render(plan: Plan, config: Config, when: datetime, output_format: str) -> str:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for request in plan.requests:
         backend = config.backend(request.backends[0])
         rows.append(
@@ -25,7 +26,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
                 "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             }
         )
-    total = sum(r["estimated_cost_usd"] for r in rows)  # type: ignore[misc]
+    total = sum(r["estimated_cost_usd"] for r in rows)
     skipped = [{"path": s.path, "reason": s.reason} for s in plan.skipped]
     if output_format == "json":
         document = {"dry_run": True, "requests": rows, "skipped": skipped, "estimated_cost_usd": round(total, 6)}
@@ -37,14 +38,14 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
             f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens · "
             f"est. ${row['estimated_cost_usd']:.4f}"
         )
-        for message in row["messages"]:  # type: ignore[attr-defined]
+        for message in row["messages"]:
             out += [f"--- {message['role']} ---", message["content"].rstrip()]
         out.append("")
     for s in skipped:
         out.append(f"skipped {s['path']}: {s['reason']}")
     out.append(
         f"dry run: {len(rows)} request{'s' if len(rows) != 1 else ''}, "
-        f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens, "  # type: ignore[misc]
+        f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens, "
         f"estimated ${total:.4f} (output estimated by effort; nothing was sent)"
     )
     return "\n".join(out) + "\n"
