@@ -94,7 +94,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except KeyboardInterrupt:
         click.echo("reviewer: interrupted", err=True)
-        return 130
+        sys.stdout.flush()
+        # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
+        os._exit(130)
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

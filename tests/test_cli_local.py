@@ -173,6 +173,19 @@ def test_dry_run_needs_no_network_and_no_key(repo: GitRepo, capsys: pytest.Captu
     assert {s["path"] for s in plan["skipped"]} == {"logo.png", "poetry.lock"}
 
 
+def test_untracked_files_are_listed_not_lost(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    feature_branch(repo)
+    repo.write("brand_new.py", "print('not yet added')\n")
+    repo.write(".gitignore", "*.log\n")
+    repo.write("debug.log", "ignored\n")
+    assert run(["local", "--dry-run", "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    skipped = {s["path"]: s["reason"] for s in plan["skipped"]}
+    assert skipped["brand_new.py"] == "untracked: `git add -N brand_new.py` to review it"
+    assert "debug.log" not in skipped  # ignored files are not changes
+    assert "not yet added" not in plan["requests"][0]["messages"][1]["content"]
+
+
 def test_dry_run_text(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     feature_branch(repo)
     assert run(["local", "--dry-run"]) == 0

@@ -46,6 +46,7 @@ def test_default_range_includes_commits_staged_and_unstaged(repo: GitRepo) -> No
     repo.write("u.txt", "unstaged\n")
     repo.write("untracked.txt", "new\n")
     assert paths(repo) == {"c.txt", "s.txt", "u.txt"}
+    assert collect(open_repo(repo.root)).untracked == ("untracked.txt",)
     assert paths(repo, staged=True) == {"s.txt"}
     assert paths(repo, commit_range="main..topic") == {"c.txt"}
     assert paths(repo, base="main") == {"c.txt", "s.txt", "u.txt"}

@@ -185,6 +185,7 @@ class LocalWork:
     root: Path
     description: str
     diff: Diff
+    untracked: tuple[str, ...] = ()
 
 
 def local_change(base: str | None, staged: bool, commit_range: str | None) -> LocalWork:
@@ -193,4 +194,4 @@ def local_change(base: str | None, staged: bool, commit_range: str | None) -> Lo
 
     repo = git_source.open_repo(Path.cwd())
     change = git_source.collect(repo, base=base, staged=staged, commit_range=commit_range)
-    return LocalWork(change.root, change.description, parse_diff(change.raw))
+    return LocalWork(change.root, change.description, parse_diff(change.raw), change.untracked)

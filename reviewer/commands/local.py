@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import click
@@ -48,6 +49,7 @@ def local(
 def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str, ...]) -> int:
     """Plan, then print the plan (--dry-run) or send it and print the review."""
     from reviewer.backends.base import Usage
+    from reviewer.filters import Skipped
     from reviewer.prompts import Templates
     from reviewer.publishers import plan as plan_publisher
     from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
@@ -57,6 +59,10 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     templates = Templates(work.root)
     guidelines = load_guidelines(config, work.root)
     plan = plan_review(work.diff, config, templates, description=work.description, guidelines=guidelines, tasks=tasks)
+    if work.untracked:
+        # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
+        untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
+        plan = dataclasses.replace(plan, skipped=plan.skipped + untracked)
     if opts.dry_run:
         click.echo(plan_publisher.render(plan, config, utc_now(), opts.output_format), nl=False)
         return 0

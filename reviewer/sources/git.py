@@ -33,6 +33,7 @@ class LocalChange:
     raw: bytes
     description: str  # e.g. "merge base with origin/main (3f2a1c9) → working tree"
     head_sha: str | None
+    untracked: tuple[str, ...] = ()  # new files git does not track yet: not in the diff, but not forgotten
 
 
 def open_repo(path: Path) -> Repo:
@@ -77,6 +78,7 @@ def collect(
         _diff(repo, merge_base),
         f"merge base with {base_ref} ({merge_base[:9]}) → working tree",
         head,
+        tuple(repo.untracked_files),
     )
 
 
