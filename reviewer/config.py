@@ -56,6 +56,16 @@ class BackendConfig:
     def api_key(self, environ: Mapping[str, str]) -> str | None:
         return environ.get(self.api_key_env) if self.api_key_env else None
 
+    def require_key(self, environ: Mapping[str, str]) -> str | None:
+        """The key, or None for a self-hosted server that needs none; a ConfigError naming the variable otherwise."""
+        key = self.api_key(environ)
+        if key is None and self.api_key_env and not self.is_self_hosted:
+            raise ConfigError(
+                f"backend {self.name!r} needs an API key: set the environment variable {self.api_key_env} "
+                "(or review with your own endpoint: --base-url URL --model NAME)"
+            )
+        return key
+
     @property
     def is_self_hosted(self) -> bool:
         if self.self_hosted is not None:

@@ -165,9 +165,7 @@ class _AgentBackend:
         self.config = config
         self.workdir = workdir
         self._environ = environ
-        self._key = config.api_key(environ)
-        if self._key is None and not config.is_self_hosted and config.api_key_env:
-            raise ConfigError(f"backend {config.name!r} needs an API key: set the environment variable {config.api_key_env}")
+        self._key = config.require_key(environ)
         self._command = find_executable(config, self.executable, environ)
         self._tree: Path | None = None
         self._tree_holder: tempfile.TemporaryDirectory[str] | None = None  # removed with the backend

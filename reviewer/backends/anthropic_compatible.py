@@ -74,9 +74,7 @@ class AnthropicCompatible:
         self.streams = config.stream
         if self.dialect == "deepseek":
             check_deepseek_model(config)
-        self._key = config.api_key(environ)
-        if self._key is None and not config.is_self_hosted and config.api_key_env:
-            raise ConfigError(f"backend {config.name!r} needs an API key: set the environment variable {config.api_key_env}")
+        self._key = config.require_key(environ)
         self._client: Any = None
 
     def _get_client(self) -> Any:

@@ -61,12 +61,7 @@ class OpenAICompatible:
         self.dialect = dialect_of(config)
         self.efforts = DIALECT_EFFORTS[self.dialect]
         self.streams = config.stream
-        self._key = config.api_key(environ)
-        if self._key is None and not config.is_self_hosted and config.api_key_env:
-            raise ConfigError(
-                f"backend {config.name!r} needs an API key: set the environment variable {config.api_key_env} "
-                f"(or review with your own endpoint: --base-url URL --model NAME)"
-            )
+        self._key = config.require_key(environ)
         self._client: Any = None
 
     def _get_client(self) -> Any:
