@@ -44,13 +44,13 @@ class BackendConfig:
     api_key_env: str | None = None
     dialect: str = field(default="auto", metadata={"choices": DIALECTS})
     self_hosted: bool | None = None  # None: decided from base_url (loopback, private or .local/.internal hosts)
-    timeout_seconds: float = 900.0  # DeepSeek holds a queued request open for up to 10 minutes
-    max_retries: int = 3
-    max_tokens: int = 32000
+    timeout_seconds: float = field(default=900.0, metadata={"min": 0.1})  # DeepSeek holds a queued request open for up to 10 minutes
+    max_retries: int = field(default=3, metadata={"min": 0})
+    max_tokens: int = field(default=32000, metadata={"min": 1})
     stream: bool = True
-    price_input: float | None = None  # USD per 1M cache-miss input tokens; None: the built-in table
-    price_cached_input: float | None = None
-    price_output: float | None = None
+    price_input: float | None = field(default=None, metadata={"min": 0})  # USD per 1M cache-miss input tokens; None: the built-in table
+    price_cached_input: float | None = field(default=None, metadata={"min": 0})
+    price_output: float | None = field(default=None, metadata={"min": 0})
     command: str | None = None  # claude-code / opencode: the executable, if not on PATH
 
     def api_key(self, environ: Mapping[str, str]) -> str | None:
@@ -65,6 +65,11 @@ class BackendConfig:
                 "(or review with your own endpoint: --base-url URL --model NAME)"
             )
         return key
+
+    @property
+    def shown_url(self) -> str:
+        """base_url fit to print: a password or query values in it (some proxies take keys there) are masked."""
+        return redact_url(self.base_url)
 
     @property
     def is_self_hosted(self) -> bool:
@@ -99,11 +104,11 @@ class ReviewSettings:
     ignore: tuple[str, ...] = ()
     skip_generated: bool = True  # lock files, minified and generated files
     fail_on: str = field(default="none", metadata={"choices": (*SEVERITIES, "none")})
-    concurrency: int = 8
-    max_cost_usd: float | None = None
+    concurrency: int = field(default=8, metadata={"min": 1})
+    max_cost_usd: float | None = field(default=None, metadata={"min": 0})
     instructions: str = ""  # the team's review guidelines, added to every review prompt
     guidelines_file: str | None = None  # a file in the repository with more guidelines
-    max_chunk_tokens: int = 60000  # diff tokens per request; larger changes are split
+    max_chunk_tokens: int = field(default=60000, metadata={"min": 1000})  # diff tokens per request; larger changes are split
 
 
 @dataclass(frozen=True)
@@ -111,15 +116,15 @@ class GitHubSettings:
     """How `reviewer pr` and the Action post: noise control, skips and GitHub's limits."""
 
     inline_min_severity: str = field(default="minor", metadata={"choices": SEVERITIES})  # less severe: summary only
-    max_inline_comments: int = 25  # per run, most severe first; the rest are listed in the summary
-    comments_per_request: int = 50  # GitHub documents no cap; large reviews time out, so we keep one bounded
+    max_inline_comments: int = field(default=25, metadata={"min": 0})  # per run, most severe first; the rest are listed in the summary
+    comments_per_request: int = field(default=50, metadata={"min": 1})  # GitHub documents no cap; large reviews time out, so we keep one bounded
     skip_drafts: bool = True
     skip_label: str = "skip-review"
     skip_bots: bool = True
-    max_files: int = 300  # a larger PR gets a summary saying it was not reviewed
-    max_changed_lines: int = 5000
+    max_files: int = field(default=300, metadata={"min": 0})  # a larger PR gets a summary saying it was not reviewed
+    max_changed_lines: int = field(default=5000, metadata={"min": 0})
     update_description: bool = False  # `reviewer summarize` also writes the walkthrough into the PR description
-    seconds_between_writes: float = 1.0  # GitHub allows ~80 content-creating requests a minute
+    seconds_between_writes: float = field(default=1.0, metadata={"min": 0})  # GitHub allows ~80 content-creating requests a minute
 
 
 @dataclass(frozen=True)
@@ -185,8 +190,8 @@ def from_mapping(data: Mapping[str, Any], source: Path | None) -> Config:
         _expect_table(table, where, f"backends.{name}")
         backend = _build(BackendConfig, table, where, f"backends.{name}")
         backends[name] = _with_default_key(dataclasses.replace(backend, name=name))
+    _expect_table(data.get("routes", {}), where, "routes")
     routes_table = dict(data.get("routes", {}))
-    _expect_table(routes_table, where, "routes")
     rules = routes_table.pop("rules", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{where}: routes.rules must be an array of tables ([[routes.rules]])")
@@ -220,13 +225,6 @@ def validate(config: Config) -> None:
         for name in rule.backends:
             if name not in config.backends:
                 raise ConfigError(_unknown_backend(where, f"routes.rules[{i}].backends", name, config))
-    if config.review.concurrency < 1:
-        raise ConfigError(f"{where}: review.concurrency must be at least 1")
-    if config.review.max_cost_usd is not None and config.review.max_cost_usd < 0:
-        raise ConfigError(f"{where}: review.max_cost_usd cannot be negative")
-    for key in ("max_inline_comments", "comments_per_request", "max_files", "max_changed_lines"):
-        if getattr(config.github, key) < 0:
-            raise ConfigError(f"{where}: github.{key} cannot be negative")
     for name, backend in config.backends.items():
         if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
             raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
@@ -288,6 +286,17 @@ def is_private_url(url: str) -> bool:
     return address.is_private or address.is_loopback or address.is_link_local
 
 
+def redact_url(url: str) -> str:
+    parts = urlparse(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    elif parts.username is not None:
+        netloc = netloc.replace(f"{parts.username}@", "***@", 1)
+    query = "&".join(f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair for pair in parts.query.split("&")) if parts.query else ""
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
 def to_toml(config: Config, environ: Mapping[str, str]) -> str:
     """The merged configuration as TOML; keys are shown as set or not set, never their values."""
     lines = ["[routes]"]
@@ -302,6 +311,8 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
             value = getattr(backend, f.name)
             if f.metadata.get("internal") or value is None:
                 continue
+            if f.name == "base_url":
+                value = backend.shown_url
             comment = ""
             if f.name == "api_key_env":
                 comment = "  # set" if environ.get(value) else "  # not set in this environment"
@@ -366,6 +377,9 @@ def _build(cls: type[_T], table: Any, where: str, section: str) -> _T:
         choices = fields[key].metadata.get("choices")
         if choices and values[key] not in choices:
             raise ConfigError(f"{where}: {full} = {value!r} is not one of: {', '.join(choices)}")
+        least = fields[key].metadata.get("min")
+        if least is not None and values[key] is not None and values[key] < least:
+            raise ConfigError(f"{where}: {full} = {value!r} must be at least {least}")
     return cls(**values)
 
 

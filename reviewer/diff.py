@@ -206,10 +206,39 @@ def _header_value(info: list[str], prefix: str) -> str | None:
 
 
 def _strip_prefix(path: str) -> str:
-    path = path.rstrip("\t")
+    path = display_path(_unquote(path.rstrip("\t")))
     if path.startswith(("a/", "b/")):
         return path[2:]
     return path
+
+
+_C_ESCAPES = {"\\": b"\\", '"': b'"', "t": b"\t", "n": b"\n", "r": b"\r", "a": b"\a", "b": b"\b", "f": b"\f", "v": b"\v"}
+
+
+def _unquote(path: str) -> str:
+    """A path as git quotes it when it holds `"`, `\\`, a tab or a newline: "a/key\\"s.py" → a/key"s.py."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            nxt, octal = body[i + 1], body[i + 1 : i + 4]
+            if len(octal) == 3 and all(c in "01234567" for c in octal):  # one byte of a non-ASCII name
+                out.append(int(octal, 8) & 0xFF)
+                i += 4
+                continue
+            out += _C_ESCAPES.get(nxt, nxt.encode("utf-8", "surrogateescape"))
+            i += 2
+            continue
+        out += char.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
+def display_path(path: str) -> str:
+    """A path that prints and encodes anywhere: bytes that are not UTF-8 become \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _clean(value: str) -> str:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reviewer.backends.base import Usage
 
 
 class ExitCode(IntEnum):
@@ -35,10 +39,11 @@ class BackendError(ReviewerError):
 
     exit_code = ExitCode.INCOMPLETE
 
-    def __init__(self, message: str, *, backend: str = "", retryable: bool = True) -> None:
+    def __init__(self, message: str, *, backend: str = "", retryable: bool = True, usage: Usage | None = None) -> None:
         super().__init__(message)
         self.backend = backend
         self.retryable = retryable
+        self.usage = usage  # what the failed attempts were billed for, if anything
 
 
 class PublishError(ReviewerError):

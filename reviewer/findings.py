@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,7 @@ def at_or_above(severity: str, threshold: str) -> bool:
 
 def parse_answer(text: str) -> ParsedAnswer:
     """Findings from an answer that holds a JSON object bare, fenced, or amid prose."""
-    document = extract_json(text)
+    document = extract_json(text, "findings")
     if document is None:
         snippet = " ".join(text.split())[:120]
         return ParsedAnswer((), (f"the answer held no JSON object: {snippet!r}",), usable=False)
@@ -93,16 +94,29 @@ def parse_answer(text: str) -> ParsedAnswer:
     return ParsedAnswer(tuple(findings), tuple(errors))
 
 
-def extract_json(text: str) -> dict[str, Any] | None:
-    """The first JSON object in `text`: whole, in a fenced block, or embedded in prose."""
-    candidates = [text.strip(), *(m.group(1) for m in _FENCE.finditer(text))]
-    for candidate in candidates:
+def extract_json(text: str, key: str) -> dict[str, Any] | None:
+    """The JSON object in `text` that has `key`: whole, in a fenced block, or embedded in prose.
+
+    Prose can hold other objects ("returns {} here"), so one with the expected
+    key wins; failing that, the first object found.
+    """
+    first: dict[str, Any] | None = None
+    for found in _json_objects(text):
+        if key in found:
+            return found
+        if first is None:
+            first = found
+    return first
+
+
+def _json_objects(text: str) -> Iterator[dict[str, Any]]:
+    for candidate in (text.strip(), *(m.group(1) for m in _FENCE.finditer(text))):
         try:
             value = json.loads(candidate)
         except ValueError:
             continue
         if isinstance(value, dict):
-            return value
+            yield value
     decoder = json.JSONDecoder()
     for match in re.finditer(r"\{", text):
         try:
@@ -110,8 +124,7 @@ def extract_json(text: str) -> dict[str, Any] | None:
         except ValueError:
             continue
         if isinstance(value, dict):
-            return value
-    return None
+            yield value
 
 
 def _finding(entry: Any) -> Finding:

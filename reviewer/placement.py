@@ -45,7 +45,10 @@ def place_one(finding: Finding, diff: Diff) -> PlacedFinding:
     hunk = file.hunk_index(finding.side, finding.line)
     if hunk is None:
         return PlacedFinding(finding, Placement.FILE, fingerprint(finding, file))
-    finding = dataclasses.replace(finding, start_line=_start_in_hunk(finding, file, hunk))
+    start = _start_in_hunk(finding, file, hunk)
+    if start != finding.start_line:
+        # A suggestion replaces start_line..line: applied to a narrower range it would corrupt the file.
+        finding = dataclasses.replace(finding, start_line=start, suggestion=None)
     return PlacedFinding(finding, Placement.LINE, fingerprint(finding, file))
 
 

@@ -65,6 +65,7 @@ class Templates:
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         import jinja2
+        import jinja2.sandbox
 
         env = self._environment()
         try:
@@ -75,6 +76,8 @@ class Templates:
             raise TemplateError(f"prompt template {exc.name!r} not found (needed by {name})") from None
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{_template_location(name)}: {exc.message}") from None
+        except jinja2.sandbox.SecurityError as exc:
+            raise TemplateError(f"{_template_location(name)}: not allowed in a prompt template: {exc}") from None
 
     def messages(self, task: str, context: Mapping[str, Any]) -> tuple[Message, ...]:
         system, user = TASK_TEMPLATES[task]
@@ -83,6 +86,7 @@ class Templates:
     def _environment(self) -> jinja2.Environment:
         if self._env is None:
             import jinja2
+            import jinja2.sandbox
 
             packaged = jinja2.FileSystemLoader(str(self.packaged))
             loaders: list[jinja2.BaseLoader] = []
@@ -90,7 +94,9 @@ class Templates:
                 loaders.append(jinja2.FileSystemLoader(str(self.override)))
             loaders.append(packaged)
             loader = jinja2.PrefixLoader({"packaged": packaged})
-            self._env = jinja2.Environment(
+            # Sandboxed: a repository's templates come from the change under review, and
+            # must not reach Python internals (os.environ holds the keys in CI).
+            self._env = jinja2.sandbox.SandboxedEnvironment(
                 loader=jinja2.ChoiceLoader([loader, *loaders]),
                 undefined=jinja2.StrictUndefined,
                 keep_trailing_newline=True,

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ from reviewer import backends as backend_registry
 from reviewer import pricing, routing
 from reviewer.backends.base import Backend, Message, Usage, effort_gap
 from reviewer.budget import estimate_tokens, expected_output_tokens, plan_chunks
-from reviewer.config import CATEGORIES, SEVERITIES, Config
+from reviewer.config import CATEGORIES, SEVERITIES, BackendConfig, Config
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
 from reviewer.errors import BackendError, ReviewerError
@@ -88,10 +87,13 @@ class BackendPool:
         environ: Mapping[str, str],
         factory: Callable[..., Backend] = backend_registry.create,
         workdir: Path | None = None,  # the repository root, where agent backends (claude-code, opencode) run
+        diff: Diff | None = None,  # the change under review: renames out of a rule's paths stay withheld
     ) -> None:
         self.config = config
         self._environ = environ
-        self._factory = functools.partial(factory, workdir=workdir) if workdir is not None else factory
+        self._factory = factory
+        self._workdir = workdir
+        self._diff = diff
         self._made: dict[str, Backend] = {}
         self._lock = threading.Lock()
 
@@ -118,7 +120,12 @@ class BackendPool:
     def get(self, name: str) -> Backend:
         with self._lock:
             if name not in self._made:
-                self._made[name] = self._factory(self.config.backend(name), self._environ)
+                backend = self.config.backend(name)
+                if self._workdir is None:
+                    self._made[name] = self._factory(backend, self._environ)
+                else:
+                    hidden = routing.withheld(self.config, name, self._diff)
+                    self._made[name] = self._factory(backend, self._environ, workdir=self._workdir, withheld=hidden)
             return self._made[name]
 
 
@@ -178,6 +185,10 @@ class _Outcome:
     notes: list[str] = field(default_factory=list)
     usage: Usage = Usage()
     cost_usd: float = 0.0
+
+    def charge(self, backend: BackendConfig, usage: Usage, when: datetime) -> None:
+        self.usage += usage
+        self.cost_usd += pricing.cost(backend, usage, when)
 
 
 class _Budget:
@@ -274,10 +285,10 @@ def _ask(request: Request, pool: BackendPool, clock: Clock) -> _Outcome:
                 completion = backend.complete(request.messages)
             except BackendError as exc:
                 outcome.errors.append(str(exc))
+                if exc.usage:
+                    outcome.charge(backend.config, exc.usage, clock())
                 break
-            cost = pricing.cost(backend.config, completion.usage, clock())
-            outcome.usage += completion.usage
-            outcome.cost_usd += cost
+            outcome.charge(backend.config, completion.usage, clock())
             if request.task == "summarize":
                 outcome.summary = parse_summary(completion.text)
                 usable = True

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.backends.base import Usage
+from reviewer.config import CATEGORIES, SEVERITIES
 from reviewer.errors import ConfigError
 from reviewer.filters import Skipped
 from reviewer.findings import Finding
@@ -85,14 +86,29 @@ def load(path: Path) -> SavedReview:
         raise ConfigError(f"{path}: damaged saved review ({type(exc).__name__}: {exc})") from None
 
 
+def _finding(f: dict[str, Any]) -> Finding:
+    """A finding from the file, every field checked: the file may come from an untrusted job."""
+    finding = Finding(**{k: v for k, v in f.items() if k not in ("placement", "fingerprint")})
+    checks = {
+        "severity": finding.severity in SEVERITIES,
+        "category": finding.category in CATEGORIES,
+        "side": finding.side in ("RIGHT", "LEFT"),
+        "line": isinstance(finding.line, int) and finding.line >= 1,
+        "start_line": finding.start_line is None or (isinstance(finding.start_line, int) and 1 <= finding.start_line),
+        "path": isinstance(finding.path, str) and bool(finding.path),
+        "title": isinstance(finding.title, str),
+        "body": isinstance(finding.body, str),
+        "suggestion": finding.suggestion is None or isinstance(finding.suggestion, str),
+    }
+    bad = [key for key, ok in checks.items() if not ok]
+    if bad:
+        raise ValueError(f"finding {finding.path!r}:{finding.line!r} has an invalid {', '.join(bad)}")
+    return finding
+
+
 def _from_document(d: dict[str, Any]) -> SavedReview:
     findings = tuple(
-        PlacedFinding(
-            Finding(**{k: v for k, v in f.items() if k not in ("placement", "fingerprint")}),
-            Placement(f["placement"]),
-            str(f["fingerprint"]),
-        )
-        for f in d["findings"]
+        PlacedFinding(_finding(f), Placement(f["placement"]), str(f["fingerprint"])) for f in d["findings"]
     )
     s = d.get("summary")
     summary = (

@@ -39,7 +39,7 @@ class Summary:
 
 def parse_summary(text: str) -> Summary:
     """The model's summary; prose that is not the JSON asked for is kept as the walkthrough's text."""
-    document = extract_json(text)
+    document = extract_json(text, "walkthrough")
     if document is None:
         return Summary(title="", walkthrough=(), risks=(), prose=text.strip())
     notes = tuple(

@@ -17,6 +17,14 @@ def test_config_show_masks_keys(repo: GitRepo, capsys: pytest.CaptureFixture[str
     assert "sk-hidden-value" not in out
 
 
+def test_config_show_masks_credentials_in_urls(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write(".reviewer.toml", '[backends.proxy]\nbase_url = "https://user:sekret@llm.example.com/v1?api_key=abc"\nmodel = "m"\n')
+    assert run(["config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "sekret" not in out and "abc" not in out
+    assert 'base_url = "https://user:***@llm.example.com/v1?api_key=***"' in out
+
+
 def test_config_check_reports_missing_key(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["config", "check"]) == 2
     err = capsys.readouterr().err
@@ -32,7 +40,7 @@ def test_config_check_ok(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> N
 def test_config_check_bad_file(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.write(".reviewer.toml", "[review]\nconcurrency = -1\n")
     assert run(["config", "check"]) == 2
-    assert ".reviewer.toml: review.concurrency must be at least 1" in capsys.readouterr().err
+    assert ".reviewer.toml: review.concurrency = -1 must be at least 1" in capsys.readouterr().err
 
 
 def test_prompts_list_and_show(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

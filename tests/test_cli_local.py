@@ -308,6 +308,33 @@ def test_model_answers_nothing_usable(repo: GitRepo, model_server: ModelServer, 
     assert len(model_server.posts()) == 2
 
 
+def test_blank_answers_are_billed_and_counted(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+    feature_branch(repo)
+    model_server.default = Reply(content="", reasoning="long thinking that ended in nothing")
+    code, result = run_json(capsys, "--base-url", model_server.openai_url, "--model", "m")
+    assert code == 3
+    assert len(model_server.posts()) == 4  # max_retries 3: four tries
+    assert result["usage"]["requests"] == 4
+    assert result["usage"]["reasoning_tokens"] > 0
+
+
+def test_file_names_that_are_not_utf8(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    repo.write("a.py", "x = 1\n")
+    repo.commit()
+    tracked = os.fsdecode(b"caf\xe9.py")
+    (repo.root / tracked).write_text("y = 1\n")
+    repo.git("add", "-A")
+    repo.commit()
+    (repo.root / tracked).write_text("y = 2\n")
+    (repo.root / os.fsdecode(b"new\xff.py")).write_text("z = 1\n")
+    assert run(["local", "--dry-run", "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["requests"][0]["paths"] == ["caf\\xe9.py"]
+    assert {s["path"] for s in plan["skipped"]} == {"new\\xff.py"}
+
+
 def test_bad_config_names_file_and_key(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     feature_branch(repo)
     repo.write(".reviewer.toml", "[review]\nfail_onn = 'major'\n")

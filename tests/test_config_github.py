@@ -29,7 +29,7 @@ def test_keys_are_read_and_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="github.inline_min_severity = 'high' is not one of: critical, major, minor, nit"):
         load(path, None)
     path.write_text("[github]\nmax_files = -1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="github.max_files cannot be negative"):
+    with pytest.raises(ConfigError, match="github.max_files = -1 must be at least 0"):
         load(path, None)
 
 

@@ -84,7 +84,7 @@ def test_unknown_severity_and_category_get_defaults() -> None:
 
 def test_extract_json_skips_broken_fences() -> None:
     text = "```json\n{broken\n```\nthen {\"findings\": []}"
-    assert extract_json(text) == {"findings": []}
+    assert extract_json(text, "findings") == {"findings": []}
 
 
 def test_threshold() -> None:
@@ -92,3 +92,9 @@ def test_threshold() -> None:
     assert at_or_above("major", "major")
     assert not at_or_above("minor", "major")
     assert not at_or_above("critical", "none")
+
+
+def test_other_objects_in_the_prose_do_not_hide_the_answer() -> None:
+    text = 'It returns {} instead of raising, and {"a": 1} too.\n' + json.dumps({"findings": [ONE]})
+    parsed = parse_answer(text)
+    assert parsed.usable and len(parsed.findings) == 1

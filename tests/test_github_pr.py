@@ -89,6 +89,20 @@ def test_publish_refuses_a_review_of_another_repository(env: Scenario, gh: GitHu
     assert "runs in someone/else" in capsys.readouterr().err and gh.writes() == []
 
 
+def test_publish_refuses_a_tampered_review(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    saved = tmp_path / "review.json"
+    assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
+    document = json.loads(saved.read_text())
+    assert document["findings"], "the scenario must produce findings to tamper with"
+    document["findings"][0]["severity"] = "urgent"
+    saved.write_text(json.dumps(document))
+    assert run(["publish", str(saved), "--config", str(env.config)]) == 2
+    err = capsys.readouterr().err
+    assert "damaged saved review" in err and "invalid severity" in err and "Traceback" not in err
+    assert gh.writes() == []
+
+
 def test_files_are_read_across_pages(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     def many(repo: object) -> None:
         for i in range(105):

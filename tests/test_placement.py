@@ -52,7 +52,16 @@ def test_start_line_in_another_hunk_is_clamped_to_this_hunk() -> None:
 
 
 def test_start_line_in_the_same_hunk_is_kept() -> None:
-    assert place_one(finding(line=31, start_line=29), DIFF).finding.start_line == 29
+    placed = place_one(finding(line=31, start_line=29, suggestion="fixed\nlines\nhere"), DIFF)
+    assert placed.finding.start_line == 29
+    assert placed.finding.suggestion == "fixed\nlines\nhere"
+
+
+def test_a_suggestion_is_dropped_when_its_range_had_to_change() -> None:
+    """Applied to a narrower range than the model wrote it for, a suggestion would corrupt the file."""
+    placed = place_one(finding(line=31, start_line=5, suggestion="replacement for 5..31"), DIFF)
+    assert placed.finding.start_line == 27
+    assert placed.finding.suggestion is None
 
 
 def test_fingerprint_ignores_prose_but_not_code_or_category() -> None:

@@ -74,6 +74,16 @@ def test_template_errors_name_template_and_line(tmp_path: Path, source: str, mes
         Templates(tmp_path).messages("review", CONTEXT)
 
 
+def test_repository_templates_cannot_reach_python_internals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template comes from the change under review; in CI the environment holds the keys."""
+    monkeypatch.setenv("SECRET_FOR_TEST", "hunter2")
+    override = tmp_path / ".reviewer" / "prompts"
+    override.mkdir(parents=True)
+    (override / "review_user.j2").write_text('{{ cycler.__init__.__globals__.os.environ.get("SECRET_FOR_TEST") }}')
+    with pytest.raises(TemplateError, match="not allowed in a prompt template"):
+        Templates(tmp_path).messages("review", CONTEXT)
+
+
 def test_unknown_template_name() -> None:
     with pytest.raises(TemplateError, match="no prompt template named 'nope.j2'"):
         Templates(None).source("nope.j2")

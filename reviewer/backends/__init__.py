@@ -7,7 +7,7 @@ Modules are imported only when a backend of their protocol is used, so that
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from reviewer.backends.base import Backend
@@ -22,10 +22,16 @@ REGISTRY: dict[str, str] = {
 }
 
 
-def create(config: BackendConfig, environ: Mapping[str, str], workdir: Path | None = None) -> Backend:
+def create(
+    config: BackendConfig,
+    environ: Mapping[str, str],
+    workdir: Path | None = None,
+    withheld: Callable[[str], bool] | None = None,
+) -> Backend:
     """Instantiate the backend a config describes. No network I/O happens here.
 
     `workdir` is the repository root, where agent backends run; HTTP backends never see it.
+    `withheld` says which of its files an agent must not be able to read (data-sovereignty rules).
     """
     try:
         target = REGISTRY[config.protocol]
@@ -41,5 +47,5 @@ def create(config: BackendConfig, environ: Mapping[str, str], workdir: Path | No
     elif workdir is None:
         raise ConfigError(f"backend {config.name!r} ({config.protocol}) runs in a repository, and none was given")
     else:
-        backend = cls(config, environ, workdir=workdir)
+        backend = cls(config, environ, workdir=workdir, withheld=withheld)
     return backend

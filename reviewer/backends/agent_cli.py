@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -103,8 +103,12 @@ def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, st
     return Finished(done.stdout, done.stderr, done.returncode)
 
 
-def review_tree(checkout: Path, into: Path) -> Path:
+def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = lambda path: False) -> Path:
     """The checkout's files as git sees them (tracked, and untracked but not ignored), without agent configuration.
+
+    Files `withheld` says this backend may not see (a routes.rules path it is not
+    named for) are left out too: an agent with Read and Grep would otherwise
+    find them whatever the prompt holds.
 
     Hard-linked where the file system allows (fast, no space), else copied; ignored folders
     such as node_modules are left out, so the copy stays small. A symbolic link that leads
@@ -114,7 +118,7 @@ def review_tree(checkout: Path, into: Path) -> Path:
     tree.mkdir(parents=True)
     root = checkout.resolve()
     for relative in _listed_files(checkout):
-        if AGENT_CONFIG.intersection(Path(relative).parts):
+        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative):
             continue
         source, target = checkout / relative, tree / relative
         if source.is_symlink():
@@ -161,9 +165,12 @@ class _AgentBackend:
     needs_workdir: ClassVar[bool] = True
     streams = True  # both CLIs stream from the server themselves, so long thinking never idles out
 
-    def __init__(self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path) -> None:
+    def __init__(
+        self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path, withheld: Callable[[str], bool] | None = None
+    ) -> None:
         self.config = config
         self.workdir = workdir
+        self._withheld = withheld or (lambda path: False)
         self._environ = environ
         self._key = config.require_key(environ)
         self._command = find_executable(config, self.executable, environ)
@@ -182,7 +189,7 @@ class _AgentBackend:
         with self._tree_lock:
             if self._tree is None:
                 self._tree_holder = tempfile.TemporaryDirectory(prefix="reviewer-tree-")
-                self._tree = review_tree(self.workdir, Path(self._tree_holder.name))
+                self._tree = review_tree(self.workdir, Path(self._tree_holder.name), self._withheld)
             return self._tree
 
     def invocation(self, prompt: str, max_tokens: int) -> Invocation:
@@ -193,7 +200,7 @@ class _AgentBackend:
 
     def _failure(self, detail: str, status: int | None) -> BackendError:
         final = status in (400, 401, 402, 403, 404, 422)
-        where = f"{self.config.base_url} ({status})" if status else self.config.base_url
+        where = f"{self.config.shown_url} ({status})" if status else self.config.shown_url
         return BackendError(
             f"backend {self.config.name!r}: {self.executable} failed against {where}: {detail.strip()[:500]}",
             backend=self.config.name,
@@ -209,10 +216,12 @@ class ClaudeCode(_AgentBackend):
     efforts = frozenset({"high", "max"})
     shows_reasoning = False  # the JSON result never carries thinking
 
-    def __init__(self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path) -> None:
+    def __init__(
+        self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path, withheld: Callable[[str], bool] | None = None
+    ) -> None:
         if anthropic_compatible.dialect_of(config) == "deepseek":
             anthropic_compatible.check_deepseek_model(config)
-        super().__init__(config, environ, workdir=workdir)
+        super().__init__(config, environ, workdir=workdir, withheld=withheld)
 
     def invocation(self, prompt: str, max_tokens: int) -> Invocation:
         model = self.config.model
@@ -277,8 +286,10 @@ class OpenCode(_AgentBackend):
     provider: ClassVar[str] = "reviewer"
     shows_reasoning = True  # with --thinking
 
-    def __init__(self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path) -> None:
-        super().__init__(config, environ, workdir=workdir)
+    def __init__(
+        self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path, withheld: Callable[[str], bool] | None = None
+    ) -> None:
+        super().__init__(config, environ, workdir=workdir, withheld=withheld)
         # OpenCode's grep and glob run `rg` from PATH, else download ripgrep from GitHub into the
         # throwaway HOME (on every run); without rg on PATH the agent reads files by name only.
         self.searches = shutil.which("rg", path=environ.get("PATH")) is not None

@@ -6,17 +6,18 @@ connection); both backends map them here so the messages read the same.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from reviewer.backends.base import Completion
+from reviewer.backends.base import Completion, Usage
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError
 
 
 def status_error(config: BackendConfig, status: int, detail: str) -> BackendError:
     """An HTTP error status after the SDK's own retries; 401, 402 and 4xx refusals are final."""
-    name, url = config.name, config.base_url
+    name, url = config.name, config.shown_url
     if status == 401:
         key = config.api_key_env or "the key variable"
         return BackendError(f"backend {name!r}: {url} rejected the API key (401); check {key}", backend=name, retryable=False)
@@ -33,7 +34,7 @@ def status_error(config: BackendConfig, status: int, detail: str) -> BackendErro
 
 def timeout_error(config: BackendConfig) -> BackendError:
     return BackendError(
-        f"backend {config.name!r}: {config.base_url} did not answer within "
+        f"backend {config.name!r}: {config.shown_url} did not answer within "
         f"{config.timeout_seconds:g} s (timeout_seconds)",
         backend=config.name,
     )
@@ -41,7 +42,7 @@ def timeout_error(config: BackendConfig) -> BackendError:
 
 def unreachable_error(config: BackendConfig, exc: BaseException) -> BackendError:
     return BackendError(
-        f"backend {config.name!r}: cannot reach {config.base_url} ({exc.__cause__ or exc}); "
+        f"backend {config.name!r}: cannot reach {config.shown_url} ({exc.__cause__ or exc}); "
         "check base_url and that the server is up",
         backend=config.name,
     )
@@ -59,12 +60,18 @@ def error_detail(exc: Any) -> str:
 
 def first_nonblank(send: Callable[[], Completion], config: BackendConfig) -> Completion:
     """Ask again when the answer is blank: DeepSeek blanks JSON it cannot parse; retried like a 5xx."""
+    spent = Usage()
+    finish: str | None = None
     for _ in range(config.max_retries + 1):
         completion = send()
+        # Blank answers are billed too (thinking included): the run's totals must show them.
+        spent += completion.usage
         if completion.text.strip():
-            return completion
+            return dataclasses.replace(completion, usage=spent)
+        finish = completion.finish_reason
     raise BackendError(
         f"backend {config.name!r} ({config.model}) answered with no text "
-        f"{config.max_retries + 1} times (finish reason: {completion.finish_reason})",
+        f"{config.max_retries + 1} times (finish reason: {finish})",
         backend=config.name,
+        usage=spent,
     )

@@ -66,7 +66,7 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     if opts.dry_run:
         click.echo(plan_publisher.render(plan, config, utc_now(), opts.output_format), nl=False)
         return 0
-    pool = BackendPool(config, environ(), workdir=work.root)
+    pool = BackendPool(config, environ(), workdir=work.root, diff=work.diff)
     pool.preflight(plan.requests)
     progress = progress_printer()
     if plan.requests:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import (
+    ALL_FORMATS,
     RunOptions,
     build_config,
     load_guidelines,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 @click.command()
 @pr_options
 @range_options
-@review_options()
+@review_options(formats=ALL_FORMATS)
 def summarize(
     opts: RunOptions,
     url: str | None,

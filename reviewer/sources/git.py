@@ -78,7 +78,7 @@ def collect(
         _diff(repo, merge_base),
         f"merge base with {base_ref} ({merge_base[:9]}) → working tree",
         head,
-        tuple(repo.untracked_files),
+        _untracked(repo),
     )
 
 
@@ -139,6 +139,17 @@ def _rev(repo: Repo, ref: str) -> str | None:
 
 def _head_sha(repo: Repo) -> str | None:
     return _rev(repo, "HEAD")
+
+
+def _untracked(repo: Repo) -> tuple[str, ...]:
+    """Files git does not track and does not ignore; names that are not UTF-8 survive as \\xNN."""
+    from reviewer.diff import display_path
+
+    out = repo.git.execute(
+        ["git", "ls-files", "-z", "--others", "--exclude-standard"], stdout_as_string=False, strip_newline_in_stdout=False
+    )
+    assert isinstance(out, bytes)
+    return tuple(display_path(name.decode("utf-8", "surrogateescape")) for name in out.split(b"\0") if name)
 
 
 def _empty_tree(repo: Repo) -> str:
