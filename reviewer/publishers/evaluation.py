@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reviewer.evaluation import CaseRun, Totals, VariantRun
+from reviewer.evaluation import CaseRun, CaseScore, Totals, VariantRun
 
 COLUMNS = ("variant", "recall", "noise", "false alarms", "findings/100 lines", "prompt tokens", "cost", "time", "unscored")
 
@@ -104,17 +104,10 @@ def _variant_json(run: VariantRun) -> dict[str, Any]:
 
 
 def _case_json(case: CaseRun) -> dict[str, Any]:
-    s = case.score
     return {
         "name": case.name,
-        "scored": s is not None,
-        "recall": s.recall if s else None,
-        "found": len(s.found) if s else None,
-        "expected": len(s.found) + len(s.missed) if s else None,
-        "missed": [{"path": t.path, "lines": [t.first, t.last], "category": t.category} for t in s.missed] if s else [],
-        "noise": s.noise if s else None,
-        "false_alarms": s.false_alarms if s else None,
-        "changed_lines": s.changed_lines if s else None,
+        "scored": case.score is not None,
+        **_score_json(case.score),
         "prompt_tokens": case.prompt_tokens,
         "cost_usd": round(case.cost_usd, 6),
         "seconds": round(case.seconds, 3),
@@ -123,4 +116,20 @@ def _case_json(case: CaseRun) -> dict[str, Any]:
             for f in case.findings
         ],
         "errors": list(case.errors),
+    }
+
+
+def _score_json(s: CaseScore | None) -> dict[str, Any]:
+    """The case's score; an unscored case keeps the keys, null, so every case has the same shape."""
+    keys = ("recall", "found", "expected", "missed", "noise", "false_alarms", "changed_lines")
+    if s is None:
+        return dict.fromkeys(keys)
+    return {
+        "recall": s.recall,
+        "found": len(s.found),
+        "expected": len(s.found) + len(s.missed),
+        "missed": [{"path": t.path, "lines": [t.first, t.last], "category": t.category} for t in s.missed],
+        "noise": s.noise,
+        "false_alarms": s.false_alarms,
+        "changed_lines": s.changed_lines,
     }
