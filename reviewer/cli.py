@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "config": "reviewer.commands.config_cmd:config",
     "prompts": "reviewer.commands.prompts_cmd:prompts",
     "backends": "reviewer.commands.backends_cmd:backends",
+    "eval": "reviewer.commands.eval_cmd:eval_suite",
 }
 
 # One line of help per command, so `reviewer --help` imports none of them.
@@ -38,6 +39,7 @@ SHORT_HELP: dict[str, str] = {
     "config": "Show or check the configuration.",
     "prompts": "List, show and render the prompt templates in effect.",
     "backends": "Check each backend; import backends from OpenCode or Claude Code.",
+    "eval": "Run an evaluation suite per template variant and backend: recall, noise, tokens, cost, time.",
 }
 
 

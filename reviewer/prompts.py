@@ -44,9 +44,10 @@ class TemplateInfo:
 
 
 class Templates:
-    def __init__(self, repo_root: Path | None) -> None:
+    def __init__(self, repo_root: Path | None, *, override: Path | None = None) -> None:
+        """`override`: a folder laid out like .reviewer/prompts/ that takes its place (an eval variant)."""
         self.packaged = packaged_dir()
-        self.override = (repo_root / OVERRIDE_DIR) if repo_root else None
+        self.override = override or ((repo_root / OVERRIDE_DIR) if repo_root else None)
         self._env: jinja2.Environment | None = None
 
     def list(self) -> list[TemplateInfo]:

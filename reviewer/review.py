@@ -191,7 +191,7 @@ class _Outcome:
         self.cost_usd += pricing.cost(backend, usage, when)
 
 
-class _Budget:
+class Budget:
     """Stops sending once the next request could pass max_cost_usd."""
 
     def __init__(self, limit: float | None) -> None:
@@ -224,7 +224,7 @@ def run_review(
 ) -> Review:
     """Send the plan's requests (in parallel), and gather one Review."""
     config = pool.config
-    budget = _Budget(config.review.max_cost_usd)
+    budget = Budget(config.review.max_cost_usd)
     done = 0
     done_lock = threading.Lock()
 

@@ -28,21 +28,22 @@ MAX_GUIDELINES_CHARS = 20000
 
 @dataclass(frozen=True)
 class RunOptions:
+    # The defaults stand for an option not given, or not offered by the command (`omit` below).
     config_path: Path | None
-    output_format: str
-    backend: str | None
-    base_url: str | None
-    model: str | None
-    effort: str | None
-    fail_on: str | None
-    dry_run: bool
-    concurrency: int | None
-    max_cost: float | None
+    output_format: str = "text"
+    backend: str | None = None
+    base_url: str | None = None
+    model: str | None = None
+    effort: str | None = None
+    fail_on: str | None = None
+    dry_run: bool = False
+    concurrency: int | None = None
+    max_cost: float | None = None
 
     @classmethod
     def plain(cls, config_path: Path | None) -> RunOptions:
         """No flags but --config: the configuration exactly as the file says."""
-        return cls(config_path, "text", None, None, None, None, None, False, None, None)
+        return cls(config_path)
 
 
 def config_option(func: F) -> F:
@@ -54,24 +55,29 @@ def config_option(func: F) -> F:
     )(func)
 
 
-def review_options(formats: tuple[str, ...] = ("text", "json", "markdown")) -> Callable[[F], F]:
-    """The contract's common options, collected into one RunOptions argument `opts`."""
+def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """The contract's common options, collected into one RunOptions argument `opts`.
+
+    `omit` names RunOptions fields whose option makes no sense for a command (or that it
+    defines its own way); they keep their defaults.
+    """
 
     def decorate(func: F) -> F:
-        options = [
-            config_option,
-            click.option("--format", "output_format", type=click.Choice(formats), default="text", show_default=True, help="Output format."),
-            click.option("--backend", help="Send every task to this configured backend."),
-            click.option("--base-url", help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...); needs --model."),
-            click.option("--model", help="Model name (with --base-url, or instead of the configured one)."),
-            click.option("--effort", type=click.Choice(EFFORTS), help="Thinking effort: none (Non-Think), high, max."),
-            click.option("--fail-on", type=click.Choice((*SEVERITIES, "none")), help="Exit 1 when a finding is at or above this severity."),
-            click.option("--dry-run", is_flag=True, help="Build every request and print it with token and cost estimates; send nothing."),
-            click.option("--concurrency", type=int, help="Requests in flight at once."),
-            click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
-        ]
-        for option in reversed(options):
-            func = option(func)
+        options = {
+            "config_path": config_option,
+            "output_format": click.option("--format", "output_format", type=click.Choice(formats), default="text", show_default=True, help="Output format."),
+            "backend": click.option("--backend", help="Send every task to this configured backend."),
+            "base_url": click.option("--base-url", help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...); needs --model."),
+            "model": click.option("--model", help="Model name (with --base-url, or instead of the configured one)."),
+            "effort": click.option("--effort", type=click.Choice(EFFORTS), help="Thinking effort: none (Non-Think), high, max."),
+            "fail_on": click.option("--fail-on", type=click.Choice((*SEVERITIES, "none")), help="Exit 1 when a finding is at or above this severity."),
+            "dry_run": click.option("--dry-run", is_flag=True, help="Build every request and print it with token and cost estimates; send nothing."),
+            "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once."),
+            "max_cost": click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
+        }
+        for name, option in reversed(options.items()):
+            if name not in omit:
+                func = option(func)
 
         def wrapper(**kwargs: Any) -> Any:
             fields = RunOptions.__dataclass_fields__
