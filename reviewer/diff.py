@@ -17,7 +17,7 @@ which is what GitHub accepts too.
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from typing import Literal
@@ -248,3 +248,25 @@ def _clean(value: str) -> str:
     if value.endswith("\r"):
         value = value[:-1]
     return value
+
+
+def within(part: Diff, whole: Diff) -> Diff:
+    """`part` reduced to the hunks that overlap, in the new file, a hunk of `whole`.
+
+    An incremental review diffs the last reviewed head against the new one;
+    when the branch merged its base in between, that diff also holds the
+    base's own changes, which are not the pull request's to review. Both
+    diffs end at the same head, so their new-file line numbers agree.
+    """
+    files: list[FileDiff] = []
+    for file in part.files:
+        owner = whole.file(file.path)
+        if owner is None:
+            continue
+        spans = [(h.new_start, h.new_start + max(h.new_len, 1)) for h in owner.hunks]
+        hunks = tuple(
+            h for h in file.hunks if any(h.new_start < end and start < h.new_start + max(h.new_len, 1) for start, end in spans)
+        )
+        if hunks or not file.hunks:
+            files.append(replace(file, hunks=hunks))
+    return Diff(tuple(files))

@@ -46,9 +46,11 @@ def place_one(finding: Finding, diff: Diff) -> PlacedFinding:
     if hunk is None:
         return PlacedFinding(finding, Placement.FILE, fingerprint(finding, file))
     start = _start_in_hunk(finding, file, hunk)
-    if start != finding.start_line:
+    if finding.start_line not in (None, finding.line) and start != finding.start_line:
         # A suggestion replaces start_line..line: applied to a narrower range it would corrupt the file.
         finding = dataclasses.replace(finding, start_line=start, suggestion=None)
+    elif finding.start_line is not None and start is None:
+        finding = dataclasses.replace(finding, start_line=None)  # start_line == line: a one-line range
     return PlacedFinding(finding, Placement.LINE, fingerprint(finding, file))
 
 

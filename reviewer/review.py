@@ -319,8 +319,11 @@ def _over_budget(request: Request, limit: float | None) -> str:
 
 
 def _unique(findings: tuple[PlacedFinding, ...]) -> tuple[PlacedFinding, ...]:
-    """One finding per fingerprint (overlapping chunks can report the same thing twice), in file order."""
-    seen: dict[str, PlacedFinding] = {}
+    """Findings in file order, a repeated one (same code, category and title) once.
+
+    The fingerprint alone is not enough: two different problems on one line share it.
+    """
+    seen: dict[tuple[str, str], PlacedFinding] = {}
     for f in findings:
-        seen.setdefault(f.fingerprint, f)
+        seen.setdefault((f.fingerprint, " ".join(f.finding.title.lower().split())), f)
     return tuple(sorted(seen.values(), key=lambda p: (p.finding.path, p.finding.line, p.finding.side)))

@@ -14,10 +14,20 @@ import re
 # Our markers are HTML comments that start with this; see reviewer.publishers.github_review.
 MARKER_PREFIX = "<!-- reviewer:"
 
-_CODE = re.compile(r"(?P<fence>^[ \t]*(?P<tick>`{3,}|~{3,})[^\n]*\n.*?^[ \t]*(?P=tick)[ \t]*$)|(?P<span>`[^`\n]+`)", re.DOTALL | re.MULTILINE)
-_MENTION = re.compile(r"(?<![\w`/.@-])@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9_.-]+)?)")
+# What GitHub's Markdown (CommonMark) shows verbatim. Where this and CommonMark could
+# disagree, the text counts as prose and is neutralised: a fence is indented at most
+# three spaces and closed by a run of its character at least as long; a code span
+# opens and closes with backtick runs of equal length, the opener not escaped.
+_CODE = re.compile(
+    r"(?P<fence>^ {0,3}(?P<tick>`{3,}|~{3,})[^\n]*\n.*?^ {0,3}(?P=tick)[`~]*[ \t]*$)"
+    r"|(?P<span>(?<![`\\])(?P<run>`+)(?!`)[^\n]+?(?<!`)(?P=run)(?!`))",
+    re.DOTALL | re.MULTILINE,
+)
+# A model's own ```suggestion block would be applied with one click; only we write those.
+_SUGGESTION_INFO = re.compile(r"\A( {0,3}(?:`{3,}|~{3,})[ \t]*)suggestion\b", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w/.@-])@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9_.-]+)?)")
 _FORGED_MARKER = re.compile(r"<!--\s*reviewer", re.IGNORECASE)
-_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})", re.MULTILINE)
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 _ZWSP = "\u200b"
 
 
@@ -28,7 +38,7 @@ def neutralise(text: str) -> str:
     position = 0
     for match in _CODE.finditer(text):
         out.append(_prose(text[position : match.start()]))
-        out.append(break_markers(match.group(0)))
+        out.append(break_markers(_SUGGESTION_INFO.sub(r"\1text", match.group(0))))
         position = match.end()
     out.append(_prose(text[position:]))
     return "".join(out)
@@ -49,7 +59,16 @@ def fence_for(code: str, info: str = "") -> str:
 def _prose(text: str) -> str:
     text = text.replace("<", "&lt;")  # no raw HTML, no HTML comments (so no forged markers)
     text = text.replace("![", "[")  # a remote image becomes a plain link, loaded only when clicked
-    return _MENTION.sub(r"`@\1`", text)  # a mention in a code span notifies nobody
+    return _MENTION.sub(lambda m: _inert_mention(m, text), text)
+
+
+def _inert_mention(match: re.Match[str], text: str) -> str:
+    """`@name` in a code span notifies nobody; next to other backticks the span would not form, so @\u200bname."""
+    before = text[match.start() - 1 : match.start()]
+    after = text[match.end() : match.end() + 1]
+    if "`" in (before, after):
+        return f"@{_ZWSP}{match.group(1)}"
+    return f"`@{match.group(1)}`"
 
 
 def _close_fences(text: str) -> str:

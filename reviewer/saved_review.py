@@ -8,7 +8,9 @@ it again before anything is posted).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from reviewer.placement import PlacedFinding, Placement
 from reviewer.review import Answered, Review
 from reviewer.summary import FileNote, Summary
 
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 FORMAT = "reviewer-pr-review/1"
 
 
@@ -86,6 +89,13 @@ def load(path: Path) -> SavedReview:
         raise ConfigError(f"{path}: damaged saved review ({type(exc).__name__}: {exc})") from None
 
 
+def _usage(u: dict[str, Any]) -> Usage:
+    usage = Usage(**u)
+    if not all(isinstance(getattr(usage, f.name), int) and getattr(usage, f.name) >= 0 for f in dataclasses.fields(usage)):
+        raise ValueError("usage counts must be whole numbers")
+    return usage
+
+
 def _finding(f: dict[str, Any]) -> Finding:
     """A finding from the file, every field checked: the file may come from an untrusted job."""
     finding = Finding(**{k: v for k, v in f.items() if k not in ("placement", "fingerprint")})
@@ -117,13 +127,13 @@ def _from_document(d: dict[str, Any]) -> SavedReview:
         else None
     )
     answered = tuple(
-        Answered(a["task"], a["backend"], a["model"], tuple(a["paths"]), Usage(**a["usage"]), a["cost_usd"])
+        Answered(a["task"], a["backend"], a["model"], tuple(a["paths"]), _usage(a["usage"]), float(a["cost_usd"]))
         for a in d.get("answered_by", [])
     )
     review = Review(
         findings=findings,
         summary=summary,
-        usage=Usage(**d["usage"]),
+        usage=_usage(d["usage"]),
         cost_usd=float(d["cost_usd"]),
         skipped=tuple(Skipped(**x) for x in d["skipped"]),
         errors=tuple(d["errors"]),
@@ -132,6 +142,9 @@ def _from_document(d: dict[str, Any]) -> SavedReview:
         incomplete=bool(d.get("incomplete", False)),
         description=d.get("description", ""),
     )
+    for key in ("head_sha", "base_sha", "since_sha"):
+        if d.get(key) is not None and not _SHA.fullmatch(str(d[key])):
+            raise ValueError(f"{key} is not a commit SHA")
     return SavedReview(
         repo=d["repo"],
         number=int(d["number"]),

@@ -19,6 +19,18 @@ def test_ten_per_level_most_severe_first_and_a_note_for_the_rest() -> None:
     assert lines[-1].startswith("::notice::5 more findings are not shown")
 
 
+def test_the_note_about_the_rest_is_never_itself_dropped() -> None:
+    for findings in (
+        [placed(n, "nit") for n in range(1, 16)],  # notices full: the note goes out as a warning
+        [placed(n, s) for s in ("critical", "major", "nit") for n in range(1, 16)],  # every level full
+    ):
+        lines = workflow_commands(findings)
+        levels = [line.split(" ", 1)[0].split("::")[1] for line in lines]
+        assert all(levels.count(level) <= 10 for level in ("error", "warning", "notice"))
+        shown = len(lines) - 1
+        assert lines[-1].split("::")[2].startswith(f"{len(findings) - shown} more findings are not shown")
+
+
 def test_messages_and_properties_are_escaped() -> None:
     line = command(placed(3, "major", title="a: b, c"))
     assert line == "::warning file=a.py,line=3,endLine=3,title=major · bug%3A a%3A b%2C c::first%0Asecond 100%25"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reviewer.diff import Diff, FileStatus, parse_diff
+from reviewer.diff import Diff, FileStatus, parse_diff, within
 
 DATA = Path(__file__).parent / "data" / "diffs"
 CASES = sorted(p.stem for p in DATA.glob("*.diff"))
@@ -81,3 +81,20 @@ def test_hunk_lookup_per_side() -> None:
 def test_empty_input() -> None:
     assert parse_diff(b"").empty
     assert parse_diff("\n").files == ()
+
+
+def test_within_keeps_only_the_pull_requests_hunks() -> None:
+    """After a merge from the base, last-head → head also holds the base's changes: those go."""
+    whole = parse_diff(
+        "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
+        "@@ -10,3 +10,4 @@\n ctx\n+pr line\n ctx\n ctx\n"
+    )
+    since_last = parse_diff(
+        "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
+        "@@ -2,2 +2,2 @@\n-base old\n+base new\n ctx\n"
+        "@@ -10,3 +10,4 @@\n ctx\n+pr line\n ctx\n ctx\n"
+        "diff --git a/other.py b/other.py\n--- a/other.py\n+++ b/other.py\n@@ -1 +1 @@\n-a\n+b\n"
+    )
+    kept = within(since_last, whole)
+    assert [f.path for f in kept.files] == ["app.py"]
+    assert [h.new_start for h in kept.files[0].hunks] == [10]

@@ -89,18 +89,75 @@ def test_publish_refuses_a_review_of_another_repository(env: Scenario, gh: GitHu
     assert "runs in someone/else" in capsys.readouterr().err and gh.writes() == []
 
 
+def pending_review(gh: GitHubServer, body: str) -> dict[str, object]:
+    review: dict[str, object] = {
+        "id": 9000 + len(gh.reviews), "pull": 1, "user": gh.actor, "body": body, "state": "PENDING", "commit_id": "",
+        "html_url": "https://github.example/pending", "pull_request_url": f"{gh.api}/repos/{gh.repo}/pulls/1",
+    }
+    review["url"] = f"{gh.api}/repos/{gh.repo}/pulls/1/reviews/{review['id']}"
+    gh.reviews.append(review)
+    return review
+
+
+def test_a_pending_probe_left_by_a_crashed_run_is_cleared(env: Scenario, gh: GitHubServer) -> None:
+    make_pull(env.repo, gh)
+    leftover = pending_review(gh, "<!-- reviewer:probe -->")
+    assert run(pr_args(env)) == 0
+    assert leftover not in gh.reviews
+    assert len(gh.submitted_reviews()) == 1 and gh.visible_comments()
+
+
+def test_a_persons_pending_draft_is_never_deleted(env: Scenario, gh: GitHubServer) -> None:
+    """With a personal token, a pending review may be the maintainer's own unfinished draft."""
+    make_pull(env.repo, gh)
+    draft = pending_review(gh, "half-written thoughts")
+    assert run(pr_args(env)) == 0
+    assert draft in gh.reviews
+    assert gh.submitted_reviews() == []
+    [summary] = [c["body"] for c in gh.issue_comments if SUMMARY_MARKER in c["body"]]
+    assert "eval on file content" in summary and "pending review drafted" in summary
+
+
 def test_publish_refuses_a_tampered_review(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     make_pull(env.repo, gh)
     saved = tmp_path / "review.json"
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
-    document = json.loads(saved.read_text())
-    assert document["findings"], "the scenario must produce findings to tamper with"
-    document["findings"][0]["severity"] = "urgent"
-    saved.write_text(json.dumps(document))
-    assert run(["publish", str(saved), "--config", str(env.config)]) == 2
-    err = capsys.readouterr().err
-    assert "damaged saved review" in err and "invalid severity" in err and "Traceback" not in err
+    assert json.loads(saved.read_text())["findings"], "the scenario must produce findings to tamper with"
+    tampered = [
+        ("severity", lambda d: d["findings"][0].update(severity="urgent"), "invalid severity"),
+        ("head", lambda d: d.update(head_sha=d["head_sha"] + " --> @octocat <!-- x"), "head_sha is not a commit SHA"),
+        ("usage", lambda d: d["usage"].update(prompt_tokens="many"), "usage counts must be whole numbers"),
+    ]
+    original = saved.read_text()
+    for _, change, message in tampered:
+        document = json.loads(original)
+        change(document)
+        saved.write_text(json.dumps(document))
+        assert run(["publish", str(saved), "--config", str(env.config)]) == 2
+        err = capsys.readouterr().err
+        assert "damaged saved review" in err and message in err and "Traceback" not in err
     assert gh.writes() == []
+
+
+def test_a_merge_from_the_base_is_not_reviewed_as_the_prs_change(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    env.findings = [finding("src/app.py", 6, "critical", "security", "eval")]
+    assert run(pr_args(env)) == 0
+    env.repo.git("checkout", "-q", "main")  # main moves on, in a line of the PR's file far from its change
+    env.repo.write("src/app.py", app_with("        return fh.read()").replace("return 9", "return 99"))
+    main2 = env.repo.commit("main work")
+    env.repo.git("checkout", "-q", "feature")
+    env.repo.write("src/new.py", "def g():\n    return 2\n")
+    env.repo.commit("more PR work")
+    env.repo.git("merge", "-q", "--no-edit", "main")
+    gh.pulls[1].head_sha = env.repo.git("rev-parse", "HEAD").strip()
+    gh.pulls[1].base_sha = main2
+    before = len(env.model.posts())
+    env.findings = []
+    assert run(pr_args(env)) == 0
+    sent = "\n".join(r.text for r in env.model.posts()[before:] if "walkthrough" not in r.body["messages"][0]["content"])
+    assert "def g():" in sent  # the PR's new work is reviewed
+    assert "return 99" not in sent  # the base's own change is not
 
 
 def test_files_are_read_across_pages(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:

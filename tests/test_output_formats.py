@@ -26,3 +26,21 @@ def test_local_review_as_sarif_and_annotations(repo: GitRepo, model_server: Mode
 
     assert run([*args, "--format", "github"]) == 0
     assert capsys.readouterr().out == "::error file=app.py,line=2,endLine=2,title=critical · security%3A eval of input::Runs user input.\n"
+
+
+def test_sarif_locations_for_odd_paths_and_removed_lines() -> None:
+    from reviewer.backends.base import Usage
+    from reviewer.findings import Finding
+    from reviewer.placement import PlacedFinding, Placement
+    from reviewer.publishers import sarif
+    from reviewer.review import Review
+
+    def placed(path: str, side: str) -> PlacedFinding:
+        return PlacedFinding(Finding(path, 7, side, "major", "bug", "t", "b"), Placement.LINE, "0" * 16)  # type: ignore[arg-type]
+
+    review = Review((placed("docs/my file#1.md", "RIGHT"), placed("gone.py", "LEFT")), None, Usage(), 0.0, (), ())
+    right, left = sarif.to_dict(review)["runs"][0]["results"]
+    assert right["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "docs/my%20file%231.md"
+    assert right["locations"][0]["physicalLocation"]["region"] == {"startLine": 7, "endLine": 7}
+    assert left["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}  # code scanning requires a region
+    assert left["message"]["text"].startswith("(on removed line 7 of the old file)")

