@@ -119,7 +119,7 @@ def _opencode_backend(
     else:
         notes.append(f"{where}: skipped, provider package {package or '(none)'} is not one reviewer speaks")
         return None
-    base_url = str(options.get("baseURL") or (builtin[1] if builtin else ""))
+    base_url = _without_credentials(str(options.get("baseURL") or (builtin[1] if builtin else "")), where, notes)
     if not base_url:
         notes.append(f"{where}: skipped, no baseURL and not a built-in provider")
         return None
@@ -172,6 +172,15 @@ def _effort_level(level: str) -> str:
     return "max" if level in ("xhigh", "max", "ultra") else "high"
 
 
+def _without_credentials(url: str, where: str, notes: list[str]) -> str:
+    """The URL without a user, password or query: secrets there must not land in .reviewer.toml."""
+    parts = urlparse(url)
+    if not (parts.username or parts.password or parts.query):
+        return url
+    notes.append(f"{where}: the URL carried credentials or query values; they were not copied (keep keys in variables)")
+    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "", query="").geturl()
+
+
 def _is_deepseek(base_url: str) -> bool:
     return (urlparse(base_url).hostname or "").endswith("deepseek.com")
 
@@ -204,8 +213,8 @@ def from_claude_code(path: Path | None, environ: Mapping[str, str], *, agent: bo
         settings_env = {str(k): str(v) for k, v in block.items()}
     env = {**{k: v for k, v in environ.items() if k.startswith(("ANTHROPIC_", "CLAUDE_CODE_", "MAX_THINKING"))}, **settings_env}
     source = path or Path("environment")
-    base_url = env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL
     notes: list[str] = []
+    base_url = _without_credentials(env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL, "ANTHROPIC_BASE_URL", notes)
     key = next((k for k in ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY") if env.get(k)), None)
     if key and key in settings_env and not environ.get(key):
         notes.append(f"the key is set in {path}'s env block, not in this environment: export {key} before reviewing")

@@ -40,7 +40,8 @@ class Target:
         start = finding.start_line if finding.start_line is not None else finding.line
         low, high = min(start, finding.line), max(start, finding.line)
         return (
-            finding.path == self.path
+            finding.side == "RIGHT"  # `lines` are new-file numbers; a LEFT finding counts in the old file
+            and finding.path == self.path
             and low <= self.last
             and high >= self.first
             and (self.category is None or finding.category == self.category)

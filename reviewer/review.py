@@ -169,8 +169,8 @@ def plan_review(
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()))
 
 
-def estimated_cost(request: Request, config: Config, when: datetime) -> float:
-    backend = config.backend(request.backends[0])
+def estimated_cost(request: Request, backend: BackendConfig, when: datetime) -> float:
+    """What sending `request` once to `backend` is expected to cost (output estimated by effort)."""
     usage = Usage(1, request.prompt_tokens, 0, expected_output_tokens(backend.effort), 0)
     return pricing.cost(backend, usage, when)
 
@@ -186,9 +186,11 @@ class _Outcome:
     usage: Usage = Usage()
     cost_usd: float = 0.0
 
-    def charge(self, backend: BackendConfig, usage: Usage, when: datetime) -> None:
+    def charge(self, backend: BackendConfig, usage: Usage, when: datetime) -> float:
+        cost = pricing.cost(backend, usage, when)
         self.usage += usage
-        self.cost_usd += pricing.cost(backend, usage, when)
+        self.cost_usd += cost
+        return cost
 
 
 class Budget:
@@ -221,21 +223,17 @@ def run_review(
     description: str = "",
     clock: Clock = utc_now,
     on_progress: Progress | None = None,
+    budget: Budget | None = None,  # shared across runs (an eval suite); else max_cost_usd for this run
 ) -> Review:
     """Send the plan's requests (in parallel), and gather one Review."""
     config = pool.config
-    budget = Budget(config.review.max_cost_usd)
+    budget = budget or Budget(config.review.max_cost_usd)
     done = 0
     done_lock = threading.Lock()
 
     def work(request: Request) -> _Outcome:
         nonlocal done
-        estimate = estimated_cost(request, config, clock())
-        if not budget.reserve(estimate):
-            outcome = _Outcome(request, errors=[_over_budget(request, config.review.max_cost_usd)])
-        else:
-            outcome = _ask(request, pool, clock)
-            budget.settle(estimate, outcome.cost_usd)
+        outcome = _ask(request, pool, clock, budget)
         with done_lock:
             done += 1
             if on_progress:
@@ -265,14 +263,18 @@ def run_review(
         skipped=skipped,
         errors=tuple(e for o in outcomes for e in o.errors),
         answered=tuple(o.answered for o in outcomes if o.answered is not None),
-        notes=pool.effort_notes() + tuple(n for o in outcomes for n in o.notes),
+        notes=pool.effort_notes() + _unpriced_notes(plan, config, budget, clock()) + tuple(n for o in outcomes for n in o.notes),
         incomplete=bool(failed_paths),
         description=description,
     )
 
 
-def _ask(request: Request, pool: BackendPool, clock: Clock) -> _Outcome:
-    """Try each backend in order; an unusable answer is asked again once before moving on."""
+def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _Outcome:
+    """Try each backend in order; an unusable answer is asked again once before moving on.
+
+    Every attempt, on every backend, is reserved against the budget at that
+    backend's price before it is sent, so fallbacks and re-asks cannot pass it.
+    """
     outcome = _Outcome(request)
     for name in request.backends:
         try:
@@ -281,14 +283,17 @@ def _ask(request: Request, pool: BackendPool, clock: Clock) -> _Outcome:
             outcome.errors.append(str(exc))
             continue
         for attempt in (1, 2):
+            estimate = estimated_cost(request, backend.config, clock())
+            if not budget.reserve(estimate):
+                outcome.errors.append(_over_budget(request, budget.limit))
+                return outcome
             try:
                 completion = backend.complete(request.messages)
             except BackendError as exc:
                 outcome.errors.append(str(exc))
-                if exc.usage:
-                    outcome.charge(backend.config, exc.usage, clock())
+                budget.settle(estimate, outcome.charge(backend.config, exc.usage, clock()) if exc.usage else 0.0)
                 break
-            outcome.charge(backend.config, completion.usage, clock())
+            budget.settle(estimate, outcome.charge(backend.config, completion.usage, clock()))
             if request.task == "summarize":
                 outcome.summary = parse_summary(completion.text)
                 usable = True
@@ -309,6 +314,16 @@ def _ask(request: Request, pool: BackendPool, clock: Clock) -> _Outcome:
                 )
                 return outcome
     return outcome
+
+
+def _unpriced_notes(plan: Plan, config: Config, budget: Budget, when: datetime) -> tuple[str, ...]:
+    """A cost limit counts an unpriced backend as free: say so rather than let it look enforced."""
+    if budget.limit is None:
+        return ()
+    names = sorted({n for r in plan.requests for n in r.backends if pricing.price_for(config.backend(n), when) is None})
+    return tuple(
+        f"max_cost_usd cannot limit backend {n!r}: its price is unknown (set price_input and price_output)" for n in names
+    )
 
 
 def _over_budget(request: Request, limit: float | None) -> str:

@@ -184,3 +184,18 @@ def test_nothing_to_import_says_so(repo: GitRepo, capsys: pytest.CaptureFixture[
 def test_jsonc_comments_and_trailing_commas_outside_strings_only() -> None:
     text = '{\n // a "comment"\n "url": "http://h//x, }", /* b */ "list": [1, 2, /* c */ ],\n}'
     assert json.loads(strip_jsonc(text)) == {"url": "http://h//x, }", "list": [1, 2]}
+
+
+def test_credentials_in_a_url_are_not_copied(tmp_path: Path) -> None:
+    from reviewer.agent_setups import from_opencode
+
+    config = tmp_path / "opencode.json"
+    config.write_text(json.dumps({"provider": {"proxy": {
+        "npm": "@ai-sdk/openai-compatible",
+        "options": {"baseURL": "https://user:sk-LEAKED1@llm.example.com/v1?api_key=sk-LEAKED2"},
+        "models": {"m": {}},
+    }}}))
+    setup = from_opencode(config)
+    [imported] = setup.backends
+    assert imported.base_url == "https://llm.example.com/v1"
+    assert any("credentials" in note for note in setup.notes)

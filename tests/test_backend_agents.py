@@ -345,7 +345,7 @@ def test_missing_executable_names_the_package_and_the_key(tmp_path: Path) -> Non
 
 
 def test_agent_backend_needs_a_repository() -> None:
-    with pytest.raises(ConfigError, match="runs in a repository"):
+    with pytest.raises(ConfigError, match="runs an agent in a checkout"):
         create(BackendConfig(name="oc", protocol="opencode", command="true"), {})
 
 

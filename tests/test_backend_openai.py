@@ -118,3 +118,13 @@ def test_key_is_sent_as_bearer(model_server: ModelServer) -> None:
     config = BackendConfig(name="k", base_url=model_server.openai_url, model="m", api_key_env="MY_KEY", self_hosted=False)
     OpenAICompatible(config, {"MY_KEY": "sk-secret"}).complete(MESSAGES)
     assert model_server.posts()[0].headers["authorization"] == "Bearer sk-secret"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_thinking_left_in_the_answer_is_moved_to_reasoning(model_server: ModelServer, stream: bool) -> None:
+    """A server started without a reasoning parser answers <think>…</think> in the content."""
+    decoy = '{"findings": [{"path": "decoy.py", "line": 1, "title": "considered and rejected"}]}'
+    model_server.queue(Reply(content=f"<think>Maybe {decoy}? No.</think>\n{{\"findings\": []}}"))
+    completion = backend(model_server, stream=stream, dialect="vllm").complete(MESSAGES)
+    assert completion.text.strip() == '{"findings": []}'
+    assert "decoy.py" in completion.reasoning

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from reviewer.backends.base import Backend
+from reviewer.errors import BackendError
 from tests import test_backend_anthropic, test_backend_openai
 from tests.model_server import ModelServer, Reply
 
@@ -33,3 +34,29 @@ def test_retry_after_is_waited_for(model_server: ModelServer, protocol: str) -> 
     BACKENDS[protocol](model_server, max_retries=1).complete(MESSAGES)
     assert time.monotonic() - started >= 1.0
     assert len(model_server.posts()) == 2
+
+
+@pytest.mark.parametrize("protocol", BACKENDS)
+def test_a_stream_that_stalls_mid_answer_is_a_backend_failure(model_server: ModelServer, protocol: str) -> None:
+    """Not a traceback: a BackendError the fallback order can act on."""
+    model_server.queue(Reply(reasoning="x" * 30, event_delay=1.0))
+    with pytest.raises(BackendError, match="did not answer within 0.3 s") as raised:
+        BACKENDS[protocol](model_server, timeout_seconds=0.3, max_retries=0).complete(MESSAGES)
+    assert raised.value.retryable
+
+
+def test_blank_answers_before_a_failure_are_still_billed() -> None:
+    from reviewer.backends.base import Completion, Usage
+    from reviewer.backends.http_failures import first_nonblank
+    from reviewer.config import BackendConfig
+
+    answers = iter([Completion("", "thought hard", Usage(1, 100, 0, 5000, 4900), "m")])
+
+    def send() -> Completion:
+        for answer in answers:
+            return answer
+        raise BackendError("backend 'b': failed with 503 after retries", backend="b")
+
+    with pytest.raises(BackendError) as raised:
+        first_nonblank(send, BackendConfig(name="b", max_retries=2))
+    assert raised.value.usage == Usage(1, 100, 0, 5000, 4900)

@@ -335,6 +335,36 @@ def test_file_names_that_are_not_utf8(repo: GitRepo, capsys: pytest.CaptureFixtu
     assert {s["path"] for s in plan["skipped"]} == {"new\\xff.py"}
 
 
+def test_the_cost_limit_holds_across_a_fallback(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """The primary fails; the fallback is priced too high for what is left: it is not sent."""
+    feature_branch(repo)
+    repo.write(
+        ".reviewer.toml",
+        f'[routes]\nreview = ["gpu", "paid"]\n\n[review]\nmax_cost_usd = 0.01\n\n'
+        f'[backends.gpu]\nbase_url = "{model_server.openai_url}"\nmodel = "m"\nmax_retries = 0\n\n'
+        f'[backends.paid]\nbase_url = "{model_server.openai_url}"\nmodel = "m"\nself_hosted = false\n'
+        "price_input = 100.0\nprice_output = 100.0\n",
+    )
+    model_server.queue(Reply(status=500, error="gpu down"))
+    code, result = run_json(capsys)
+    assert code == 3
+    assert len(model_server.posts()) == 1  # only the failed primary
+    assert result["cost_usd"] <= 0.01
+    assert any("could pass max_cost_usd ($0.01)" in e for e in result["errors"])
+
+
+def test_an_unpriced_backend_under_a_cost_limit_is_said(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+    feature_branch(repo)
+    repo.write(
+        ".reviewer.toml",
+        f'[routes]\nreview = "proxy"\n\n[review]\nmax_cost_usd = 1.0\n\n'
+        f'[backends.proxy]\nbase_url = "{model_server.openai_url}"\nmodel = "m"\nself_hosted = false\n',
+    )
+    code, result = run_json(capsys)
+    assert code == 0
+    assert any("max_cost_usd cannot limit backend 'proxy'" in n for n in result["notes"])
+
+
 def test_bad_config_names_file_and_key(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     feature_branch(repo)
     repo.write(".reviewer.toml", "[review]\nfail_onn = 'major'\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -47,6 +48,7 @@ SQL = Target("src/db.py", 24, 26, "security")
         (finding("src/db.py", 27, "security"), False),  # just after
         (finding("src/db.py", 25, "bug"), False),  # right lines, other category
         (finding("src/api.py", 25, "security"), False),  # other file
+        (dataclasses.replace(finding("src/db.py", 25, "security"), side="LEFT"), False),  # an old-file line number
     ],
 )
 def test_a_finding_hits_a_target_when_path_lines_and_category_agree(found: Finding, hits: bool) -> None:

@@ -45,7 +45,10 @@ def create(
     if not cls.needs_workdir:
         backend: Backend = cls(config, environ)
     elif workdir is None:
-        raise ConfigError(f"backend {config.name!r} ({config.protocol}) runs in a repository, and none was given")
+        raise ConfigError(
+            f"backend {config.name!r} ({config.protocol}) runs an agent in a checkout, which this command has none of: "
+            "agent backends work with `reviewer local` and `reviewer backends check`; route this task to an HTTP backend"
+        )
     else:
         backend = cls(config, environ, workdir=workdir, withheld=withheld)
     return backend

@@ -8,7 +8,15 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from reviewer.backends.base import Completion, Message, Usage
-from reviewer.backends.http_failures import error_detail, first_nonblank, status_error, timeout_error, unreachable_error
+from reviewer.backends.http_failures import (
+    error_detail,
+    first_nonblank,
+    status_error,
+    timeout_error,
+    transport_error,
+    transport_errors,
+    unreachable_error,
+)
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 
@@ -119,6 +127,8 @@ class AnthropicCompatible:
             raise timeout_error(self.config) from None
         except anthropic.APIConnectionError as exc:
             raise unreachable_error(self.config, exc) from None
+        except transport_errors() as exc:
+            raise transport_error(self.config, exc) from None
 
     def _from_response(self, response: Any) -> Completion:
         text = "".join(b.text for b in response.content if b.type == "text")

@@ -7,6 +7,7 @@ connection); both backends map them here so the messages read the same.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +64,12 @@ def first_nonblank(send: Callable[[], Completion], config: BackendConfig) -> Com
     spent = Usage()
     finish: str | None = None
     for _ in range(config.max_retries + 1):
-        completion = send()
+        try:
+            completion = send()
+        except BackendError as exc:
+            # Blank answers before the failure were billed: the error carries them to the run's totals.
+            exc.usage = spent + exc.usage if exc.usage else spent
+            raise
         # Blank answers are billed too (thinking included): the run's totals must show them.
         spent += completion.usage
         if completion.text.strip():
@@ -75,3 +81,20 @@ def first_nonblank(send: Callable[[], Completion], config: BackendConfig) -> Com
         backend=config.name,
         usage=spent,
     )
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP library's own errors, which an SDK can let through when a stream breaks mid-answer."""
+    found: list[type[BaseException]] = []
+    for name in ("httpx2", "httpx"):  # newer SDKs use httpx2, older ones httpx
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        found.append(module.TransportError)
+    return tuple(found)
+
+
+def transport_error(config: BackendConfig, exc: BaseException) -> BackendError:
+    """A broken stream: a timeout between events, or a connection the server dropped."""
+    return timeout_error(config) if "Timeout" in type(exc).__name__ else unreachable_error(config, exc)

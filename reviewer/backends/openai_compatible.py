@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from reviewer.backends.base import Completion, Message, Usage
-from reviewer.backends.http_failures import error_detail, first_nonblank, status_error, timeout_error, unreachable_error
+from reviewer.backends.http_failures import (
+    error_detail,
+    first_nonblank,
+    status_error,
+    timeout_error,
+    transport_error,
+    transport_errors,
+    unreachable_error,
+)
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 
@@ -106,14 +115,16 @@ class OpenAICompatible:
             raise timeout_error(self.config) from None
         except openai.APIConnectionError as exc:
             raise unreachable_error(self.config, exc) from None
+        except transport_errors() as exc:
+            raise transport_error(self.config, exc) from None
 
     def _from_response(self, response: Any) -> Completion:
         choice = response.choices[0] if response.choices else None
         message = choice.message if choice else None
-        text = (message.content or "") if message else ""
+        text, inline = _split_thinking((message.content or "") if message else "")
         return Completion(
             text=text,
-            reasoning=_reasoning_of(message) if message else "",
+            reasoning=(_reasoning_of(message) if message else "") + inline,
             usage=_usage_of(response.usage),
             model=response.model or self.config.model,
             finish_reason=choice.finish_reason if choice else None,
@@ -135,7 +146,24 @@ class OpenAICompatible:
                     text.append(delta.content or "")
                     reasoning.append(_reasoning_of(delta))
                 finish = choice.finish_reason or finish
-        return Completion("".join(text), "".join(reasoning), usage, model, finish)
+        answer, inline = _split_thinking("".join(text))
+        return Completion(answer, "".join(reasoning) + inline, usage, model, finish)
+
+
+_INLINE_THINKING = re.compile(r"\A\s*<(think|thinking)>(.*?)(?:</\1>|\Z)", re.DOTALL)
+
+
+def _split_thinking(content: str) -> tuple[str, str]:
+    """(answer, reasoning) from content that starts with <think>…</think>.
+
+    A server without a reasoning parser (vLLM, SGLang, llama.cpp started
+    without one) leaves the thinking in the answer: it must never be parsed
+    for findings. An unclosed block is all thinking (the answer was cut off).
+    """
+    match = _INLINE_THINKING.match(content)
+    if match is None:
+        return content, ""
+    return content[match.end() :], match.group(2)
 
 
 def _reasoning_of(message: Any) -> str:

@@ -49,6 +49,7 @@ def check(config_path: Path | None, only: tuple[str, ...], output_format: str) -
     effort (or that the backend cannot honour that effort).
     """
     from reviewer import backends as registry
+    from reviewer import routing
     from reviewer.backends.check import CheckResult
     from reviewer.backends.check import check as check_one
 
@@ -61,7 +62,9 @@ def check(config_path: Path | None, only: tuple[str, ...], output_format: str) -
     for name in names:
         backend_config = cfg.backend(name)
         try:
-            backend = registry.create(backend_config, env, workdir=root or Path.cwd())
+            backend = registry.create(
+                backend_config, env, workdir=root or Path.cwd(), withheld=routing.withheld(cfg, name, None)
+            )
         except ReviewerError as exc:
             setup_failed = True
             results.append(

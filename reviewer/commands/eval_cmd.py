@@ -161,16 +161,12 @@ def _run(
 
 def _run_case(job: Job, pool: BackendPool, budget: Budget) -> CaseRun:
     from reviewer.evaluation import CaseRun, score
-    from reviewer.review import estimated_cost, run_review, utc_now
+    from reviewer.review import run_review
 
-    estimate = sum(estimated_cost(r, pool.config, utc_now()) for r in job.plan.requests)
-    if not budget.reserve(estimate):
-        reason = f"not sent: it could pass max_cost_usd (${budget.limit or 0:.2f}); raise it with --max-cost"
-        return CaseRun(job.case.name, None, (), 0, 0.0, 0.0, (reason,))
     started = time.monotonic()
-    review = run_review(job.plan, job.case.diff, pool, description=CASE_DESCRIPTION)
+    # One budget for the whole suite: every request of every case is reserved against it.
+    review = run_review(job.plan, job.case.diff, pool, description=CASE_DESCRIPTION, budget=budget)
     seconds = time.monotonic() - started
-    budget.settle(estimate, review.cost_usd)
     findings = tuple(p.finding for p in review.findings)
     scored = None if review.incomplete else score(findings, job.case.expected, job.case.changed_lines)
     return CaseRun(job.case.name, scored, findings, review.usage.prompt_tokens, review.cost_usd, seconds, review.errors)

@@ -22,7 +22,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
                 "effort": backend.effort,
                 "paths": list(request.paths),
                 "prompt_tokens": request.prompt_tokens,
-                "estimated_cost_usd": round(estimated_cost(request, config, when), 6),
+                "estimated_cost_usd": round(estimated_cost(request, backend, when), 6),
                 "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             }
         )
