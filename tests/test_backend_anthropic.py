@@ -6,7 +6,7 @@ import pytest
 
 from reviewer.backends.anthropic_compatible import AnthropicCompatible, endpoint
 from reviewer.backends.base import Message
-from reviewer.config import BackendConfig
+from reviewer.config import DEEPSEEK_URL, BackendConfig
 from reviewer.errors import BackendError, ConfigError
 from tests.model_server import ModelServer, Reply
 
@@ -80,14 +80,15 @@ def test_configured_key_is_sent_and_the_process_environment_is_not_read(
 
 
 def test_unknown_model_name_is_refused_before_deepseek_would_answer_400() -> None:
-    config = BackendConfig(name="ds", protocol="anthropic", base_url="https://api.deepseek.com/anthropic", model="gpt-4o")
+    # Refused while building the backend: nothing is ever sent to DeepSeek.
+    config = BackendConfig(name="ds", protocol="anthropic", base_url=f"{DEEPSEEK_URL}/anthropic", model="gpt-4o")
     with pytest.raises(ConfigError, match="backends.ds.model = 'gpt-4o'.*claude-\\*"):
         AnthropicCompatible(config, {"DEEPSEEK_API_KEY": "k"})
 
 
 def test_deepseek_base_url_gets_its_anthropic_path() -> None:
-    assert endpoint(BackendConfig(base_url="https://api.deepseek.com")) == "https://api.deepseek.com/anthropic"
-    assert endpoint(BackendConfig(base_url="https://api.deepseek.com/anthropic/")) == "https://api.deepseek.com/anthropic"
+    assert endpoint(BackendConfig(base_url=DEEPSEEK_URL)) == f"{DEEPSEEK_URL}/anthropic"
+    assert endpoint(BackendConfig(base_url=f"{DEEPSEEK_URL}/anthropic/")) == f"{DEEPSEEK_URL}/anthropic"
     assert endpoint(BackendConfig(base_url="http://127.0.0.1:9/anthropic")) == "http://127.0.0.1:9/anthropic"
 
 
