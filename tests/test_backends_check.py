@@ -96,7 +96,7 @@ def test_failures_are_reported_per_backend(model_server: ModelServer, repo: GitR
 
 
 def test_a_missing_key_is_a_configuration_error_naming_the_variable(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write(".reviewer.toml", '[backends.hosted]\nbase_url = "https://api.example.com/v1"\nmodel = "m"\napi_key_env = "HOSTED_KEY"\n')
+    repo.write(".reviewer.toml", '[backends.hosted]\nbase_url = "https://llm.example.com/v1"\nmodel = "m"\napi_key_env = "HOSTED_KEY"\n')
     code, results = check(capsys, "--backend", "hosted")
     assert "set the environment variable HOSTED_KEY" in results["hosted"]["error"]
     assert code == 2
