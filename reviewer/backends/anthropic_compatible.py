@@ -8,15 +8,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from reviewer.backends.base import Completion, Message, Usage
-from reviewer.backends.http_failures import (
-    error_detail,
-    first_nonblank,
-    status_error,
-    timeout_error,
-    transport_error,
-    transport_errors,
-    unreachable_error,
-)
+from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 
@@ -89,13 +81,7 @@ class AnthropicCompatible:
         if self._client is None:
             import anthropic
 
-            self._client = anthropic.Anthropic(
-                base_url=self.config.base_url,
-                # Always explicit: otherwise the SDK would pick up ANTHROPIC_API_KEY/AUTH_TOKEN from the process.
-                api_key=self._key or "no-key",
-                timeout=anthropic.Timeout(self.config.timeout_seconds, connect=15.0),
-                max_retries=self.config.max_retries,
-            )
+            self._client = sdk_client(anthropic, "Anthropic", self.config, self._key)
         return self._client
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
@@ -117,18 +103,10 @@ class AnthropicCompatible:
         import anthropic
 
         client = self._get_client()
-        try:
+        with sdk_failures(anthropic, self.config):
             if self.streams:
                 return self._from_stream(client.messages.create(**request, stream=True))
             return self._from_response(client.messages.create(**request))
-        except anthropic.APIStatusError as exc:
-            raise status_error(self.config, exc.status_code, error_detail(exc)) from None
-        except anthropic.APITimeoutError:
-            raise timeout_error(self.config) from None
-        except anthropic.APIConnectionError as exc:
-            raise unreachable_error(self.config, exc) from None
-        except transport_errors() as exc:
-            raise transport_error(self.config, exc) from None
 
     def _from_response(self, response: Any) -> Completion:
         text = "".join(b.text for b in response.content if b.type == "text")

@@ -1,19 +1,50 @@
-"""What the two HTTP backends share: turning SDK failures into errors a user can act on.
+"""What the two HTTP backends share: their SDK client, and SDK failures turned into errors a user can act on.
 
-The `openai` and `anthropic` SDKs raise look-alike exceptions (status, timeout,
-connection); both backends map them here so the messages read the same.
+The `openai` and `anthropic` SDKs are built alike (the same constructor
+arguments, look-alike exceptions for status, timeout and connection), so both
+backends make their client and map their failures here, and the messages read
+the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 from reviewer.backends.base import Completion, Usage
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError
+
+
+def sdk_client(sdk: ModuleType, client_class: str, config: BackendConfig, key: str | None) -> Any:
+    """`openai.OpenAI` or `anthropic.Anthropic` for a backend: its URL, timeouts and retries."""
+    return getattr(sdk, client_class)(
+        base_url=config.base_url,
+        # Always explicit: self-hosted servers want no key but the SDKs insist on one, and the
+        # anthropic SDK would otherwise pick up ANTHROPIC_API_KEY/AUTH_TOKEN from the process.
+        api_key=key or "no-key",
+        timeout=sdk.Timeout(config.timeout_seconds, connect=15.0),
+        max_retries=config.max_retries,
+    )
+
+
+@contextmanager
+def sdk_failures(sdk: ModuleType, config: BackendConfig) -> Iterator[None]:
+    """Any failure of a request through `sdk` (or of its stream, mid-answer) as a BackendError."""
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        raise status_error(config, exc.status_code, error_detail(exc)) from None
+    except sdk.APITimeoutError:
+        raise timeout_error(config) from None
+    except sdk.APIConnectionError as exc:
+        raise unreachable_error(config, exc) from None
+    except transport_errors() as exc:
+        raise transport_error(config, exc) from None
 
 
 def status_error(config: BackendConfig, status: int, detail: str) -> BackendError:

@@ -7,15 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from reviewer.backends.base import Completion, Message, Usage
-from reviewer.backends.http_failures import (
-    error_detail,
-    first_nonblank,
-    status_error,
-    timeout_error,
-    transport_error,
-    transport_errors,
-    unreachable_error,
-)
+from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 
@@ -77,13 +69,7 @@ class OpenAICompatible:
         if self._client is None:
             import openai
 
-            self._client = openai.OpenAI(
-                base_url=self.config.base_url,
-                # Self-hosted servers usually want no key, but the SDK insists on one.
-                api_key=self._key or "no-key",
-                timeout=openai.Timeout(self.config.timeout_seconds, connect=15.0),
-                max_retries=self.config.max_retries,
-            )
+            self._client = sdk_client(openai, "OpenAI", self.config, self._key)
         return self._client
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
@@ -102,21 +88,13 @@ class OpenAICompatible:
         import openai
 
         client = self._get_client()
-        try:
+        with sdk_failures(openai, self.config):
             if self.streams:
                 stream = client.chat.completions.create(
                     **request, stream=True, stream_options={"include_usage": True}
                 )
                 return self._from_stream(stream)
             return self._from_response(client.chat.completions.create(**request))
-        except openai.APIStatusError as exc:
-            raise status_error(self.config, exc.status_code, error_detail(exc)) from None
-        except openai.APITimeoutError:
-            raise timeout_error(self.config) from None
-        except openai.APIConnectionError as exc:
-            raise unreachable_error(self.config, exc) from None
-        except transport_errors() as exc:
-            raise transport_error(self.config, exc) from None
 
     def _from_response(self, response: Any) -> Completion:
         choice = response.choices[0] if response.choices else None
