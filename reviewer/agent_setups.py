@@ -266,7 +266,7 @@ def write(target: Path, setup: Setup, *, force: bool) -> None:
     target.write_text(text, encoding="utf-8")
     # What we wrote must load; if not, put the file back as it was and say why.
     try:
-        load(target, None)
+        load(target, user=True)
     except ConfigError:
         if existing:
             target.write_text(existing, encoding="utf-8")

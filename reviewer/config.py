@@ -79,7 +79,7 @@ class BackendConfig:
 
     @property
     def is_deepseek(self) -> bool:
-        return (urlparse(self.base_url).hostname or "").endswith("deepseek.com")
+        return is_deepseek_url(self.base_url)
 
 
 @dataclass(frozen=True)
@@ -128,12 +128,24 @@ class GitHubSettings:
 
 
 @dataclass(frozen=True)
+class TrustSettings:
+    """Only in the user's own configuration: repositories whose `.reviewer.toml` may say what runs and where keys go."""
+
+    repositories: tuple[str, ...] = ()
+
+    def trusts(self, root: Path) -> bool:
+        resolved = root.resolve()
+        return any(Path(entry).expanduser().resolve() == resolved for entry in self.repositories)
+
+
+@dataclass(frozen=True)
 class Config:
     routes: Routes = Routes()
     backends: Mapping[str, BackendConfig] = field(default_factory=dict)
     review: ReviewSettings = ReviewSettings()
     github: GitHubSettings = GitHubSettings()
-    source: Path | None = None  # the file it was read from, if any
+    trust: TrustSettings = TrustSettings()
+    source: str | None = None  # where it was read from, for messages: one file, or the layers joined by " + "
 
     def backend(self, name: str) -> BackendConfig:
         try:
@@ -154,22 +166,119 @@ BUILTIN_BACKENDS: dict[str, BackendConfig] = {
 }
 
 
-def load(path: Path | None, repo_root: Path | None) -> Config:
-    """Read `path`, else `.reviewer.toml` at the repository root, else the defaults."""
-    if path is None and repo_root is not None and (repo_root / CONFIG_FILE).is_file():
-        path = repo_root / CONFIG_FILE
-    if path is None:
-        return from_mapping({}, None)
+@dataclass(frozen=True)
+class Layer:
+    """One configuration file's parsed TOML, where it came from, and how far it is trusted."""
+
+    data: Mapping[str, Any]
+    where: str
+    # False for a repository's own file in `reviewer local`: it may set rules and prompts, but not what
+    # runs or where code and keys go (see REPOSITORY_RESTRICTED).
+    trusted: bool = True
+    user: bool = False  # the user's own file: the only one that may name trusted repositories
+
+
+# What a repository's file may not decide unless the repository is trusted: a command to run, an
+# endpoint to send code (and a key) to, the variable a key is read from, whether an endpoint counts
+# as inside your network, and a file to read.
+REPOSITORY_RESTRICTED = ("command", "base_url", "api_key_env", "self_hosted")
+
+
+def read_layer(path: Path, *, trusted: bool = True, user: bool = False) -> Layer:
+    """A configuration file the user or the workflow named (or the user's own): read as given."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file (check --config)")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    return from_mapping(parse_toml(text, path), path)
+    return Layer(parse_toml(text, path), str(path), trusted, user)
 
 
-def parse_toml(text: str, where: Path) -> dict[str, Any]:
+def text_layer(text: str, where: str, *, trusted: bool) -> Layer:
+    """The repository's `.reviewer.toml`, read through RepoFiles (a working tree, or a base branch)."""
+    return Layer(parse_toml(text, where), where, trusted)
+
+
+def load(path: Path, *, user: bool = False) -> Config:
+    """One file over the defaults, trusted: what `backends import` wrote, or a file named on the command line."""
+    return from_layers([read_layer(path, user=user)])
+
+
+def from_layers(layers: list[Layer]) -> Config:
+    """Defaults, then each layer over the one before: tables merge key by key, rules add up.
+
+    A layer can only tighten `self_hosted_only`, and its rules only add restrictions.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        from_mapping(layer.data, layer.where, check_references=False)  # each file's own errors name that file
+        _check_layer(layer)
+        data = layer.data if layer.trusted else _routes_kept(merged, layer.data)
+        merged = _merge(merged, data)
+    sources = " + ".join(layer.where for layer in layers) or None
+    return from_mapping(merged, sources)
+
+
+def _check_layer(layer: Layer) -> None:
+    problems: list[str] = []
+    if "trust" in layer.data and not layer.user:
+        problems.append(
+            f"{layer.where}: [trust] belongs in your own configuration ({USER_CONFIG_HINT}), "
+            "not in a file a repository or workflow provides"
+        )
+    if not layer.trusted:
+        for name, table in (layer.data.get("backends") or {}).items():
+            for key in REPOSITORY_RESTRICTED:
+                if key in table:
+                    problems.append(f"{layer.where}: backends.{name}.{key}")
+        if "guidelines_file" in (layer.data.get("review") or {}):
+            problems.append(f"{layer.where}: review.guidelines_file")
+    if not problems:
+        return
+    if layer.trusted:
+        raise ConfigError("\n".join(problems))
+    raise ConfigError(
+        "the repository's configuration sets what only you may decide (what runs, where code and keys go, "
+        "which files are read):\n  "
+        + "\n  ".join(problems)
+        + f"\nA branch can carry any .reviewer.toml. Define these in your own configuration ({USER_CONFIG_HINT}), "
+        "or, if you trust this repository, pass --trust-repo-config or list it under [trust] repositories there."
+    )
+
+
+USER_CONFIG_HINT = "~/.config/reviewer/config.toml"
+
+
+def _routes_kept(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An untrusted layer without the task routes your own configuration already chose: where code goes is yours."""
+    chosen = [task for task in TASKS if task in (earlier.get("routes") or {})]
+    routes = data.get("routes")
+    if not chosen or not isinstance(routes, Mapping):
+        return data
+    return {**data, "routes": {k: v for k, v in routes.items() if k not in chosen}}
+
+
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = {key: dict(value) if isinstance(value, Mapping) else value for key, value in base.items()}
+    for section, value in top.items():
+        if not isinstance(value, Mapping) or not isinstance(out.get(section), dict):
+            out[section] = value
+            continue
+        target = out[section]
+        for key, item in value.items():
+            if section == "backends" and isinstance(item, Mapping) and isinstance(target.get(key), Mapping):
+                target[key] = {**target[key], **item}
+            elif section == "routes" and key == "rules":
+                target[key] = [*target.get(key, []), *item] if isinstance(item, list) else item
+            elif section == "routes" and key == "self_hosted_only":
+                target[key] = bool(target.get(key)) or item
+            else:
+                target[key] = item
+    return out
+
+
+def parse_toml(text: str, where: str | Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:
@@ -180,9 +289,9 @@ def parse_toml(text: str, where: Path) -> dict[str, Any]:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
 
 
-def from_mapping(data: Mapping[str, Any], source: Path | None) -> Config:
+def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_references: bool = True) -> Config:
     where = str(source or "configuration")
-    _reject_unknown(data, ("routes", "backends", "review", "github"), where, "")
+    _reject_unknown(data, ("routes", "backends", "review", "github", "trust"), where, "")
     backends = dict(BUILTIN_BACKENDS)
     raw_backends = data.get("backends", {})
     _expect_table(raw_backends, where, "backends")
@@ -204,14 +313,18 @@ def from_mapping(data: Mapping[str, Any], source: Path | None) -> Config:
     )
     review = _build(ReviewSettings, data.get("review", {}), where, "review")
     github = _build(GitHubSettings, data.get("github", {}), where, "github")
-    config = Config(routes=routes, backends=backends, review=review, github=github, source=source)
-    validate(config)
+    trust = _build(TrustSettings, data.get("trust", {}), where, "trust")
+    config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
+    _check_values(config, where)
+    if check_references:
+        validate(config)
     return config
 
 
 def validate(config: Config) -> None:
     """Cross-key checks: every route and rule names a defined backend, numbers make sense."""
     where = str(config.source or "configuration")
+    routed = {name for task in TASKS for name in config.routes.for_task(task)}
     for task in TASKS:
         names = config.routes.for_task(task)
         if not names:
@@ -225,9 +338,48 @@ def validate(config: Config) -> None:
         for name in rule.backends:
             if name not in config.backends:
                 raise ConfigError(_unknown_backend(where, f"routes.rules[{i}].backends", name, config))
+            if name not in routed:
+                # A rule narrows where matching files go; it never adds a destination the routes did not choose.
+                raise ConfigError(
+                    f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in TASKS)}); "
+                    f"a rule only narrows which routed backends see its files: add {name!r} to a route"
+                )
+
+
+def _check_values(config: Config, where: str) -> None:
+    """Checks on each backend alone: a usable URL, and a key variable that belongs to that host."""
     for name, backend in config.backends.items():
         if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
             raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
+        problem = key_problem(backend)
+        if problem:
+            raise ConfigError(f"{where}: backends.{name}.api_key_env: {problem}")
+        if backend.is_deepseek and urlparse(backend.base_url).scheme != "https" and backend.api_key_env:
+            raise ConfigError(f"{where}: backends.{name}.base_url: DeepSeek's API is served over https; {backend.base_url!r} would send the key in clear")
+
+
+# Variables that hold the CI system's own credentials and inputs: never a model key.
+RESERVED_KEY_PREFIXES = ("GITHUB_", "INPUT_", "ACTIONS_", "RUNNER_")
+# Keys of one provider: sent to that provider's hosts only.
+HOST_BOUND_KEYS = {"DEEPSEEK_API_KEY": "DeepSeek's API (api.deepseek.com)"}
+
+
+def key_problem(backend: BackendConfig) -> str | None:
+    """Why `backend` may not read its key from the variable it names, or None."""
+    variable = backend.api_key_env
+    if not variable:
+        return None
+    if variable.upper().startswith(RESERVED_KEY_PREFIXES):
+        return (
+            f"{variable} holds the CI system's own credentials or inputs, never a model key "
+            f"(variables starting with {', '.join(RESERVED_KEY_PREFIXES)} are refused)"
+        )
+    if variable in HOST_BOUND_KEYS and not backend.is_deepseek:
+        return (
+            f"{variable} is sent only to {HOST_BOUND_KEYS[variable]}, not to {backend.shown_url}; "
+            "keep the key for this endpoint in another variable"
+        )
+    return None
 
 
 def with_overrides(
@@ -272,6 +424,11 @@ def with_overrides(
     if max_cost is not None:
         review = dataclasses.replace(review, max_cost_usd=max_cost)
     return dataclasses.replace(config, backends=backends, routes=routes, review=review)
+
+
+def is_deepseek_url(url: str) -> bool:
+    host = (urlparse(url).hostname or "").lower().rstrip(".")
+    return host == "deepseek.com" or host.endswith(".deepseek.com")
 
 
 def is_private_url(url: str) -> bool:

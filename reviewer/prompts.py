@@ -1,7 +1,9 @@
 """Prompt templates: found in the repository's `.reviewer/prompts/`, else packaged; rendered strictly.
 
 A repository template of the same name replaces the packaged one and may
-`{% extends "packaged/NAME" %}` it to override single blocks.
+`{% extends "packaged/NAME" %}` it to override single blocks. Repository
+templates are read through RepoFiles (the base branch on a pull request) and
+handed to Jinja as text: rendering never opens a file of the repository.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from reviewer.errors import TemplateError
 if TYPE_CHECKING:
     import jinja2
 
-OVERRIDE_DIR = Path(".reviewer") / "prompts"
+    from reviewer.repo_files import RepoFiles
+
+OVERRIDE_DIR = ".reviewer/prompts"
 # (system template, user template) for each task
 TASK_TEMPLATES: dict[str, tuple[str, str]] = {
     "review": ("review_system.j2", "review_user.j2"),
@@ -39,22 +43,37 @@ def packaged_dir() -> Path:
 @dataclass(frozen=True)
 class TemplateInfo:
     name: str
-    origin: str  # "packaged" or "repository"
-    path: Path
+    origin: str  # "packaged", "repository", or an eval variant's folder
+    location: str  # where it was read from, for people
+    text: str
+
+
+def overrides_from(files: RepoFiles | None, folder: str = OVERRIDE_DIR) -> dict[str, TemplateInfo]:
+    """The `.j2` templates in `folder` of `files` (the repository's overrides, or an eval variant's folder)."""
+    if files is None:
+        return {}
+    found: dict[str, TemplateInfo] = {}
+    for name in files.list(folder):
+        if name.endswith(".j2"):
+            path = f"{folder}/{name}" if folder != "." else name
+            text = files.read(path)
+            if text is not None:
+                found[name] = TemplateInfo(name, "repository", files.label(path), text)
+    return found
 
 
 class Templates:
-    def __init__(self, repo_root: Path | None, *, override: Path | None = None) -> None:
-        """`override`: a folder laid out like .reviewer/prompts/ that takes its place (an eval variant)."""
+    def __init__(self, overrides: Mapping[str, TemplateInfo] | None = None) -> None:
+        """`overrides`: templates that take the place of the packaged ones of the same name."""
         self.packaged = packaged_dir()
-        self.override = override or ((repo_root / OVERRIDE_DIR) if repo_root else None)
+        self.overrides = dict(overrides or {})
         self._env: jinja2.Environment | None = None
 
     def list(self) -> list[TemplateInfo]:
-        infos = {p.name: TemplateInfo(p.name, "packaged", p) for p in sorted(self.packaged.glob("*.j2"))}
-        if self.override and self.override.is_dir():
-            for p in sorted(self.override.glob("*.j2")):
-                infos[p.name] = TemplateInfo(p.name, "repository", p)
+        infos = {
+            p.name: TemplateInfo(p.name, "packaged", str(p), p.read_text(encoding="utf-8")) for p in sorted(self.packaged.glob("*.j2"))
+        }
+        infos.update(self.overrides)
         return sorted(infos.values(), key=lambda i: i.name)
 
     def source(self, name: str) -> TemplateInfo:
@@ -90,15 +109,15 @@ class Templates:
             import jinja2.sandbox
 
             packaged = jinja2.FileSystemLoader(str(self.packaged))
-            loaders: list[jinja2.BaseLoader] = []
-            if self.override:
-                loaders.append(jinja2.FileSystemLoader(str(self.override)))
-            loaders.append(packaged)
-            loader = jinja2.PrefixLoader({"packaged": packaged})
-            # Sandboxed: a repository's templates come from the change under review, and
-            # must not reach Python internals (os.environ holds the keys in CI).
+            # The location as the file name, so a syntax error names the file the team edits.
+            overrides = jinja2.FunctionLoader(
+                lambda name: (info.text, info.location, lambda: True) if (info := self.overrides.get(name)) else None
+            )
+            prefixed = jinja2.PrefixLoader({"packaged": packaged})
+            # Sandboxed: a repository's templates are its authors' text, and must not reach
+            # Python internals (os.environ holds the keys in CI).
             self._env = jinja2.sandbox.SandboxedEnvironment(
-                loader=jinja2.ChoiceLoader([loader, *loaders]),
+                loader=jinja2.ChoiceLoader([prefixed, overrides, packaged]),
                 undefined=jinja2.StrictUndefined,
                 keep_trailing_newline=True,
                 trim_blocks=True,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from reviewer.config import Config
+from reviewer.config import TASKS, Config
 from reviewer.diff import Diff, FileDiff
 from reviewer.filters import Skipped
 
@@ -34,12 +34,14 @@ def candidates(config: Config, task: str, *paths: str) -> tuple[tuple[str, ...],
     names = list(config.routes.for_task(task))
     matching = [r for r in config.routes.rules if any(_spec(r.paths).match_file(p) for p in paths)]
     if matching:
-        allowed = set(matching[0].backends).intersection(*(r.backends for r in matching[1:]))
-        # A rule also says where such files go when the task's route lists none of its backends.
+        # A rule only narrows: it may pick, among the backends this run routes for any task, the ones
+        # its files may go to; it never adds one (so --base-url or the Action's base-url pins every file).
+        routed = {n for t in TASKS for n in config.routes.for_task(t)}
+        allowed = routed.intersection(*(r.backends for r in matching))
         names = [n for n in names if n in allowed] or [n for n in matching[0].backends if n in allowed]
         if not names:
             patterns = "; ".join(", ".join(r.paths) for r in matching)
-            return (), f"the routes.rules for {patterns} allow no common backend"
+            return (), f"the routes.rules for {patterns} allow no backend routed in this run"
     if config.routes.self_hosted_only:
         names = [n for n in names if config.backend(n).is_self_hosted]
         if not names:

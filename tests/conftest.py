@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,13 @@ class GitRepo:
         else:
             target.write_text(content, encoding="utf-8")
         return target
+
+    def trust(self) -> None:
+        """List this repository under [trust] in the user's own configuration (HOME is a temp folder here):
+        its .reviewer.toml may then name endpoints, key variables and commands."""
+        user_config = Path.home() / ".config" / "reviewer" / "config.toml"
+        user_config.parent.mkdir(parents=True, exist_ok=True)
+        user_config.write_text(f"[trust]\nrepositories = [{json.dumps(str(self.root))}]\n", encoding="utf-8")
 
     def commit(self, message: str = "change") -> str:
         self.git("add", "-A")

@@ -72,20 +72,25 @@ CLAUDE_SETTINGS = {
 }
 
 
+def user_config() -> Path:
+    """Where `backends import` writes: the user's own configuration (HOME is a temp folder in tests)."""
+    return Path.home() / ".config" / "reviewer" / "config.toml"
+
+
 def backends_table(repo: GitRepo) -> dict[str, dict[str, object]]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
 
-    return tomllib.loads((repo.root / ".reviewer.toml").read_text())["backends"]  # type: ignore[no-any-return]
+    return tomllib.loads(user_config().read_text())["backends"]  # type: ignore[no-any-return]
 
 
 def test_opencode_providers_and_models_become_backends(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.write("opencode.jsonc", OPENCODE_JSONC)
     assert run(["backends", "import", "--from", "opencode"]) == 0
     captured = capsys.readouterr()
-    text = (repo.root / ".reviewer.toml").read_text()
+    text = user_config().read_text()
     assert "PASTED-SECRET" not in text
     tables = backends_table(repo)
     assert tables["deepseek-deepseek-v4-pro"] == {
@@ -107,7 +112,7 @@ def test_opencode_providers_and_models_become_backends(repo: GitRepo, capsys: py
     assert "its apiKey is not an {env:VAR} reference and was not copied" in captured.err
     assert "'gemini'" in captured.err and "@ai-sdk/google" in captured.err
     assert "gemini-pro" not in tables
-    config = config_module.load(repo.root / ".reviewer.toml", None)  # what was written is a valid configuration
+    config = config_module.load(user_config(), user=True)  # what was written is a valid configuration
     assert config.backend("deepseek-ai-deepseek-v4-flash").is_self_hosted
 
 
@@ -125,16 +130,17 @@ def test_imported_opencode_backend_passes_backends_check(
 
 
 def test_an_existing_backend_is_replaced_only_with_force(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write(".reviewer.toml", '[routes]\nreview = "my-model"\nsummarize = "my-model"\n\n[backends.my-model]\nbase_url = "http://old:1/v1"\nmodel = "my-model"\n\n[review]\nfail_on = "major"\n')
+    user_config().parent.mkdir(parents=True)
+    user_config().write_text('[routes]\nreview = "my-model"\nsummarize = "my-model"\n\n[backends.my-model]\nbase_url = "http://old:1/v1"\nmodel = "my-model"\n\n[review]\nfail_on = "major"\n')
     repo.write("opencode.json", json.dumps({"provider": {"p": {"npm": "@ai-sdk/openai-compatible", "options": {"baseURL": "http://new:2/v1"}, "models": {"my-model": {}}}}}))
     assert run(["backends", "import", "--from", "opencode"]) == 2
     assert "already defines [backends.my-model]; pass --force" in capsys.readouterr().err
-    assert "http://old:1/v1" in (repo.root / ".reviewer.toml").read_text()
+    assert "http://old:1/v1" in user_config().read_text()
     assert run(["backends", "import", "--from", "opencode", "--force"]) == 0
-    config = config_module.load(repo.root / ".reviewer.toml", None)
+    config = config_module.load(user_config(), user=True)
     assert config.backend("my-model").base_url == "http://new:2/v1"
     assert config.review.fail_on == "major"  # the rest of the file is kept
-    assert "http://old:1/v1" not in (repo.root / ".reviewer.toml").read_text()
+    assert "http://old:1/v1" not in user_config().read_text()
 
 
 def test_claude_code_settings_env_becomes_anthropic_backends(
@@ -146,7 +152,7 @@ def test_claude_code_settings_env_becomes_anthropic_backends(
     monkeypatch.setenv("ANTHROPIC_MODEL", "claude-from-the-shell")  # the settings' env block wins, as in Claude Code
     assert run(["backends", "import", "--from", "claude-code"]) == 0
     err = capsys.readouterr().err
-    text = (repo.root / ".reviewer.toml").read_text()
+    text = user_config().read_text()
     assert "PASTED-SECRET" not in text
     tables = backends_table(repo)
     common = {"protocol": "anthropic", "base_url": "https://api.deepseek.com/anthropic", "effort": "max", "api_key_env": "ANTHROPIC_AUTH_TOKEN"}
@@ -155,7 +161,7 @@ def test_claude_code_settings_env_becomes_anthropic_backends(
         "claude-code-deepseek-flash": {**common, "model": "deepseek-flash"},
     }
     assert "export ANTHROPIC_AUTH_TOKEN" in err
-    config_module.load(repo.root / ".reviewer.toml", None)
+    config_module.load(user_config(), user=True)
 
 
 def test_claude_code_from_the_environment_alone_as_an_agent_backend(
@@ -166,7 +172,7 @@ def test_claude_code_from_the_environment_alone_as_an_agent_backend(
     monkeypatch.setenv("ANTHROPIC_MODEL", "claude-opus-4-9")
     monkeypatch.setenv("MAX_THINKING_TOKENS", "0")
     assert run(["backends", "import", "--from", "claude-code", "--agent"]) == 0
-    assert "SECRET" not in (repo.root / ".reviewer.toml").read_text()
+    assert "SECRET" not in user_config().read_text()
     assert backends_table(repo) == {
         "claude-code-claude-opus-4-9": {
             "protocol": "claude-code", "base_url": "http://10.0.0.5:4000", "model": "claude-opus-4-9", "effort": "none",
@@ -178,7 +184,7 @@ def test_claude_code_from_the_environment_alone_as_an_agent_backend(
 def test_nothing_to_import_says_so(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["backends", "import", "--from", "claude-code"]) == 2
     assert "no ANTHROPIC_MODEL set" in capsys.readouterr().err
-    assert not (repo.root / ".reviewer.toml").exists()
+    assert not user_config().exists()
 
 
 def test_jsonc_comments_and_trailing_commas_outside_strings_only() -> None:

@@ -357,6 +357,7 @@ def test_agent_backend_needs_a_repository() -> None:
 def test_backends_check_runs_the_agents(model_server: ModelServer, repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     checkout(repo)
     model_server.default = Reply(content="OK", reasoning="thinking about it")
+    repo.trust()
     repo.write(
         ".reviewer.toml",
         f'[backends.cc]\nprotocol = "claude-code"\nbase_url = "{model_server.anthropic_url}"\nmodel = "deepseek-v4-pro"\n'
@@ -382,6 +383,7 @@ def test_reviewer_local_with_claude_code_backend(model_server: ModelServer, repo
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("app.py", "def ratio(a, b):\n    return a / b\n")
+    repo.trust()
     repo.write(
         ".reviewer.toml",
         f'[routes]\nreview = ["cc"]\nsummarize = ["cc"]\n\n[backends.cc]\nprotocol = "claude-code"\n'

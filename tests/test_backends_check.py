@@ -51,6 +51,7 @@ def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str
 
 
 def test_each_configured_backend_gets_one_tiny_request(model_server: ModelServer, repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.trust()
     repo.write(".reviewer.toml", config(model_server))
     model_server.responder = thinking_by_model
     code, results = check(capsys)
@@ -71,6 +72,7 @@ def test_each_configured_backend_gets_one_tiny_request(model_server: ModelServer
 
 
 def test_missing_reasoning_at_a_thinking_effort_is_flagged(model_server: ModelServer, repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.trust()
     repo.write(".reviewer.toml", config(model_server))
     model_server.default = Reply(content="OK")  # no reasoning from anyone
     code = run(["backends", "check", "--backend", "ds-think"])
@@ -81,6 +83,7 @@ def test_missing_reasoning_at_a_thinking_effort_is_flagged(model_server: ModelSe
 
 
 def test_failures_are_reported_per_backend(model_server: ModelServer, repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.trust()
     repo.write(
         ".reviewer.toml",
         config(model_server)
@@ -96,6 +99,7 @@ def test_failures_are_reported_per_backend(model_server: ModelServer, repo: GitR
 
 
 def test_a_missing_key_is_a_configuration_error_naming_the_variable(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.trust()
     repo.write(".reviewer.toml", '[backends.hosted]\nbase_url = "https://llm.example.com/v1"\nmodel = "m"\napi_key_env = "HOSTED_KEY"\n')
     code, results = check(capsys, "--backend", "hosted")
     assert "set the environment variable HOSTED_KEY" in results["hosted"]["error"]

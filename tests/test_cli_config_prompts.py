@@ -18,6 +18,7 @@ def test_config_show_masks_keys(repo: GitRepo, capsys: pytest.CaptureFixture[str
 
 
 def test_config_show_masks_credentials_in_urls(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.trust()
     repo.write(".reviewer.toml", '[backends.proxy]\nbase_url = "https://user:sekret@llm.example.com/v1?api_key=abc"\nmodel = "m"\n')
     assert run(["config", "show"]) == 0
     out = capsys.readouterr().out
@@ -32,6 +33,7 @@ def test_config_check_reports_missing_key(repo: GitRepo, capsys: pytest.CaptureF
 
 
 def test_config_check_ok(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.trust()
     repo.write(".reviewer.toml", '[backends.box]\nbase_url = "http://localhost:8000/v1"\nmodel = "m"\n[routes]\nreview = "box"\nsummarize = "box"\n')
     assert run(["config", "check"]) == 0
     assert capsys.readouterr().out.startswith("ok: ")

@@ -129,12 +129,13 @@ def test_deepseek_defaults_send_thinking_high_with_the_key(
     repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     feature_branch(repo)
+    repo.trust()
     repo.write(
         ".reviewer.toml",
-        f'[backends.deepseek-pro]\nbase_url = "{model_server.openai_url}"\ndialect = "deepseek"\napi_key_env = "DEEPSEEK_API_KEY"\n'
+        f'[backends.deepseek-pro]\nbase_url = "{model_server.openai_url}"\ndialect = "deepseek"\napi_key_env = "LOOPBACK_KEY"\n'
         "self_hosted = false\nprice_input = 1.74\nprice_cached_input = 0.145\nprice_output = 3.48\n",
     )
-    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key")
+    monkeypatch.setenv("LOOPBACK_KEY", "sk-test-key")  # DEEPSEEK_API_KEY itself goes to DeepSeek's hosts only
     code, result = run_json(capsys)
     assert code == 0
     [request] = model_server.posts()
@@ -283,6 +284,7 @@ def test_missing_key_names_the_variable(repo: GitRepo, capsys: pytest.CaptureFix
 
 def test_unreachable_endpoint(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     feature_branch(repo)
+    repo.trust()
     repo.write(".reviewer.toml", '[backends.box]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nmax_retries = 0\n[routes]\nreview = "box"\n')
     code, result = run_json(capsys)
     assert code == 3
@@ -338,6 +340,7 @@ def test_file_names_that_are_not_utf8(repo: GitRepo, capsys: pytest.CaptureFixtu
 def test_the_cost_limit_holds_across_a_fallback(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     """The primary fails; the fallback is priced too high for what is left: it is not sent."""
     feature_branch(repo)
+    repo.trust()
     repo.write(
         ".reviewer.toml",
         f'[routes]\nreview = ["gpu", "paid"]\n\n[review]\nmax_cost_usd = 0.01\n\n'
@@ -355,6 +358,7 @@ def test_the_cost_limit_holds_across_a_fallback(repo: GitRepo, model_server: Mod
 
 def test_an_unpriced_backend_under_a_cost_limit_is_said(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     feature_branch(repo)
+    repo.trust()
     repo.write(
         ".reviewer.toml",
         f'[routes]\nreview = "proxy"\n\n[review]\nmax_cost_usd = 1.0\n\n'

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.config import DEEPSEEK_URL, Config, from_mapping, is_private_url, load, to_toml, with_overrides
+from reviewer.config import DEEPSEEK_URL, Config, from_layers, from_mapping, is_private_url, load, to_toml, with_overrides
 from reviewer.errors import ConfigError
 
 CONTRACT_EXAMPLE = f"""
@@ -45,8 +45,8 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_without_a_file(tmp_path: Path) -> None:
-    config = load(None, tmp_path)
+def test_defaults_without_a_file() -> None:
+    config = from_layers([])
     assert config.source is None
     assert config.routes.review == ("deepseek-pro",) and config.routes.summarize == ("deepseek-pro",)
     backend = config.backend("deepseek-pro")
@@ -56,7 +56,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
 
 
 def test_contract_example_loads(tmp_path: Path) -> None:
-    config = load(write(tmp_path, CONTRACT_EXAMPLE), None)
+    config = load(write(tmp_path, CONTRACT_EXAMPLE))
     assert config.routes.review == ("deepseek-pro", "gpu-box")
     assert config.routes.summarize == ("deepseek-pro",)
     assert config.routes.rules[0].paths == ("secure/**",)
@@ -67,7 +67,7 @@ def test_contract_example_loads(tmp_path: Path) -> None:
 
 def test_found_at_the_repository_root(tmp_path: Path) -> None:
     write(tmp_path, '[review]\nfail_on = "major"\n')
-    assert load(None, tmp_path).review.fail_on == "major"
+    assert load(tmp_path / ".reviewer.toml").review.fail_on == "major"
 
 
 @pytest.mark.parametrize(
@@ -93,18 +93,18 @@ def test_found_at_the_repository_root(tmp_path: Path) -> None:
 def test_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as raised:
-        load(path, None)
+        load(path)
     assert str(path) in str(raised.value)
     assert message in str(raised.value)
 
 
 def test_missing_explicit_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such configuration file"):
-        load(tmp_path / "nope.toml", None)
+        load(tmp_path / "nope.toml")
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
-    config = load(write(tmp_path, CONTRACT_EXAMPLE), None)
+    config = load(write(tmp_path, CONTRACT_EXAMPLE))
     changed = with_overrides(config, backend="gpu-box", effort="max", fail_on="nit", concurrency=2, max_cost=1.5)
     assert changed.routes.review == ("gpu-box",) and changed.routes.summarize == ("gpu-box",)
     assert changed.backend("gpu-box").effort == "max"
@@ -140,10 +140,10 @@ def test_self_hosted_detection(url: str, private: bool) -> None:
 
 
 def test_to_toml_round_trips_and_masks_keys(tmp_path: Path) -> None:
-    config = load(write(tmp_path, CONTRACT_EXAMPLE), None)
+    config = load(write(tmp_path, CONTRACT_EXAMPLE))
     text = to_toml(config, {"DEEPSEEK_API_KEY": "sk-very-secret"})
     assert "sk-very-secret" not in text
     assert 'api_key_env = "DEEPSEEK_API_KEY"  # set' in text
-    again = load(write(tmp_path, text), None)
+    again = load(write(tmp_path, text))
     assert again.routes == config.routes and again.review == config.review
     assert again.backend("gpu-box") == config.backend("gpu-box")

@@ -19,18 +19,18 @@ def test_defaults_are_sane() -> None:
 def test_keys_are_read_and_checked(tmp_path: Path) -> None:
     path = tmp_path / ".reviewer.toml"
     path.write_text('[github]\ninline_min_severity = "major"\nmax_inline_comments = 5\nskip_bots = false\n', encoding="utf-8")
-    settings = load(path, None).github
+    settings = load(path).github
     assert (settings.inline_min_severity, settings.max_inline_comments, settings.skip_bots) == ("major", 5, False)
 
     path.write_text("[github]\nmax_inline_coments = 5\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\.reviewer\.toml: unknown key 'github\.max_inline_coments'; did you mean 'max_inline_comments'"):
-        load(path, None)
+        load(path)
     path.write_text('[github]\ninline_min_severity = "high"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="github.inline_min_severity = 'high' is not one of: critical, major, minor, nit"):
-        load(path, None)
+        load(path)
     path.write_text("[github]\nmax_files = -1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="github.max_files = -1 must be at least 0"):
-        load(path, None)
+        load(path)
 
 
 def test_config_show_includes_the_github_section() -> None:

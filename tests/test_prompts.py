@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from reviewer.errors import TemplateError
-from reviewer.prompts import Templates, packaged_dir
+from reviewer.prompts import Templates, overrides_from, packaged_dir
+from reviewer.repo_files import WorkingTree
 
 CONTEXT = {
     "description": "range a..b",
@@ -23,14 +24,18 @@ CONTEXT = {
 }
 
 
+def repository_templates(root: Path) -> Templates:
+    return Templates(overrides_from(WorkingTree(root)))
+
+
 def test_packaged_templates_are_found() -> None:
-    names = {t.name for t in Templates(None).list()}
+    names = {t.name for t in Templates().list()}
     assert {"review_system.j2", "review_user.j2", "summarize_system.j2", "summarize_user.j2"} <= names
     assert (packaged_dir() / "review_system.j2").is_file()
 
 
 def test_review_messages() -> None:
-    system, user = Templates(None).messages("review", CONTEXT)
+    system, user = Templates().messages("review", CONTEXT)
     assert system.role == "system" and user.role == "user"
     assert "Prefer early returns." in system.content
     assert '"findings"' in system.content and "critical|major|minor|nit" in system.content
@@ -41,7 +46,7 @@ def test_repository_override_replaces_a_template(tmp_path: Path) -> None:
     override = tmp_path / ".reviewer" / "prompts"
     override.mkdir(parents=True)
     (override / "review_user.j2").write_text("Only this: {{ diff }}")
-    templates = Templates(tmp_path)
+    templates = repository_templates(tmp_path)
     assert {t.name: t.origin for t in templates.list()}["review_user.j2"] == "repository"
     assert templates.messages("review", CONTEXT)[1].content.startswith("Only this: --- a.py")
 
@@ -52,7 +57,7 @@ def test_override_extends_the_packaged_template_block_by_block(tmp_path: Path) -
     (override / "review_system.j2").write_text(
         '{% extends "packaged/review_system.j2" %}\n{% block focus %}Focus on SQL injection only.{% endblock %}\n'
     )
-    system = Templates(tmp_path).messages("review", CONTEXT)[0].content
+    system = repository_templates(tmp_path).messages("review", CONTEXT)[0].content
     assert "Focus on SQL injection only." in system
     assert "Look for, in this order" not in system  # the replaced block
     assert "senior software engineer" in system  # the kept blocks
@@ -71,7 +76,7 @@ def test_template_errors_name_template_and_line(tmp_path: Path, source: str, mes
     override.mkdir(parents=True)
     (override / "review_user.j2").write_text(source)
     with pytest.raises(TemplateError, match=message):
-        Templates(tmp_path).messages("review", CONTEXT)
+        repository_templates(tmp_path).messages("review", CONTEXT)
 
 
 def test_repository_templates_cannot_reach_python_internals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,9 +86,9 @@ def test_repository_templates_cannot_reach_python_internals(tmp_path: Path, monk
     override.mkdir(parents=True)
     (override / "review_user.j2").write_text('{{ cycler.__init__.__globals__.os.environ.get("SECRET_FOR_TEST") }}')
     with pytest.raises(TemplateError, match="not allowed in a prompt template"):
-        Templates(tmp_path).messages("review", CONTEXT)
+        repository_templates(tmp_path).messages("review", CONTEXT)
 
 
 def test_unknown_template_name() -> None:
     with pytest.raises(TemplateError, match="no prompt template named 'nope.j2'"):
-        Templates(None).source("nope.j2")
+        Templates().source("nope.j2")

@@ -12,7 +12,7 @@ from reviewer.diff import Diff, FileDiff, FileStatus, Hunk, Line, parse_diff
 from tests.conftest import GitRepo
 
 CONFIG_DATA: dict[str, Any] = {
-    "routes": {"review": ["cloud"], "summarize": ["cloud"], "rules": [{"paths": ["secure/**"], "backends": ["gpu"]}]},
+    "routes": {"review": ["cloud"], "summarize": ["cloud", "gpu"], "rules": [{"paths": ["secure/**"], "backends": ["gpu"]}]},
     "backends": {
         "cloud": {"base_url": "https://llm.example.com/v1", "model": "m"},
         "gpu": {"base_url": "http://gpu-box:8000/v1", "model": "m"},

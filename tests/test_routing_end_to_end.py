@@ -40,6 +40,7 @@ def gpu_box() -> Iterator[ModelServer]:
 def write_config(
     repo: GitRepo, external: ModelServer, gpu_box: ModelServer, *, routes: str = "", gpu: str = 'dialect = "vllm"'
 ) -> None:
+    repo.trust()
     repo.write(
         ".reviewer.toml",
         f"""
@@ -147,6 +148,7 @@ def test_self_hosted_only_with_no_self_hosted_route_reviews_nothing_and_says_why
     repo: GitRepo, external: ModelServer, gpu_box: ModelServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     change(repo)
+    repo.trust()
     repo.write(
         ".reviewer.toml",
         f'[routes]\nreview = ["external"]\nsummarize = "external"\nself_hosted_only = true\n\n'

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reviewer.commands.common import RunOptions, build_config, environ, note
-from reviewer.config import EFFORTS, SEVERITIES, Config
+from reviewer.commands.common import RunOptions, environ, note
+from reviewer.config import CONFIG_FILE, EFFORTS, SEVERITIES, Config
 from reviewer.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from reviewer.commands.pr import PrOutcome
     from reviewer.github_action import Decision
+    from reviewer.repo_files import RepoFiles
     from reviewer.sources.github import PullRef
 
 WRITE_PERMISSIONS = ("admin", "maintain", "write")
@@ -33,8 +34,8 @@ WRITE_PERMISSIONS = ("admin", "maintain", "write")
 def action() -> int:
     """Run as the GitHub Action: read GITHUB_EVENT_PATH and the INPUT_* variables, and act on the event."""
     from reviewer import github_action as gha
-    from reviewer.commands.pr import PrOutcome
-    from reviewer.sources.github import PullRef, api_url, connect, github_errors
+    from reviewer.commands.pr import PrOutcome, trusted_setup
+    from reviewer.sources.github import PullRef, api_url, github_errors
 
     env = environ()
     event_name, payload = gha.read_event(env)
@@ -44,18 +45,25 @@ def action() -> int:
         click.echo(f"reviewer: nothing to do: {decision.reason}")
         gha.write_outputs(env, _outputs(outcome))
         return 0
-    opts = _options(env)
+    opts, repo_config = _options(env)
     checkout = gha.checkout(env)
-    config = build_config(opts, checkout)
     token = gha.action_input(env, "token") or env.get("GITHUB_TOKEN")
-    gh = connect(token, api_url(env), config.github.seconds_between_writes)
     ref = PullRef(gha.repository(env), decision.number)
     with github_errors():
-        return _act(gh, decision, ref, config, opts, env, checkout)
+        # The workflow's checkout holds the PR's code: settings come from the base branch, through the API.
+        gh, config, files = trusted_setup(token, api_url(env), ref, opts, env, repo_config)
+        return _act(gh, decision, ref, config, files, opts, env, checkout)
 
 
 def _act(
-    gh: Github, decision: Decision, ref: PullRef, config: Config, opts: RunOptions, env: Mapping[str, str], checkout: Path | None
+    gh: Github,
+    decision: Decision,
+    ref: PullRef,
+    config: Config,
+    files: RepoFiles,
+    opts: RunOptions,
+    env: Mapping[str, str],
+    checkout: Path | None,
 ) -> int:
     from reviewer import github_action as gha
     from reviewer.commands.pr import PrOutcome, run_pr
@@ -79,16 +87,21 @@ def _act(
         return 0
     note(f"reviewer: {decision.reason}: {decision.task} {ref.repo}#{ref.number}")
     if decision.task == "summarize":
-        outcome = run_summarize_pr(gh, ref, config, opts, env, post=True, checkout=checkout)
+        outcome = run_summarize_pr(gh, ref, config, files, opts, env, post=True, checkout=checkout)
     else:
         outcome = run_pr(
-            gh, ref, config, opts, env, post=True, output=None, full=decision.explicit, checkout=checkout, explicit=decision.explicit
+            gh, ref, config, files, opts, env, post=True, output=None, full=decision.explicit, checkout=checkout, explicit=decision.explicit
         )
     gha.write_outputs(env, _outputs(outcome))
     return outcome.exit_code
 
 
-def _options(env: Mapping[str, str]) -> RunOptions:
+def _options(env: Mapping[str, str]) -> tuple[RunOptions, str]:
+    """The run's options from the action's inputs, and the configuration file to read from the base branch.
+
+    An absolute `config` path is a file the workflow made (read as given); a relative one is a
+    path in the repository, read from the base branch like the default `.reviewer.toml`.
+    """
     from reviewer.github_action import action_input
 
     effort = action_input(env, "effort")
@@ -98,8 +111,9 @@ def _options(env: Mapping[str, str]) -> RunOptions:
     if fail_on and fail_on not in (*SEVERITIES, "none"):
         raise ConfigError(f"input fail-on: {fail_on!r} is not one of: {', '.join((*SEVERITIES, 'none'))}")
     config = action_input(env, "config")
-    return RunOptions(
-        config_path=Path(config) if config else None,
+    absolute = bool(config) and Path(config or "").is_absolute()
+    options = RunOptions(
+        config_path=Path(config) if config and absolute else None,
         output_format="text",
         backend=None,
         base_url=action_input(env, "base-url"),
@@ -110,6 +124,7 @@ def _options(env: Mapping[str, str]) -> RunOptions:
         concurrency=None,
         max_cost=None,
     )
+    return options, config if config and not absolute else CONFIG_FILE
 
 
 def _has_review_key(config: Config, env: Mapping[str, str]) -> bool:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer import config as config_module
-from reviewer.commands.common import config_option, environ
+from reviewer.commands.common import RunOptions, build_config, config_option, environ, trust_option, user_config_path
 from reviewer.config import Config
-from reviewer.errors import ExitCode, ReviewerError
+from reviewer.errors import ConfigError, ExitCode, ReviewerError
 
 if TYPE_CHECKING:
     from reviewer.backends.check import CheckResult
@@ -39,9 +39,10 @@ def checked_names(cfg: Config) -> list[str]:
 
 @backends.command()
 @config_option
+@trust_option
 @click.option("--backend", "only", multiple=True, metavar="NAME", help="Check only this backend (repeatable).")
 @click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
-def check(config_path: Path | None, only: tuple[str, ...], output_format: str) -> int:
+def check(config_path: Path | None, trust_repo_config: bool, only: tuple[str, ...], output_format: str) -> int:
     """Send one tiny request to each configured backend.
 
     Reports whether it is reachable and accepts the key, the model that
@@ -52,10 +53,11 @@ def check(config_path: Path | None, only: tuple[str, ...], output_format: str) -
     from reviewer import routing
     from reviewer.backends.check import CheckResult
     from reviewer.backends.check import check as check_one
+    from reviewer.repo_files import WorkingTree
 
     root = _repo_root()
-    cfg = config_module.load(config_path, root)
     env = environ()
+    cfg = build_config(RunOptions(config_path, trust_repo_config=trust_repo_config), WorkingTree(root) if root else None, env=env)
     names = list(only) or checked_names(cfg)
     results: list[CheckResult] = []
     setup_failed = False
@@ -105,11 +107,12 @@ def _line(r: CheckResult) -> str:
 @click.option("--agent", is_flag=True, help="Write claude-code / opencode backends (run the agent) instead of direct API ones.")
 @click.option("--force", is_flag=True, help="Replace backends of the same name already in the file.")
 def import_(origin: str, source: Path | None, config_path: Path | None, agent: bool, force: bool) -> int:
-    """Write the backends of an OpenCode or Claude Code setup into .reviewer.toml.
+    """Write the backends of an OpenCode or Claude Code setup into your own configuration.
 
-    Endpoints and models are copied; keys stay where they are, as the names of
-    the environment variables that hold them (a key written into the setup's
-    file is never copied).
+    That is ~/.config/reviewer/config.toml (or --config PATH): where code and
+    keys go is yours to decide, not a repository's. Endpoints and models are
+    copied; keys stay where they are, as the names of the environment variables
+    that hold them (a key written into the setup's file is never copied).
     """
     from reviewer import agent_setups
 
@@ -125,9 +128,14 @@ def import_(origin: str, source: Path | None, config_path: Path | None, agent: b
     if not setup.backends:
         click.echo(f"nothing to import from {setup.source}", err=True)
         return ExitCode.USAGE
-    target = config_path or (root or Path.cwd()) / config_module.CONFIG_FILE
+    target = config_path or user_config_path(env)
+    if target is None:
+        raise ConfigError("no HOME or XDG_CONFIG_HOME to find your configuration in: name the file with --config PATH")
+    target.parent.mkdir(parents=True, exist_ok=True)
     agent_setups.write(target, setup, force=force)
     names = [b.name for b in setup.backends]
     click.echo(f"wrote {', '.join(f'[backends.{n}]' for n in names)} to {target} (from {setup.source})")
+    for b in setup.backends:
+        click.echo(f"  {b.name}: {b.protocol} at {b.base_url}")
     click.echo(f'route them in [routes], e.g. review = ["{names[0]}"], then run: reviewer backends check')
     return ExitCode.OK

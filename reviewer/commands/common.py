@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,11 +18,12 @@ from reviewer.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff
+    from reviewer.repo_files import RepoFiles
     from reviewer.review import Review
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_GUIDELINES = Path(".reviewer") / "guidelines.md"
+DEFAULT_GUIDELINES = ".reviewer/guidelines.md"
 MAX_GUIDELINES_CHARS = 20000
 
 
@@ -39,11 +40,20 @@ class RunOptions:
     dry_run: bool = False
     concurrency: int | None = None
     max_cost: float | None = None
+    trust_repo_config: bool = False
 
     @classmethod
     def plain(cls, config_path: Path | None) -> RunOptions:
         """No flags but --config: the configuration exactly as the file says."""
         return cls(config_path)
+
+
+def trust_option(func: F) -> F:
+    return click.option(
+        "--trust-repo-config",
+        is_flag=True,
+        help="Let this repository's .reviewer.toml choose commands, endpoints, key variables and files (off: only yours may).",
+    )(func)
 
 
 def config_option(func: F) -> F:
@@ -74,6 +84,7 @@ def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit
             "dry_run": click.option("--dry-run", is_flag=True, help="Build every request and print it with token and cost estimates; send nothing."),
             "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once."),
             "max_cost": click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
+            "trust_repo_config": trust_option,
         }
         for name, option in reversed(options.items()):
             if name not in omit:
@@ -93,8 +104,46 @@ def environ() -> dict[str, str]:
     return dict(os.environ)
 
 
-def build_config(opts: RunOptions, repo_root: Path | None) -> Config:
-    config = config_module.load(opts.config_path, repo_root)
+def user_config_path(env: Mapping[str, str]) -> Path | None:
+    """The user's own configuration: $XDG_CONFIG_HOME/reviewer/config.toml, else ~/.config/reviewer/config.toml."""
+    base = env.get("XDG_CONFIG_HOME") or (str(Path(env["HOME"]) / ".config") if env.get("HOME") else "")
+    return Path(base) / "reviewer" / "config.toml" if base else None
+
+
+def build_config(
+    opts: RunOptions,
+    repo: RepoFiles | None,
+    *,
+    repo_trusted: bool = False,
+    repo_config: str = config_module.CONFIG_FILE,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """The user's own file, then `--config` or the repository's `.reviewer.toml`, then the flags.
+
+    `repo` is where the repository's settings come from: the checkout for
+    `reviewer local`, the base branch on a pull request (then `repo_trusted`).
+    A checkout's file is trusted for what runs and where keys go only when the
+    user says so (--trust-repo-config, or [trust] repositories in their own file).
+    """
+    from reviewer.repo_files import WorkingTree
+
+    env = environ() if env is None else env
+    layers: list[config_module.Layer] = []
+    user_path = user_config_path(env)
+    if user_path is not None and user_path.is_file():
+        layers.append(config_module.read_layer(user_path, user=True))
+    if opts.config_path is not None:
+        layers.append(config_module.read_layer(opts.config_path))
+    elif repo is not None:
+        text = repo.read(repo_config)
+        if text is None and repo_config != config_module.CONFIG_FILE:
+            raise ConfigError(f"{repo.label(repo_config)}: no such configuration file (check the config input)")
+        if text is not None:
+            trusted = repo_trusted or opts.trust_repo_config
+            if not trusted and isinstance(repo, WorkingTree) and layers:
+                trusted = config_module.from_layers(layers).trust.trusts(repo.root)
+            layers.append(config_module.text_layer(text, repo.label(repo_config), trusted=trusted))
+    config = config_module.from_layers(layers)
     return config_module.with_overrides(
         config,
         backend=opts.backend,
@@ -107,18 +156,23 @@ def build_config(opts: RunOptions, repo_root: Path | None) -> Config:
     )
 
 
-def load_guidelines(config: Config, repo_root: Path) -> str:
-    """`[review].instructions`, then the guidelines file (configured, or .reviewer/guidelines.md)."""
+def load_guidelines(config: Config, repo: RepoFiles | None) -> str:
+    """`[review].instructions`, then the guidelines file (configured, or .reviewer/guidelines.md) read through `repo`."""
+    from reviewer.repo_files import inside
+
     parts = [config.review.instructions.strip()] if config.review.instructions.strip() else []
     configured = config.review.guidelines_file
-    path = repo_root / (configured or DEFAULT_GUIDELINES)
-    if configured and not path.is_file():
-        raise ConfigError(f"{config.source or 'configuration'}: review.guidelines_file: {path} does not exist")
-    if path.is_file():
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    if repo is None:
+        return "\n\n".join(parts)
+    path = inside(configured, f"{config.source or 'configuration'}: review.guidelines_file") if configured else DEFAULT_GUIDELINES
+    text = repo.read(path)
+    if configured and text is None:
+        raise ConfigError(f"{config.source or 'configuration'}: review.guidelines_file: {repo.label(path)} does not exist")
+    if text is not None:
+        text = text.strip()
         if len(text) > MAX_GUIDELINES_CHARS:
             raise ConfigError(
-                f"{path}: the guidelines are {len(text):,} characters; keep them under {MAX_GUIDELINES_CHARS:,} "
+                f"{repo.label(path)}: the guidelines are {len(text):,} characters; keep them under {MAX_GUIDELINES_CHARS:,} "
                 "(they are sent with every request)"
             )
         parts.append(text)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from reviewer import config as config_module
-from reviewer.commands.common import config_option, environ
+from reviewer.commands.common import RunOptions, build_config, config_option, environ, trust_option
 from reviewer.config import Config
 from reviewer.errors import ConfigError
 
@@ -17,17 +17,20 @@ def config() -> None:
     """Show or check the configuration."""
 
 
-def _load(config_path: Path | None) -> Config:
+def _load(config_path: Path | None, trust_repo_config: bool) -> Config:
+    from reviewer.repo_files import WorkingTree
     from reviewer.sources.git import find_root
 
-    return config_module.load(config_path, find_root(Path.cwd()))
+    root = find_root(Path.cwd())
+    return build_config(RunOptions(config_path, trust_repo_config=trust_repo_config), WorkingTree(root) if root else None)
 
 
 @config.command()
 @config_option
-def show(config_path: Path | None) -> int:
+@trust_option
+def show(config_path: Path | None, trust_repo_config: bool) -> int:
     """Print the merged configuration (keys are never shown, only whether they are set)."""
-    cfg = _load(config_path)
+    cfg = _load(config_path, trust_repo_config)
     source = cfg.source or "no file: built-in defaults"
     click.echo(f"# configuration from {source}\n" + config_module.to_toml(cfg, environ()), nl=False)
     return 0
@@ -35,9 +38,10 @@ def show(config_path: Path | None) -> int:
 
 @config.command()
 @config_option
-def check(config_path: Path | None) -> int:
+@trust_option
+def check(config_path: Path | None, trust_repo_config: bool) -> int:
     """Validate the configuration; every problem names its file and key."""
-    cfg = _load(config_path)
+    cfg = _load(config_path, trust_repo_config)
     env = environ()
     where = cfg.source or "built-in defaults"
     problems = []

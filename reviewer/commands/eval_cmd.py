@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from reviewer.config import Config
     from reviewer.evaluation import Case, CaseRun, VariantRun
     from reviewer.prompts import Templates
+    from reviewer.repo_files import RepoFiles
     from reviewer.review import BackendPool, Budget, Plan
 
 DEFAULT_VARIANT = "default"
@@ -72,14 +73,16 @@ def eval_suite(opts: RunOptions, suite: Path, variant_specs: tuple[str, ...], ba
     """
     from reviewer.evaluation import load_suite
     from reviewer.publishers import evaluation as report
+    from reviewer.repo_files import WorkingTree
     from reviewer.review import Budget, plan_review
     from reviewer.sources.git import find_root
 
     cases = load_suite(suite)
     root = find_root(Path.cwd())
-    base = build_config(opts, root)
-    arms = _arms(opts, root, base, _variants(root, variant_specs), backend_names)
-    guidelines = load_guidelines(base, root or Path.cwd())
+    files = WorkingTree(root) if root else None
+    base = build_config(opts, files)
+    arms = _arms(opts, files, base, _variants(files, variant_specs), backend_names)
+    guidelines = load_guidelines(base, files)
     # Every prompt is built, and every backend set up, before the first request: a bad template or a
     # missing key stops the run at once rather than after half the suite has been paid for.
     jobs = []
@@ -93,10 +96,11 @@ def eval_suite(opts: RunOptions, suite: Path, variant_specs: tuple[str, ...], ba
     return ExitCode.INCOMPLETE if any(r.unscored for r in runs) else ExitCode.OK
 
 
-def _variants(root: Path | None, specs: tuple[str, ...]) -> list[tuple[str, Templates]]:
-    from reviewer.prompts import Templates
+def _variants(files: RepoFiles | None, specs: tuple[str, ...]) -> list[tuple[str, Templates]]:
+    from reviewer.prompts import Templates, overrides_from
+    from reviewer.repo_files import WorkingTree
 
-    variants = [(DEFAULT_VARIANT, Templates(root))]
+    variants = [(DEFAULT_VARIANT, Templates(overrides_from(files)))]
     for spec in specs:
         name, sep, folder = spec.partition("=")
         name = name.strip()
@@ -108,18 +112,18 @@ def _variants(root: Path | None, specs: tuple[str, ...]) -> list[tuple[str, Temp
             raise ConfigError(f"--variant {spec!r}: there is already a variant named {name!r}")
         if not Path(folder).is_dir():
             raise ConfigError(f"--variant {spec!r}: {folder} is not a folder of templates")
-        variants.append((name, Templates(root, override=Path(folder))))
+        variants.append((name, Templates(overrides_from(WorkingTree(Path(folder)), "."))))
     return variants
 
 
 def _arms(
-    opts: RunOptions, root: Path | None, base: Config, variants: list[tuple[str, Templates]], backend_names: tuple[str, ...]
+    opts: RunOptions, files: RepoFiles | None, base: Config, variants: list[tuple[str, Templates]], backend_names: tuple[str, ...]
 ) -> list[Arm]:
     from reviewer.review import BackendPool
 
     if backend_names and opts.base_url:
         raise ConfigError("--backend and --base-url exclude each other: --base-url is the one backend of the run")
-    configs = [(f"@{b}", build_config(dataclasses.replace(opts, backend=b), root)) for b in backend_names]
+    configs = [(f"@{b}", build_config(dataclasses.replace(opts, backend=b), files)) for b in backend_names]
     pools = [(suffix, BackendPool(_one_case_at_a_time(c), environ())) for suffix, c in configs or [("", base)]]
     return [Arm(name + suffix, templates, pool) for name, templates in variants for suffix, pool in pools]
 

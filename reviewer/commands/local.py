@@ -40,8 +40,10 @@ def local(
     working tree (commits not yet on the base, staged and unstaged edits of
     tracked files).
     """
+    from reviewer.repo_files import WorkingTree
+
     work = local_change(base, staged, commit_range)
-    config = build_config(opts, work.root)
+    config = build_config(opts, WorkingTree(work.root))
     tasks = ("review", "summarize") if with_summary else ("review",)
     return execute(work, config, opts, tasks)
 
@@ -50,14 +52,17 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     """Plan, then print the plan (--dry-run) or send it and print the review."""
     from reviewer.backends.base import Usage
     from reviewer.filters import Skipped
-    from reviewer.prompts import Templates
+    from reviewer.prompts import Templates, overrides_from
     from reviewer.publishers import plan as plan_publisher
     from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
 
     if work.diff.empty:
         note(f"reviewer: nothing to review ({work.description} has no changes)")
-    templates = Templates(work.root)
-    guidelines = load_guidelines(config, work.root)
+    from reviewer.repo_files import WorkingTree
+
+    files = WorkingTree(work.root)
+    templates = Templates(overrides_from(files))
+    guidelines = load_guidelines(config, files)
     plan = plan_review(work.diff, config, templates, description=work.description, guidelines=guidelines, tasks=tasks)
     if work.untracked:
         # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
@@ -71,8 +76,8 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     progress = progress_printer()
     if plan.requests:
         if progress:
-            files = len({p for r in plan.requests for p in r.paths})
-            progress(f"sending {len(plan.requests)} request(s) for {files} file(s); thinking can take minutes")
+            count = len({p for r in plan.requests for p in r.paths})
+            progress(f"sending {len(plan.requests)} request(s) for {count} file(s); thinking can take minutes")
         review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress)
     else:
         review = Review((), None, Usage(), 0.0, plan.skipped, (), description=work.description)

@@ -29,11 +29,12 @@ from reviewer.commands.common import (
     render_review,
     review_options,
 )
-from reviewer.config import Config, GitHubSettings
+from reviewer.config import CONFIG_FILE, Config, GitHubSettings
 
 if TYPE_CHECKING:
     from github import Github
 
+    from reviewer.repo_files import RepoFiles
     from reviewer.saved_review import SavedReview
     from reviewer.sources.github import PullInfo, PullRef
 
@@ -78,35 +79,54 @@ def pr(
     """
     from reviewer.sources.github import github_errors
 
-    session = open_pr(url, repo, number, token, opts)
     with github_errors():
+        session = open_pr(url, repo, number, token, opts)
         return run_pr(
-            session.gh, session.ref, session.config, opts, session.env,
+            session.gh, session.ref, session.config, session.files, opts, session.env,
             post=not no_post, output=output, full=full, checkout=session.checkout,
         ).exit_code
 
 
 @dataclass(frozen=True)
 class PrSession:
-    """A connection to the PR named on the command line, and the configuration of the checkout we run in."""
+    """A connection to the PR named on the command line, with the configuration its base branch has."""
 
     gh: Github
     ref: PullRef
     config: Config
+    files: RepoFiles  # the base branch: where the configuration, templates and guidelines come from
     env: Mapping[str, str]
     checkout: Path | None
 
 
 def open_pr(url: str | None, repo: str | None, number: int | None, token: str | None, opts: RunOptions) -> PrSession:
     from reviewer.sources.git import find_root
-    from reviewer.sources.github import api_url, connect, parse_ref
+    from reviewer.sources.github import api_url, parse_ref
 
     ref = parse_ref(url, repo, number)
     env = environ()
-    root = find_root(Path.cwd())
-    config = build_config(opts, root)
-    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), config.github.seconds_between_writes)
-    return PrSession(gh, ref, config, env, root)
+    gh, config, files = trusted_setup(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), ref, opts, env)
+    return PrSession(gh, ref, config, files, env, find_root(Path.cwd()))
+
+
+def trusted_setup(
+    token: str | None, api: str, ref: PullRef, opts: RunOptions, env: Mapping[str, str], repo_config: str = CONFIG_FILE
+) -> tuple[Github, Config, RepoFiles]:
+    """A connection, and the configuration of the PR's base branch (never its head: a PR cannot steer its own review).
+
+    A file named by --config (or the Action's absolute `config` input) is the user's choice and read as given.
+    """
+    from reviewer.sources.github import connect, open_pull
+    from reviewer.sources.github_files import BaseBranchFiles
+
+    preliminary = build_config(opts, None, env=env)  # yours alone: how fast to write while the base is read
+    gh = connect(token, api, preliminary.github.seconds_between_writes)
+    repo, pull = open_pull(gh, ref)
+    files = BaseBranchFiles(repo, pull.base.sha)
+    config = build_config(opts, files, repo_trusted=True, repo_config=repo_config, env=env)
+    if config.github.seconds_between_writes != preliminary.github.seconds_between_writes:
+        gh = connect(token, api, config.github.seconds_between_writes)
+    return gh, config, files
 
 
 def skip_reason(info: PullInfo, settings: GitHubSettings, *, explicit: bool) -> str | None:
@@ -135,6 +155,7 @@ def run_pr(
     gh: Github,
     ref: PullRef,
     config: Config,
+    files: RepoFiles,
     opts: RunOptions,
     env: Mapping[str, str],
     *,
@@ -146,7 +167,7 @@ def run_pr(
 ) -> PrOutcome:
     from reviewer.backends.base import Usage
     from reviewer.diff import within
-    from reviewer.prompts import Templates
+    from reviewer.prompts import Templates, overrides_from
     from reviewer.publishers import plan as plan_publisher
     from reviewer.publishers.github_review import read_state
     from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
@@ -177,8 +198,7 @@ def run_pr(
             note(f"reviewer: {state.last_head[:7]} is no longer in the branch's history (force-push?); reviewing the whole PR")
         else:
             target, since = dataclasses.replace(changed, diff=within(changed.diff, whole.diff)), state.last_head
-    root = checkout or Path.cwd()
-    templates, guidelines = Templates(root), load_guidelines(config, root)
+    templates, guidelines = Templates(overrides_from(files)), load_guidelines(config, files)
     # The review sees only what is new; the walkthrough always describes the whole PR.
     reviewing = plan_review(target.diff, config, templates, description=info.description, guidelines=guidelines, tasks=("review",))
     summarizing = plan_review(whole.diff, config, templates, description=info.description, guidelines=guidelines, tasks=("summarize",))

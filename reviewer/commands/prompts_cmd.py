@@ -14,6 +14,7 @@ from reviewer.commands.common import (
     load_guidelines,
     local_change,
     range_options,
+    trust_option,
 )
 
 if TYPE_CHECKING:
@@ -31,17 +32,19 @@ def prompts() -> None:
 
 
 def _templates() -> Templates:
-    from reviewer.prompts import Templates
+    from reviewer.prompts import Templates, overrides_from
+    from reviewer.repo_files import WorkingTree
     from reviewer.sources.git import find_root
 
-    return Templates(find_root(Path.cwd()))
+    root = find_root(Path.cwd())
+    return Templates(overrides_from(WorkingTree(root) if root else None))
 
 
 @prompts.command("list")
 def list_templates() -> int:
     """List the templates in effect and where each comes from."""
     for info in _templates().list():
-        click.echo(f"{info.name:24} {info.origin:10} {info.path}")
+        click.echo(f"{info.name:24} {info.origin:10} {info.location}")
     return 0
 
 
@@ -50,7 +53,7 @@ def list_templates() -> int:
 def show(name: str) -> int:
     """Print one template's source."""
     info = _templates().source(name)
-    click.echo(info.path.read_text(encoding="utf-8"), nl=False)
+    click.echo(info.text, nl=False)
     return 0
 
 
@@ -58,14 +61,17 @@ def show(name: str) -> int:
 @click.argument("name")
 @range_options
 @config_option
-def render(name: str, base: str | None, staged: bool, commit_range: str | None, config_path: Path | None) -> int:
+@trust_option
+def render(name: str, base: str | None, staged: bool, commit_range: str | None, config_path: Path | None, trust_repo_config: bool) -> int:
     """Render one template on the local change, exactly as the model would get it (one per request)."""
-    from reviewer.prompts import TASK_TEMPLATES, Templates
+    from reviewer.prompts import TASK_TEMPLATES, Templates, overrides_from
+    from reviewer.repo_files import WorkingTree
     from reviewer.review import plan_review
 
     work = local_change(base, staged, commit_range)
-    config = build_config(RunOptions.plain(config_path), work.root)
-    templates = Templates(work.root)
+    files = WorkingTree(work.root)
+    config = build_config(RunOptions(config_path, trust_repo_config=trust_repo_config), files)
+    templates = Templates(overrides_from(files))
     templates.source(name)  # a clear error for an unknown name
     task = next((t for t, names in TASK_TEMPLATES.items() if name in names), "review")
     plan = plan_review(
@@ -73,7 +79,7 @@ def render(name: str, base: str | None, staged: bool, commit_range: str | None, 
         config,
         templates,
         description=work.description,
-        guidelines=load_guidelines(config, work.root),
+        guidelines=load_guidelines(config, files),
         tasks=(task,),
     )
     if not plan.requests:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from github import Github
 
     from reviewer.config import Config
+    from reviewer.repo_files import RepoFiles
     from reviewer.sources.github import PullRef
 
 
@@ -51,21 +52,23 @@ def summarize(
 ) -> int:
     """Summarize the local change, or a pull request (URL, or --repo and --number), without reviewing it."""
     if not (url or repo or number):
+        from reviewer.repo_files import WorkingTree
+
         work = local_change(base, staged, commit_range)
-        return execute(work, build_config(opts, work.root), opts, ("summarize",))
+        return execute(work, build_config(opts, WorkingTree(work.root)), opts, ("summarize",))
     from reviewer.sources.github import github_errors
 
-    session = open_pr(url, repo, number, token, opts)
     with github_errors():
+        session = open_pr(url, repo, number, token, opts)
         return run_summarize_pr(
-            session.gh, session.ref, session.config, opts, session.env, post=not no_post, checkout=session.checkout
+            session.gh, session.ref, session.config, session.files, opts, session.env, post=not no_post, checkout=session.checkout
         ).exit_code
 
 
 def run_summarize_pr(
-    gh: Github, ref: PullRef, config: Config, opts: RunOptions, env: Mapping[str, str], *, post: bool, checkout: Path | None
+    gh: Github, ref: PullRef, config: Config, files: RepoFiles, opts: RunOptions, env: Mapping[str, str], *, post: bool, checkout: Path | None
 ) -> PrOutcome:
-    from reviewer.prompts import Templates
+    from reviewer.prompts import Templates, overrides_from
     from reviewer.publishers.github_review import refresh_walkthrough
     from reviewer.review import BackendPool, plan_review, run_review
     from reviewer.saved_review import SavedReview
@@ -74,9 +77,9 @@ def run_summarize_pr(
     _, pull = open_pull(gh, ref)
     info = pull_info(pull, ref.repo)
     whole = pull_diff(pull, info, checkout)
-    root = checkout or Path.cwd()
     plan = plan_review(
-        whole.diff, config, Templates(root), description=info.description, guidelines=load_guidelines(config, root), tasks=("summarize",)
+        whole.diff, config, Templates(overrides_from(files)), description=info.description, guidelines=load_guidelines(config, files),
+        tasks=("summarize",),
     )
     pool = BackendPool(config, env)
     pool.preflight(plan.requests)
