@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from reviewer.config import CONFIG_FILE
 from reviewer.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reviewer.config import Config
 
 MAX_FILE_BYTES = 1_000_000  # settings, templates and guidelines are small; a huge one is a mistake or an attack
 
@@ -46,6 +50,14 @@ def inside(path: str, what: str) -> str:
     if normal == ".." or normal.startswith("../"):
         raise ConfigError(f"{what}: {path!r} leads out of the repository")
     return normal
+
+
+def settings_paths(config: Config) -> frozenset[str]:
+    """The files outside `.reviewer/` that steer a review: the configuration file and a configured guidelines file."""
+    paths = {CONFIG_FILE}
+    if config.review.guidelines_file:
+        paths.add(posixpath.normpath(config.review.guidelines_file))
+    return frozenset(paths)
 
 
 class WorkingTree:

@@ -13,8 +13,10 @@ recorded, so tests assert on what actually went over the wire.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import posixpath
 import re
 import socket
 import subprocess
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 TOKEN = "ghs_loopbacktoken"  # an Actions token: posts as the bot, may not ask GET /user
 PAT = "ghp_loopbackpersonal"  # a personal token: posts as its user
@@ -283,6 +285,8 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                 if gh.git("cat-file", "-e", f"{m[1]}^{{commit}}").returncode:
                     raise _Reply(422, {"message": f"No commit found for SHA: {m[1]}"})
                 return 200, {"sha": m[1], "url": f"{gh.api}{base}/commits/{m[1]}"}, {}
+            if m := re.fullmatch(r"contents/(.+)", rest):
+                return 200, _contents(gh, unquote(m[1]), query.get("ref", ["HEAD"])[0]), {}
             if m := re.fullmatch(r"compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest):
                 return 200, _compare(gh, m[1], m[2]), {}
             if m := re.fullmatch(r"collaborators/([^/]+)/permission", rest):
@@ -375,6 +379,35 @@ def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
         "changed_files": len(files),
         "additions": sum(f["additions"] for f in files),
         "deletions": sum(f["deletions"] for f in files),
+    }
+
+
+def _contents(gh: GitHubServer, path: str, ref: str) -> Any:
+    """GET /contents/{path}?ref=: a file (base64), a folder's entries, or a symbolic link that leaves the repository."""
+    listed = gh.git("ls-tree", "-z", ref, "--", path.rstrip("/")).stdout.strip("\0")
+    if not listed:
+        raise _Reply(404, {"message": "Not Found"})
+    mode, kind, sha = listed.split("\t", 1)[0].split()
+    url = f"{gh.api}/repos/{gh.repo}/contents/{path}?ref={ref}"
+    if kind == "tree":
+        entries = gh.git("ls-tree", "-z", ref, "--", path.rstrip("/") + "/").stdout.strip("\0").split("\0")
+        out = []
+        for entry in entries:
+            info, name = entry.split("\t", 1)
+            entry_mode, entry_kind, entry_sha = info.split()
+            kind_name = "dir" if entry_kind == "tree" else "symlink" if entry_mode == "120000" else "file"
+            out.append({"type": kind_name, "name": name.rsplit("/", 1)[-1], "path": name, "sha": entry_sha, "size": 0, "url": url})
+        return out
+    content = subprocess.run(["git", "cat-file", "blob", sha], cwd=gh.git_root, capture_output=True).stdout
+    if mode == "120000":
+        # As GitHub: a link to a file inside the repository is answered with that file; any other, as the link itself.
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), content.decode()))
+        if not target.startswith("../") and not content.startswith(b"/"):
+            return _contents(gh, target, ref)
+        return {"type": "symlink", "target": content.decode(), "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "size": len(content), "url": url}
+    return {
+        "type": "file", "encoding": "base64", "content": base64.b64encode(content).decode(), "size": len(content),
+        "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "url": url,
     }
 
 

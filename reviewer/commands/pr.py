@@ -34,6 +34,7 @@ from reviewer.config import CONFIG_FILE, Config, GitHubSettings
 if TYPE_CHECKING:
     from github import Github
 
+    from reviewer.diff import Diff
     from reviewer.repo_files import RepoFiles
     from reviewer.saved_review import SavedReview
     from reviewer.sources.github import PullInfo, PullRef
@@ -151,6 +152,19 @@ def size_reason(info: PullInfo, settings: GitHubSettings) -> str | None:
     return None
 
 
+def settings_note(diff: Diff, config: Config) -> tuple[str, ...]:
+    """A PR that edits the reviewer's own settings is reviewed by the base branch's; the summary says so."""
+    from reviewer.repo_files import settings_paths
+
+    changed = [f.path for f in diff.files if f.path in settings_paths(config) or f.path.startswith(".reviewer/")]
+    if not changed:
+        return ()
+    return (
+        f"this pull request changes the reviewer's settings ({', '.join(changed)}); changes to review rules "
+        "take effect after merge: this review followed the base branch's",
+    )
+
+
 def run_pr(
     gh: Github,
     ref: PullRef,
@@ -210,7 +224,8 @@ def run_pr(
     pool.preflight(plan.requests)
     review = run_review(plan, target.diff, pool, description=info.description, on_progress=progress_printer()) if plan.requests else empty
     skipped = tuple(dict.fromkeys(whole.skipped + target.skipped + review.skipped))  # a file can be in both diffs
-    review = dataclasses.replace(review, skipped=skipped)
+    notes = review.notes + settings_note(whole.diff, config)
+    review = dataclasses.replace(review, skipped=skipped, notes=notes)
     saved = SavedReview(ref.repo, ref.number, info.head_sha, info.base_sha, review, whole.raw, since_sha=since)
     return _finish(gh, saved, config, opts, env, post=post, output=output)
 

@@ -326,6 +326,8 @@ def _tail(saved: SavedReview) -> list[str]:
         out += ["### Not reviewed", ""] + [f"- `{_code(s.path)}`: {neutralise(s.reason)}" for s in review.skipped] + [""]
     if review.errors:
         out += ["### Errors", ""] + [f"- {neutralise(e)}" for e in review.errors] + [""]
+    if review.notes:
+        out += ["### Notes", ""] + [f"- {neutralise(n)}" for n in review.notes] + [""]
     out.append(f"<sub>{usage_line(review.usage)} · cost ${review.cost_usd:.4f}</sub>")
     return out
 
