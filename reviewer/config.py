@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import math
 import sys
 import types
 import typing
@@ -44,8 +45,9 @@ class BackendConfig:
     api_key_env: str | None = None
     dialect: str = field(default="auto", metadata={"choices": DIALECTS})
     self_hosted: bool | None = None  # None: decided from base_url (loopback, private or .local/.internal hosts)
-    timeout_seconds: float = field(default=900.0, metadata={"min": 0.1})  # DeepSeek holds a queued request open for up to 10 minutes
-    max_retries: int = field(default=3, metadata={"min": 0})
+    # DeepSeek holds a queued request open for up to 10 minutes; an hour of silence is a hung server.
+    timeout_seconds: float = field(default=900.0, metadata={"min": 0.1, "max": 3600})
+    max_retries: int = field(default=3, metadata={"min": 0, "max": 10})
     max_tokens: int = field(default=32000, metadata={"min": 1})
     stream: bool = True
     price_input: float | None = field(default=None, metadata={"min": 0})  # USD per 1M cache-miss input tokens; None: the built-in table
@@ -124,7 +126,10 @@ class GitHubSettings:
     max_files: int = field(default=300, metadata={"min": 0})  # a larger PR gets a summary saying it was not reviewed
     max_changed_lines: int = field(default=5000, metadata={"min": 0})
     update_description: bool = False  # `reviewer summarize` also writes the walkthrough into the PR description
-    seconds_between_writes: float = field(default=1.0, metadata={"min": 0})  # GitHub allows ~80 content-creating requests a minute
+    seconds_between_writes: float = field(default=1.0, metadata={"min": 0, "max": 60})  # GitHub allows ~80 content-creating requests a minute
+    # Who our comments are posted as when the token cannot ask GET /user (GITHUB_TOKEN, a GitHub App):
+    # only this login's comments count as ours. An App posts as "SLUG[bot]".
+    bot_login: str = "github-actions[bot]"
 
 
 @dataclass(frozen=True)
@@ -422,6 +427,8 @@ def with_overrides(
             raise ConfigError("--concurrency must be at least 1")
         review = dataclasses.replace(review, concurrency=concurrency)
     if max_cost is not None:
+        if finite(max_cost, "--max-cost") < 0:
+            raise ConfigError("--max-cost must be at least 0")
         review = dataclasses.replace(review, max_cost_usd=max_cost)
     return dataclasses.replace(config, backends=backends, routes=routes, review=review)
 
@@ -534,9 +541,11 @@ def _build(cls: type[_T], table: Any, where: str, section: str) -> _T:
         choices = fields[key].metadata.get("choices")
         if choices and values[key] not in choices:
             raise ConfigError(f"{where}: {full} = {value!r} is not one of: {', '.join(choices)}")
-        least = fields[key].metadata.get("min")
+        least, most = fields[key].metadata.get("min"), fields[key].metadata.get("max")
         if least is not None and values[key] is not None and values[key] < least:
             raise ConfigError(f"{where}: {full} = {value!r} must be at least {least}")
+        if most is not None and values[key] is not None and values[key] > most:
+            raise ConfigError(f"{where}: {full} = {value!r} must be at most {most}")
     return cls(**values)
 
 
@@ -563,12 +572,19 @@ def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: {key} must be a number, not {value!r}")
-        return float(value)
+        return finite(float(value), f"{where}: {key}")
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be a string, not {value!r}")
         return value
     raise AssertionError(f"unsupported settings type {hint!r} for {key}")
+
+
+def finite(value: float, what: str) -> float:
+    """`value`, unless it is nan or ±inf: nan compares false with everything, so a limit set to it would never stop anything."""
+    if not math.isfinite(value):
+        raise ConfigError(f"{what} must be a finite number, not {value!r}")
+    return value
 
 
 def _expect_table(value: Any, where: str, key: str) -> None:

@@ -43,7 +43,10 @@ _CATEGORY_ALIASES = {
     "formatting": "style",
     "naming": "style",
 }
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n(.*?)\n\s*```", re.DOTALL)
+_FENCE_INFO = re.compile(r"[a-zA-Z0-9_-]*\s*")  # what may follow an opening ``` on its line
+# An answer is untrusted and may be huge: bounds that keep parsing it linear.
+MAX_DEPTH = 32  # nesting levels of a usable answer (ours has 4); deeper ones are not ours, and walking them recursively would fail
+MAX_FAILED_DECODES = 100  # `{` positions tried as the start of a JSON object that turned out not to be one
 
 
 @dataclass(frozen=True)
@@ -110,21 +113,59 @@ def extract_json(text: str, key: str) -> dict[str, Any] | None:
 
 
 def _json_objects(text: str) -> Iterator[dict[str, Any]]:
-    for candidate in (text.strip(), *(m.group(1) for m in _FENCE.finditer(text))):
+    """Objects of the whole text, of each fenced block, then every object embedded in prose (nested ones too)."""
+    for candidate in (text.strip(), *_fenced_blocks(text)):
         try:
             value = json.loads(candidate)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack allows
             continue
         if isinstance(value, dict):
-            yield value
+            yield from _objects_in(value)
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
+    position, failures = 0, 0
+    while failures < MAX_FAILED_DECODES and (start := text.find("{", position)) != -1:
         try:
-            value, _ = decoder.raw_decode(text, match.start())
-        except ValueError:
+            value, position = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            failures += 1
+            position = start + 1
             continue
-        if isinstance(value, dict):
-            yield value
+        # The objects inside this one are found by walking it, not by decoding the text again from each brace.
+        yield from _objects_in(value)
+
+
+def _fenced_blocks(text: str) -> Iterator[str]:
+    """The body of each ``` block, line by line: linear, where a lazy regex rescans the rest of the text per opening fence."""
+    body: list[str] | None = None
+    for line in text.split("\n"):
+        if body is None:
+            _, fence, info = line.partition("```")
+            if fence and _FENCE_INFO.fullmatch(info):
+                body = []
+        elif line.lstrip().startswith("```"):
+            yield "\n".join(body)
+            body = None
+        else:
+            body.append(line)
+
+
+def _objects_in(value: Any) -> list[dict[str, Any]]:
+    """`value` and the objects nested in it, outermost first; none when it nests deeper than MAX_DEPTH."""
+    found: list[dict[str, Any]] = []
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return []
+        if isinstance(item, dict):
+            found.append(item)
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return found
 
 
 def _finding(entry: Any) -> Finding:
@@ -184,5 +225,5 @@ def _normalise(value: Any, allowed: tuple[str, ...], aliases: dict[str, str], de
 
 
 def _normalise_path(path: str) -> str:
-    path = path.strip().replace("\\", "/")
+    """The path as written, less a leading "./": a file may be named with spaces at its ends or a backslash."""
     return path[2:] if path.startswith("./") else path

@@ -263,7 +263,7 @@ def run_review(
         skipped=skipped,
         errors=tuple(e for o in outcomes for e in o.errors),
         answered=tuple(o.answered for o in outcomes if o.answered is not None),
-        notes=pool.effort_notes() + _unpriced_notes(plan, config, budget, clock()) + tuple(n for o in outcomes for n in o.notes),
+        notes=plan.selection.notes + pool.effort_notes() + _unpriced_notes(plan, config, budget, clock()) + tuple(n for o in outcomes for n in o.notes),
         incomplete=bool(failed_paths),
         description=description,
     )

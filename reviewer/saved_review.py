@@ -1,9 +1,11 @@
 """A PR review saved to a file (`reviewer pr --output`) and read back (`reviewer publish`).
 
-It holds everything posting needs, so reviewing and posting can run in
-different jobs: the findings with their placement, the summary, usage and
-cost, the head SHA reviewed, and the PR's diff (placement is checked against
-it again before anything is posted).
+It holds what posting needs from the review, so reviewing and posting can
+run in different jobs: the findings with their placement, the summary, usage
+and cost, the head SHA reviewed. Not the PR's diff: the file may come from an
+untrusted job, so `reviewer publish` fetches the diff from GitHub and places
+every finding against it again (a `diff` in files of earlier versions is
+ignored).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class SavedReview:
     head_sha: str
     base_sha: str
     review: Review
-    diff: str  # the PR's whole diff, as parsed when the review ran
+    diff: str  # the PR's whole diff, as parsed when the review ran; not saved (`load` leaves it empty)
     since_sha: str | None = None  # set when only the changes since this SHA were reviewed
     not_reviewed_reason: str | None = None  # the whole PR was skipped (too large...): say so in the summary
 
@@ -62,7 +64,6 @@ def dump(saved: SavedReview) -> str:
         "answered_by": [asdict(a) for a in review.answered],
         "incomplete": review.incomplete,
         "description": review.description,
-        "diff": saved.diff,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -75,6 +76,7 @@ def save(saved: SavedReview, path: Path) -> None:
 
 
 def load(path: Path) -> SavedReview:
+    """The saved review, every field checked; its `diff` is empty: the caller fetches the PR's diff from GitHub."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -151,7 +153,7 @@ def _from_document(d: dict[str, Any]) -> SavedReview:
         head_sha=d["head_sha"],
         base_sha=d["base_sha"],
         review=review,
-        diff=d["diff"],
+        diff="",
         since_sha=d.get("since_sha"),
         not_reviewed_reason=d.get("not_reviewed_reason"),
     )

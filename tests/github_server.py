@@ -29,8 +29,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 TOKEN = "ghs_loopbacktoken"  # an Actions token: posts as the bot, may not ask GET /user
 PAT = "ghp_loopbackpersonal"  # a personal token: posts as its user
+OTHER_APP = "ghs_loopbackotherapp"  # another App's or workflow's token: a different bot, which can copy our markers
 BOT = {"login": "github-actions[bot]", "type": "Bot", "id": 41898282}
-USERS = {TOKEN: BOT, PAT: {"login": "maintainer", "type": "User", "id": 5}}
+USERS = {TOKEN: BOT, PAT: {"login": "maintainer", "type": "User", "id": 5}, OTHER_APP: {"login": "other-app[bot]", "type": "Bot", "id": 77}}
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -45,6 +46,8 @@ class Pull:
     draft: bool = False
     labels: list[str] = field(default_factory=list)
     fork: bool = False
+    head_repo: str | None = None  # the head branch's repository (owner/name); None: the base repository
+    head_ref: str = "feature"  # the head branch
     patchless: set[str] = field(default_factory=set)  # files GitHub sends without a patch (too large)
 
 
@@ -139,8 +142,7 @@ class GitHubServer:
         spec = f"{base}...{head}"  # as GitHub compares: from the merge base
         statuses = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied", "T": "changed"}
         out: list[dict[str, Any]] = []
-        for row in self.git("diff", "--name-status", "-M", spec).stdout.splitlines():
-            parts = row.split("\t")
+        for parts in _name_status(self.git("diff", "--name-status", "-z", "-M", spec).stdout):  # -z: names as they are, newlines too
             code = parts[0][0]
             entry: dict[str, Any] = {"sha": "0" * 40, "filename": parts[-1], "status": statuses[code]}
             if code in "RC":
@@ -178,6 +180,17 @@ class GitHubServer:
             if start not in hunks[index][start_side]:
                 return "Pull request review thread start line must be part of the same hunk as the line."
         return None
+
+
+def _name_status(output: str) -> list[list[str]]:
+    """`git diff --name-status -z` rows: a status, then one path (two for a rename or copy), NUL-separated."""
+    fields = output.split("\0")
+    rows: list[list[str]] = []
+    while len(fields) > 1:
+        count = 3 if fields[0][:1] in ("R", "C") else 2
+        rows.append(fields[:count])
+        fields = fields[count:]
+    return rows
 
 
 def _hunk_lines(patch: str) -> list[dict[str, set[int]]]:
@@ -273,7 +286,7 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
         def _route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
             base = f"/repos/{gh.repo}"
             if path == "/user":
-                if gh.actor is BOT:
+                if gh.actor["type"] == "Bot":
                     raise _Reply(403, {"message": "Resource not accessible by integration"})  # as for GITHUB_TOKEN
                 return 200, gh.actor, {}
             if path == base:
@@ -361,7 +374,7 @@ def _repo_json(gh: GitHubServer) -> dict[str, Any]:
 
 def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
     files = gh.files(pull)
-    head_repo = {**_repo_json(gh), "fork": pull.fork}
+    head_repo = {**_repo_json(gh), "fork": pull.fork, "full_name": pull.head_repo or gh.repo}
     return {
         "id": pull.number + 500,
         "number": pull.number,
@@ -371,7 +384,7 @@ def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
         "draft": pull.draft,
         "user": pull.author,
         "labels": [{"name": n} for n in pull.labels],
-        "head": {"sha": pull.head_sha, "ref": "feature", "repo": head_repo},
+        "head": {"sha": pull.head_sha, "ref": pull.head_ref, "repo": head_repo},
         "base": {"sha": pull.base_sha, "ref": "main", "repo": _repo_json(gh)},
         "url": f"{gh.api}/repos/{gh.repo}/pulls/{pull.number}",
         "issue_url": f"{gh.api}/repos/{gh.repo}/issues/{pull.number}",

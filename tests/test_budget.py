@@ -30,9 +30,44 @@ def test_budget_is_respected_and_nothing_is_lost() -> None:
     assert seen == sorted((f.path, h.new_start) for f in files for h in f.hunks)
 
 
-def test_one_huge_hunk_travels_alone() -> None:
-    chunks = plan_chunks([file_with_hunks("big", 1, 2000), file_with_hunks("small", 1, 2)], 1_000)
-    assert [c.paths for c in chunks] == [("big",), ("small",)]
+def changed_lines(files: list[FileDiff]) -> list[tuple[str, str, int | None, int | None]]:
+    return sorted((f.path, line.kind, line.old_no, line.new_no) for f in files for h in f.hunks for line in h.lines)
+
+
+def numbered(kinds: list[str], start: int) -> list[Line]:
+    """Lines numbered as git numbers them: context on both sides, removed on the old side, added on the new side."""
+    lines, old, new = [], start, start
+    for i, kind in enumerate(kinds):
+        lines.append(Line(kind, f"line {i} " + "y" * 60, None if kind == "+" else old, None if kind == "-" else new))  # type: ignore[arg-type]
+        old += kind != "+"
+        new += kind != "-"
+    return lines
+
+
+def test_a_hunk_over_the_budget_is_split_by_lines_into_hunks_that_fit() -> None:
+    big = file_with_hunks("big", 1, 2000)
+    mixed = FileDiff("mixed", None, FileStatus.MODIFIED, (Hunk(10, 400, 10, 400, "def f():", tuple(numbered([" ", "-", "+"] * 200, 10))),))
+    budget = 1_000
+    chunks = plan_chunks([big, file_with_hunks("small", 1, 2), mixed], budget)
+    assert len(chunks) > 10
+    assert all(c.tokens <= budget for c in chunks)
+    sent = [f for c in chunks for f in c.files]
+    assert changed_lines(sent) == changed_lines([big, file_with_hunks("small", 1, 2), mixed])  # each line once, none lost
+    for f in sent:  # every piece is a hunk whose header counts its own lines from where the previous piece stopped
+        for h in f.hunks:
+            assert h.old_len == sum(1 for line in h.lines if line.kind != "+")
+            assert h.new_len == sum(1 for line in h.lines if line.kind != "-")
+            first_new = next((line.new_no for line in h.lines if line.new_no is not None), None)
+            assert first_new is None or first_new == h.new_start
+            first_old = next((line.old_no for line in h.lines if line.old_no is not None), None)
+            assert first_old is None or first_old == h.old_start
+
+
+def test_one_enormous_line_is_one_clipped_request() -> None:
+    """A minified 54 MB line costs what the renderer keeps of it, not 18M tokens."""
+    huge = FileDiff("bundle.js", None, FileStatus.ADDED, (Hunk(0, 0, 1, 1, "", (Line("+", "x" * 5_000_000, None, 1),)),))
+    [chunk] = plan_chunks([huge], 1_000)
+    assert chunk.tokens <= 1_000
 
 
 def test_estimate() -> None:

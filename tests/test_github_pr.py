@@ -18,8 +18,13 @@ FINDINGS = [
 ]
 
 
-def pr_args(scenario: Scenario, *extra: str) -> list[str]:
-    return ["pr", "--repo", scenario.gh.repo, "--number", "1", "--base-url", scenario.model.openai_url, "--model", "m", "--config", str(scenario.config), *extra]
+def publish_args(scenario: Scenario, saved: Path, head: str, repo: str = "acme/app", branch: str = "feature") -> list[str]:
+    """`reviewer publish` as the example workflow runs it, with what the workflow_run analyzed."""
+    return ["publish", str(saved), "--head-sha", head, "--head-repo", repo, "--head-branch", branch, "--config", str(scenario.config)]
+
+
+def pr_args(scenario: Scenario, *extra: str, number: int = 1) -> list[str]:
+    return ["pr", "--repo", scenario.gh.repo, "--number", str(number), "--base-url", scenario.model.openai_url, "--model", "m", "--config", str(scenario.config), *extra]
 
 
 @pytest.fixture
@@ -63,16 +68,16 @@ def test_review_in_one_job_and_publish_in_another(env: Scenario, gh: GitHubServe
     document = json.loads(saved.read_text())
     assert document["head_sha"] == head and document["number"] == 1
     assert {f["placement"] for f in document["findings"]} == {"line"}
-    assert document["summary"]["title"] and "usage" in document and "diff --git a/src/app.py" in document["diff"]
+    assert document["summary"]["title"] and "usage" in document and "diff" not in document  # publish fetches the diff
     assert gh.writes() == [] and gh.reviews == []
 
     gh.read_only = False
     monkeypatch.setenv("GITHUB_REPOSITORY", gh.repo)
     model_calls = len(env.model.posts())
-    assert run(["publish", str(saved), "--head-sha", "0" * 40, "--config", str(env.config)]) == 2
+    assert run(publish_args(env, saved, "0" * 40)) == 2
     assert "not posting it" in capsys.readouterr().err and gh.writes() == []
 
-    assert run(["publish", str(saved), "--head-sha", head, "--config", str(env.config)]) == 0
+    assert run(publish_args(env, saved, head)) == 0
     [review] = gh.submitted_reviews()
     assert review["commit_id"] == head
     assert sorted(c["line"] for c in gh.visible_comments()) == [3, 6]
@@ -81,11 +86,11 @@ def test_review_in_one_job_and_publish_in_another(env: Scenario, gh: GitHubServe
 
 
 def test_publish_refuses_a_review_of_another_repository(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    make_pull(env.repo, gh)
+    _, head = make_pull(env.repo, gh)
     saved = tmp_path / "review.json"
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
     monkeypatch.setenv("GITHUB_REPOSITORY", "someone/else")
-    assert run(["publish", str(saved), "--config", str(env.config)]) == 2
+    assert run(publish_args(env, saved, head)) == 2
     assert "runs in someone/else" in capsys.readouterr().err and gh.writes() == []
 
 
@@ -119,7 +124,7 @@ def test_a_persons_pending_draft_is_never_deleted(env: Scenario, gh: GitHubServe
 
 
 def test_publish_refuses_a_tampered_review(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    make_pull(env.repo, gh)
+    _, head = make_pull(env.repo, gh)
     saved = tmp_path / "review.json"
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
     assert json.loads(saved.read_text())["findings"], "the scenario must produce findings to tamper with"
@@ -133,7 +138,7 @@ def test_publish_refuses_a_tampered_review(env: Scenario, gh: GitHubServer, tmp_
         document = json.loads(original)
         change(document)
         saved.write_text(json.dumps(document))
-        assert run(["publish", str(saved), "--config", str(env.config)]) == 2
+        assert run(publish_args(env, saved, head)) == 2
         err = capsys.readouterr().err
         assert "damaged saved review" in err and message in err and "Traceback" not in err
     assert gh.writes() == []
@@ -238,10 +243,13 @@ def test_a_github_failure_is_one_line_and_exit_3(env: Scenario, gh: GitHubServer
     saved = tmp_path / "review.json"
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
     document = json.loads(saved.read_text())
-    document["head_sha"] = "f" * 40  # a commit GitHub does not have (force-pushed away before posting)
+    # A head GitHub lists the PR's files for but has no commit of (force-pushed away before posting).
+    pull = gh.pulls[1]
+    gh._file_cache[(pull.base_sha, "f" * 40, frozenset())] = gh.files(pull)
+    document["head_sha"] = pull.head_sha = "f" * 40
     saved.write_text(json.dumps(document))
     capsys.readouterr()
-    assert run(["publish", str(saved), "--config", str(env.config)]) == 3
+    assert run(publish_args(env, saved, "f" * 40)) == 3
     err = capsys.readouterr().err
     assert err.startswith("reviewer: error: GitHub answered 422") and "Traceback" not in err
 

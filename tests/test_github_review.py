@@ -111,7 +111,7 @@ def test_a_huge_model_answer_still_fits_one_comment_with_its_fingerprint() -> No
     huge = dataclasses.replace(p, finding=dataclasses.replace(p.finding, title="<" * 5000, body="```\n" + "<" * 100000, suggestion="x" * 30000))
     body = comment_payload(huge)["body"]
     assert len(body) < 65536
-    assert body.endswith(f"<!-- reviewer:fp={p.fingerprint} -->")
+    assert body.startswith(f"<!-- reviewer:fp={p.fingerprint} -->\n")
     assert body.count("```") % 2 == 0  # the model's fence was closed before our marker
     assert "too long for a comment" in body
 

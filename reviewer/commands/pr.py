@@ -194,7 +194,7 @@ def run_pr(
     if skipped_why:
         note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {skipped_why}")
         return PrOutcome(0)
-    state = read_state(gh, pull)
+    state = read_state(gh, pull, config.github)
     empty = Review((), None, Usage(), 0.0, (), ())
     too_large = size_reason(info, config.github)
     if too_large:
@@ -252,7 +252,7 @@ def deliver(gh: Github, saved: SavedReview, settings: GitHubSettings, env: Mappi
 
     try:
         if saved.not_reviewed_reason:
-            return publish_not_reviewed(gh, saved) or ""
+            return publish_not_reviewed(gh, saved, settings) or ""
         published = publish(gh, saved, settings, note)
     except ReadOnly as exc:
         note(f"reviewer: {exc}; showing the findings as annotations and in the job summary instead")

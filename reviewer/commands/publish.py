@@ -2,14 +2,18 @@
 
 So a job with a read-only token (a fork's PR) can review, and a trusted job
 that never checks out PR code can post. The file came from an untrusted job,
-so it is checked before anything is posted: it must be for this repository
-and, with --head-sha, for the PR whose head GitHub reports as that commit.
-Every body is made safe again when it is rendered.
+so it is checked before anything is posted: it must be for this repository,
+and the PR it names must be the one the `workflow_run` analyzed (its head
+commit, head repository and head branch, passed by the workflow). The diff
+that findings are placed against is fetched from GitHub, never read from the
+file, and every body is made safe again when it is rendered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,16 +21,32 @@ from reviewer.commands.common import RunOptions, build_config, config_option, en
 from reviewer.commands.pr import deliver
 from reviewer.errors import ConfigError
 
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
+
+    from reviewer.saved_review import SavedReview
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """What the workflow run analyzed, from its trusted event: `workflow_run.head_sha`, `.head_repository.full_name`, `.head_branch`."""
+
+    sha: str
+    repo: str
+    branch: str
+
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--token", help="GitHub token (default: $GITHUB_TOKEN).")
-@click.option("--head-sha", metavar="SHA", help="Post only if the review is of this commit and it is still the PR's head (use workflow_run.head_sha).")
+@click.option("--head-sha", metavar="SHA", required=True, help="The commit the review is of (workflow_run.head_sha); it must still be the PR's head.")
+@click.option("--head-repo", metavar="OWNER/NAME", required=True, help="The PR's head repository (workflow_run.head_repository.full_name).")
+@click.option("--head-branch", metavar="BRANCH", required=True, help="The PR's head branch (workflow_run.head_branch).")
 @config_option
-def publish(file: Path, token: str | None, head_sha: str | None, config_path: Path | None) -> int:
-    """Post a review saved earlier with `reviewer pr --output FILE`."""
+def publish(file: Path, token: str | None, head_sha: str, head_repo: str, head_branch: str, config_path: Path | None) -> int:
+    """Post a review saved earlier with `reviewer pr --output FILE`, if it is of the PR the workflow run analyzed."""
     from reviewer.saved_review import load
-    from reviewer.sources.github import PullRef, api_url, connect, github_errors, open_pull
+    from reviewer.sources.github import PullRef, api_url, connect, github_errors, open_pull, pull_diff, pull_info
 
     saved = load(file)
     env = environ()
@@ -37,13 +57,23 @@ def publish(file: Path, token: str | None, head_sha: str | None, config_path: Pa
     config = build_config(opts, None)
     gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env), config.github.seconds_between_writes)
     with github_errors():
-        if head_sha:
-            _, pull = open_pull(gh, PullRef(saved.repo, saved.number))
-            if saved.head_sha != head_sha or pull.head.sha != head_sha:
-                raise ConfigError(
-                    f"{file}: the review is of {saved.head_sha[:7]} on #{saved.number}, whose head is {pull.head.sha[:7]}, "
-                    f"not {head_sha[:7]}; not posting it"
-                )
-        deliver(gh, saved, config.github, env)
+        _, pull = open_pull(gh, PullRef(saved.repo, saved.number))
+        check_target(file, saved, pull, Head(head_sha, head_repo, head_branch))
+        # Findings are placed against GitHub's diff of this PR: the file's own account of the diff is not trusted.
+        whole = pull_diff(pull, pull_info(pull, saved.repo), None)
+        deliver(gh, dataclasses.replace(saved, diff=whole.raw), config.github, env)
     review = saved.review
     return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+
+
+def check_target(file: Path, saved: SavedReview, pull: PullRequest, head: Head) -> None:
+    """Refuse a review whose PR is not the one the workflow run analyzed (an edited `number` would aim it elsewhere)."""
+    head_repo = pull.head.repo.full_name if pull.head.repo is not None else "(a deleted repository)"
+    actual = f"{head_repo}:{pull.head.ref} at {pull.head.sha[:7]}"
+    if saved.head_sha != head.sha:
+        raise ConfigError(f"{file}: the review is of {saved.head_sha[:7]}, but the workflow run analyzed {head.sha[:7]}; not posting it")
+    if pull.head.sha != head.sha or head_repo.lower() != head.repo.lower() or pull.head.ref != head.branch:
+        raise ConfigError(
+            f"{file}: the review names #{saved.number}, whose head is {actual}, but the workflow run analyzed "
+            f"{head.repo}:{head.branch} at {head.sha[:7]}; not posting it"
+        )

@@ -88,6 +88,6 @@ def run_summarize_pr(
         click.echo(render_review(review, opts.output_format), nl=False)
         return PrOutcome(0, 0, review.cost_usd)
     saved = SavedReview(ref.repo, ref.number, info.head_sha, info.base_sha, review, whole.raw)
-    url = refresh_walkthrough(gh, saved, into_description=config.github.update_description) or ""
+    url = refresh_walkthrough(gh, saved, config.github) or ""
     note(f"reviewer: walkthrough refreshed on {ref.repo}#{ref.number}")
     return PrOutcome(3 if review.incomplete else 0, 0, review.cost_usd, url)

@@ -8,10 +8,14 @@ summary. GitHub's 422 is survived, not relied on: the comments it refuses are
 found by probing with pending reviews, moved into the summary, and the rest
 are posted.
 
-Every comment carries a hidden fingerprint marker, and the summary the last
-reviewed head SHA, so later runs post nothing twice and review incrementally.
-Nothing posted earlier is ever edited, resolved or deleted, except our own
-summary comment.
+Every comment starts with a hidden fingerprint marker, and the summary with
+its own marker and ends with the last reviewed head SHA, so later runs post
+nothing twice and review incrementally. Only comments posted by our own
+account count (the token's login, or `[github] bot_login` for a token that
+cannot ask who it is), and only with the marker at the very start: anyone
+else can copy our markers, so what they post never steers a run. Nothing
+posted earlier is ever edited, resolved or deleted, except our own summary
+comment.
 """
 
 from __future__ import annotations
@@ -43,7 +47,10 @@ FINDINGS_END = f"{MARKER_PREFIX}findings-end -->"
 DESCRIPTION_START = f"{MARKER_PREFIX}description -->"
 DESCRIPTION_END = f"{MARKER_PREFIX}description-end -->"
 PROBE_MARKER = f"{MARKER_PREFIX}probe -->"  # on the pending reviews that find the comments a 422 refers to
-_FINGERPRINT = re.compile(re.escape(MARKER_PREFIX) + r"fp=([0-9a-f]{16}) -->")
+_FINGERPRINT = re.escape(MARKER_PREFIX) + r"fp=([0-9a-f]{16}) -->"
+# New comments start with their fingerprint; comments of earlier versions end with it.
+_LEADING_FINGERPRINT = re.compile(r"\A" + _FINGERPRINT)
+_TRAILING_FINGERPRINT = re.compile(_FINGERPRINT + r"\s*\Z")
 _HEAD = re.compile(re.escape(MARKER_PREFIX) + r"head=([0-9a-f]{7,64}) -->")
 
 BODY_LIMIT = 60000  # GitHub refuses bodies over 65,536 characters; leave room for our own framing
@@ -179,7 +186,7 @@ def comment_body(p: PlacedFinding) -> str:
             parts.append(fence_for(f.suggestion, "suggestion"))
         else:
             parts.append("_(The suggested change is too long for a comment.)_")
-    return "\n\n".join(parts) + f"\n\n{fingerprint_marker(p.fingerprint)}"
+    return f"{fingerprint_marker(p.fingerprint)}\n" + "\n\n".join(parts)
 
 
 def comment_payload(p: PlacedFinding) -> ReviewComment:
@@ -342,7 +349,9 @@ def replace_between(text: str, start: str, end: str, new: str) -> str:
 
 
 def fingerprints_in(bodies: Iterable[str]) -> frozenset[str]:
-    return frozenset(m for body in bodies for m in _FINGERPRINT.findall(body or ""))
+    """The fingerprint of each of our comments: its marker at the very start, or at the very end (older comments)."""
+    found = (_LEADING_FINGERPRINT.match(body or "") or _TRAILING_FINGERPRINT.search(body or "") for body in bodies)
+    return frozenset(m.group(1) for m in found if m)
 
 
 def last_head_in(body: str) -> str | None:
@@ -365,14 +374,14 @@ def _truncate(text: str, limit: int) -> str:
 # I/O: PyGithub at the edge.
 
 
-def read_state(gh: Github, pr: PullRequest) -> PostedState:
-    """Our summary comment, the head SHA it records, and the fingerprints of our comments."""
+def read_state(gh: Github, pr: PullRequest, settings: GitHubSettings) -> PostedState:
+    """Our summary comment, the head SHA it records, and the fingerprints of our comments: nobody else's."""
     from github import GithubException
 
-    viewer = _viewer(gh)
+    me = _viewer(gh, settings.bot_login)
     try:
-        summaries = [c for c in pr.get_issue_comments() if SUMMARY_MARKER in (c.body or "") and _ours(c.user, viewer)]
-        bodies = [c.body for c in pr.get_review_comments() if _ours(c.user, viewer)]
+        summaries = [c for c in pr.get_issue_comments() if _ours(c.user, me) and (c.body or "").startswith(SUMMARY_MARKER)]
+        bodies = [c.body for c in pr.get_review_comments() if _ours(c.user, me)]
     except GithubException as exc:
         raise PublishError(f"cannot read the comments of pull request #{pr.number}: {describe(exc)}") from None
     summary = summaries[-1] if summaries else None
@@ -382,7 +391,7 @@ def read_state(gh: Github, pr: PullRequest) -> PostedState:
 def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note) -> Published:
     """Post the saved review: one review, file-level comments, and the summary comment (edited in place)."""
     repo, pr = open_pull(gh, PullRef(saved.repo, saved.number))
-    state = read_state(gh, pr)
+    state = read_state(gh, pr, settings)
     plan = plan_post(saved.review.findings, parse_diff(saved.diff), state.fingerprints, settings, incremental=saved.since_sha is not None)
     demoted = list(plan.demoted)
     review_url = None
@@ -409,26 +418,26 @@ def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note
     return Published(review_url, summary_url, posted, len(demoted), len(plan.already_posted))
 
 
-def publish_not_reviewed(gh: Github, saved: SavedReview) -> str | None:
+def publish_not_reviewed(gh: Github, saved: SavedReview, settings: GitHubSettings) -> str | None:
     """A PR skipped as a whole (too large): the summary says so, not silence."""
     _, pr = open_pull(gh, PullRef(saved.repo, saved.number))
-    state = read_state(gh, pr)
+    state = read_state(gh, pr, settings)
     return _upsert_summary(pr, state, summary_body(saved, (), posted=0, already_posted=0, review_url=None))
 
 
-def refresh_walkthrough(gh: Github, saved: SavedReview, *, into_description: bool) -> str | None:
+def refresh_walkthrough(gh: Github, saved: SavedReview, settings: GitHubSettings) -> str | None:
     """`reviewer summarize` on a PR: the walkthrough section of the summary (and the description) alone."""
     from github import GithubException
 
     _, pr = open_pull(gh, PullRef(saved.repo, saved.number))
-    state = read_state(gh, pr)
+    state = read_state(gh, pr, settings)
     text = walkthrough(saved)
     if state.summary_comment is not None:
         body = replace_between(state.summary_comment.body, WALKTHROUGH_START, WALKTHROUGH_END, text)
     else:
         body = f"{SUMMARY_MARKER}\n## reviewer\n\n{WALKTHROUGH_START}\n{text}\n{WALKTHROUGH_END}\n"
     url = _upsert_summary(pr, state, body)
-    if into_description:
+    if settings.update_description:
         try:
             pr.edit(body=replace_between(pr.body or "", DESCRIPTION_START, DESCRIPTION_END, text))
         except GithubException as exc:
@@ -530,21 +539,23 @@ def _write_error(exc: Any, what: str) -> PublishError:
     return PublishError(f"could not {what}: {describe(exc)}")
 
 
-def _viewer(gh: Github) -> str | None:
-    """Our login, where the token may ask; None for an app or Actions token (then our comments are the bot's)."""
+def _viewer(gh: Github, bot_login: str) -> str:
+    """The login this token posts as: its user's for a personal token, else the configured bot's.
+
+    Never "any bot": every workflow and App can post as some bot, and could
+    then copy our markers to make a run skip its review.
+    """
     from github import GithubException
 
     # `ghs_` tokens (GITHUB_TOKEN, GitHub Apps) are refused GET /user: spare the request and its 403 in the log.
     if str(getattr(gh.requester.auth, "token", "")).startswith("ghs_"):
-        return None
+        return bot_login
     try:
         return str(gh.get_user().login)
     except GithubException:
-        return None
+        return bot_login
 
 
-def _ours(user: Any, viewer: str | None) -> bool:
-    """Written by this token: our login when we know it, else a bot (a workflow token posts as github-actions[bot])."""
-    if user is None:
-        return False
-    return bool(user.login == viewer) if viewer else bool(user.type == "Bot")
+def _ours(user: Any, me: str) -> bool:
+    """Posted by our login (GitHub logins ignore case)."""
+    return user is not None and str(user.login).lower() == me.lower()

@@ -203,24 +203,43 @@ def build_diff(files: list[FilePatch], base_sha: str, head_sha: str, checkout: P
 
 
 def synthesize(f: FilePatch) -> str:
-    """A `git diff` section for one file, so statuses (added, deleted, renamed) parse as git's would."""
+    """A `git diff` section for one file, so statuses (added, deleted, renamed) parse as git's would.
+
+    Names come from the pull request: one with a newline, tab, quote or
+    backslash is quoted as git quotes it, so it cannot break the header apart.
+    """
     old = f.previous_path or f.path
-    header = [f"diff --git a/{old} b/{f.path}"]
+    a_old, a_new, b_new = git_quote(f"a/{old}"), git_quote(f"a/{f.path}"), git_quote(f"b/{f.path}")
+    header = [f"diff --git {a_old} {b_new}"]
     if f.status == "added":
-        header += ["new file mode 100644", "--- /dev/null", f"+++ b/{f.path}"]
+        header += ["new file mode 100644", "--- /dev/null", f"+++ {b_new}"]
     elif f.status == "removed":
-        header += ["deleted file mode 100644", f"--- a/{f.path}", "+++ /dev/null"]
+        header += ["deleted file mode 100644", f"--- {a_new}", "+++ /dev/null"]
     elif f.status in ("renamed", "copied"):
         verb = "rename" if f.status == "renamed" else "copy"
-        header += ["similarity index 90%", f"{verb} from {old}", f"{verb} to {f.path}"]
+        header += ["similarity index 90%", f"{verb} from {git_quote(old)}", f"{verb} to {git_quote(f.path)}"]
         if f.patch:
-            header += [f"--- a/{old}", f"+++ b/{f.path}"]
+            header += [f"--- {a_old}", f"+++ {b_new}"]
     else:
-        header += [f"--- a/{f.path}", f"+++ b/{f.path}"]
+        header += [f"--- {a_new}", f"+++ {b_new}"]
     body = f.patch or ""
     if body and not body.endswith("\n"):
         body += "\n"
     return "\n".join(header) + "\n" + body
+
+
+_C_QUOTES = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
+
+
+def git_quote(path: str) -> str:
+    """`path` as a diff header can carry it: as is when plain, else in C-style quotes as git writes it.
+
+    Spaces are quoted too, as octal: the `diff --git` line splits its two
+    paths at a space, so a name holding " b/" would otherwise split wrongly.
+    """
+    if not any(c in _C_QUOTES or c <= " " or c == "\x7f" for c in path):
+        return path
+    return '"' + "".join(_C_QUOTES.get(c) or (f"\\{ord(c):03o}" if c <= " " or c == "\x7f" else c) for c in path) + '"'
 
 
 def _file_patch(f: Any) -> FilePatch:
