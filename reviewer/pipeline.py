@@ -1,0 +1,105 @@
+"""The one run every command shares: a Change in, a plan and (unless it is a dry run) a Review out.
+
+Sources (the local checkout, a GitHub pull request, an eval case) each turn
+what they read into a `Change`; commands render what `run` returns. So there
+is one place that builds prompts, one that sets up backends (with the tree
+agent backends read), and one that honours --dry-run: a dry run builds every
+request and returns before any backend is even created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reviewer.backends.base import Usage
+
+if TYPE_CHECKING:
+    from reviewer.config import Config
+    from reviewer.diff import Diff
+    from reviewer.filters import Skipped
+    from reviewer.prompts import Templates
+    from reviewer.review import BackendPool, Budget, Plan, Progress, Review
+
+AGENT_PROTOCOLS = frozenset({"claude-code", "opencode"})
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a source hands the run."""
+
+    diff: Diff  # what is reviewed
+    description: str  # the author's words (PR title and body, or how the local range was chosen): untrusted
+    skipped: tuple[Skipped, ...] = ()  # changed files the source could not put into the diff, each with why
+    whole: Diff | None = None  # what the walkthrough describes, when more than `diff` (an incremental PR review)
+    tree: Path | None = None  # the files after the change, for agent backends; None where there is none
+    notes: tuple[str, ...] = ()  # what the source wants said in the output
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How to review: the trusted configuration, templates and guidelines."""
+
+    config: Config
+    templates: Templates
+    guidelines: str
+
+
+@dataclass(frozen=True)
+class Run:
+    plan: Plan
+    review: Review | None  # None for a dry run: nothing was sent
+
+
+def needs_tree(config: Config, tasks: tuple[str, ...]) -> bool:
+    """Whether a backend routed for these tasks is an agent, which reads the repository itself."""
+    names = {n for task in tasks for n in config.routes.for_task(task)}
+    names |= {n for rule in config.routes.rules for n in rule.backends if n in names}
+    return any(config.backend(n).protocol in AGENT_PROTOCOLS for n in names)
+
+
+def plan(change: Change, setup: Setup, tasks: tuple[str, ...]) -> Plan:
+    """Every request of the run, built and not sent. The walkthrough is of the whole change."""
+    from reviewer.review import plan_review
+
+    def one(diff: Diff, task: str) -> Plan:
+        return plan_review(diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=(task,))
+
+    parts = [one(change.whole if task == "summarize" and change.whole else change.diff, task) for task in tasks]
+    skipped = tuple(dict.fromkeys(s for p in parts for s in p.skipped))  # a file can be skipped for both tasks
+    return dataclasses.replace(
+        parts[0], requests=tuple(r for p in parts for r in p.requests), skipped=tuple(dict.fromkeys(change.skipped + skipped))
+    )
+
+
+def run(
+    change: Change,
+    setup: Setup,
+    env: Mapping[str, str],
+    tasks: tuple[str, ...],
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    pool: BackendPool | None = None,  # an eval arm shares one across its cases
+    budget: Budget | None = None,  # an eval suite holds one cost limit across its cases
+) -> Run:
+    from reviewer.review import BackendPool, Review, run_review
+
+    planned = plan(change, setup, tasks)
+    if dry_run:
+        return Run(planned, None)
+    pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff)
+    pool.preflight(planned.requests)
+    if planned.requests:
+        if progress:
+            files = len({p for r in planned.requests for p in r.paths})
+            progress(f"sending {len(planned.requests)} request(s) for {files} file(s); thinking can take minutes")
+        review = run_review(planned, change.diff, pool, description=change.description, on_progress=progress, budget=budget)
+    else:
+        review = Review((), None, Usage(), 0.0, planned.skipped, (), description=change.description)
+    if change.notes:
+        review = dataclasses.replace(review, notes=review.notes + change.notes)
+    return Run(planned, review)

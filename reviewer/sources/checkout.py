@@ -1,0 +1,121 @@
+"""The tree an agent backend reads on a pull request: the PR's head, on disk, without touching anyone's work.
+
+An agent (Claude Code, OpenCode) reads the code around a change itself, so on
+a pull request it needs the PR's files in a folder. In order of preference:
+
+- `--checkout DIR`, or the Action's `GITHUB_WORKSPACE`: a checkout the user or
+  the workflow made; it must be at the PR's head commit or a merge of it;
+- the current clone, when it has the head commit: a temporary worktree at the
+  head (the user's own working tree and branch are left alone);
+- otherwise a shallow fetch of the head into a temporary clone, with the token
+  passed to git through its environment (never on a command line or in a URL).
+
+Temporary trees are removed when the run ends. The tree is PR content: it is
+only ever read (by the withheld-aware, configuration-free copy agent backends
+make of it), never executed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewer.errors import ConfigError, DiffError
+
+CHECKOUT_HINT = (
+    "check out the PR's head in the workflow before the review step:\n"
+    "  - uses: actions/checkout@v4\n"
+    "    with:\n"
+    "      ref: ${{ github.event.pull_request.head.sha }}\n"
+    "      persist-credentials: false"
+)
+
+
+@dataclass(frozen=True)
+class PullHead:
+    """Which commit the tree must hold, and where to fetch it from."""
+
+    sha: str
+    number: int
+    clone_url: str  # the base repository's (refs/pull/N/head lives there, for forks too)
+    token: str | None
+
+
+def holds(root: Path, head: str) -> bool:
+    """Whether the checkout at `root` is at `head`, or at a merge commit one of whose parents is `head`."""
+    done = _git(root, "rev-parse", "HEAD", "HEAD^@")
+    return done.returncode == 0 and head in done.stdout.split()
+
+
+@contextmanager
+def given(root: Path, head: PullHead, what: str) -> Iterator[Path]:
+    """A checkout someone made (--checkout, GITHUB_WORKSPACE): used as it is, if it holds the head."""
+    if not (root / ".git").exists():
+        raise ConfigError(f"{what} {root} is not a git checkout; an agent backend on a pull request reads one: {CHECKOUT_HINT}")
+    if not holds(root, head.sha):
+        at = _git(root, "rev-parse", "--short", "HEAD").stdout.strip() or "no commit"
+        raise ConfigError(
+            f"{what} {root} is at {at}, not at the pull request's head {head.sha[:7]} or a merge of it, "
+            f"so an agent would read other code than the diff; {CHECKOUT_HINT}"
+        )
+    yield root
+
+
+@contextmanager
+def temporary(clone: Path | None, head: PullHead, env: Mapping[str, str]) -> Iterator[Path]:
+    """A worktree of `clone` at the head when it has the commit, else a shallow fetch into a temporary clone."""
+    holder = Path(tempfile.mkdtemp(prefix="reviewer-pr-"))
+    tree = holder / "tree"
+    added_worktree = False
+    try:
+        if clone is not None and _git(clone, "cat-file", "-e", f"{head.sha}^{{commit}}").returncode == 0:
+            _check(_git(clone, "worktree", "add", "--detach", "--quiet", str(tree), head.sha), "create a worktree at the head")
+            added_worktree = True
+        else:
+            _fetch(tree, head, env)
+        yield tree
+    finally:
+        if added_worktree and clone is not None:
+            _git(clone, "worktree", "remove", "--force", str(tree))
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _fetch(tree: Path, head: PullHead, env: Mapping[str, str]) -> None:
+    """`git fetch --depth 1` of refs/pull/N/head, checked out detached; the token goes in an http header via env."""
+    import git
+
+    extra: dict[str, str] = {"GIT_TERMINAL_PROMPT": "0"}
+    if head.token:
+        import base64
+
+        basic = base64.b64encode(f"x-access-token:{head.token}".encode()).decode()
+        # GIT_CONFIG_* (git 2.31+) keeps the token off the command line and out of .git/config.
+        extra |= {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader", "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
+    repo = git.Repo.init(tree)
+    try:
+        with repo.git.custom_environment(**extra):
+            repo.git.fetch("--depth", "1", "--no-tags", head.clone_url, f"refs/pull/{head.number}/head")
+            if repo.git.rev_parse("FETCH_HEAD") != head.sha:
+                # The PR moved on since its head was read: the agent must read the code the diff is of.
+                repo.git.fetch("--depth", "1", "--no-tags", head.clone_url, head.sha)
+        repo.git.checkout("--detach", "--quiet", head.sha)
+    except git.GitCommandError as exc:
+        detail = (exc.stderr or str(exc)).strip().splitlines()[-1:] or [""]
+        raise DiffError(
+            f"cannot fetch the pull request's head {head.sha[:7]} for an agent backend ({detail[0]}); "
+            "run from a clone that has it, or pass --checkout DIR"
+        ) from None
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def _check(done: subprocess.CompletedProcess[str], what: str) -> None:
+    if done.returncode != 0:
+        raise DiffError(f"cannot {what}: {done.stderr.strip()}")
