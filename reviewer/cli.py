@@ -84,7 +84,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="reviewer", standalone_mode=False)
     except ReviewerError as exc:
-        click.echo(f"reviewer: error: {exc}", err=True)
+        from reviewer.safe_text import printable
+
+        click.echo(f"reviewer: error: {printable(str(exc))}", err=True)  # it may quote a server's or a file's text
         return int(exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

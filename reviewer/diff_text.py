@@ -9,21 +9,38 @@
 
 Added and context lines carry their new-file number (cite with side RIGHT);
 removed lines carry their old-file number (cite with side LEFT).
+
+A file name is the change author's: one that could break its header line or
+look like markup (a line break, a control character, a quote, `<`) is shown
+as a JSON string, `--- "a\\n--- b.py" (added)`, which the model copies back as is.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 
 from reviewer.diff import FileDiff
 
 MAX_LINE_CHARS = 2000  # a 100 KB line would cost ~30K tokens and tell the model nothing more
+# C0, DEL, C1, line and paragraph separators, bidi controls; the JSON string's own quote and backslash;
+# and the angle brackets of markup (the prompt's data markers are tags).
+_NOT_PLAIN = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"\\<>]')
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069<>]")  # json.dumps keeps these
+
+
+def quoted(text: str) -> str:
+    """A name as the prompt shows it: as is when plain, else a JSON string that stays on its line."""
+    if not _NOT_PLAIN.search(text) and text == text.strip():
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def render_file(file: FileDiff) -> str:
-    title = file.path
+    title = quoted(file.path)
     if file.old_path:
-        title += f" ({file.status.value} from {file.old_path})"
+        title += f" ({file.status.value} from {quoted(file.old_path)})"
     else:
         title += f" ({file.status.value})"
     out = [f"--- {title}"]

@@ -124,6 +124,9 @@ class Templates:
                 lstrip_blocks=True,
                 autoescape=False,
             )
+            from reviewer.diff_text import quoted
+
+            self._env.filters["quoted"] = quoted  # a file name on one line, as the diff headers show it
         return self._env
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -138,7 +139,12 @@ def plan_review(
     guidelines: str,
     tasks: tuple[str, ...] = ("review",),
 ) -> Plan:
-    """Every request the run would send, built but not sent (this is also --dry-run)."""
+    """Every request the run would send, built but not sent (this is also --dry-run).
+
+    The templates fence the change's text (diff, names, description) between markers carrying
+    `nonce`, drawn here once for all the plan's requests: the author of that text cannot know it.
+    """
+    nonce = secrets.token_hex(8)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
     unroutable: dict[str, Skipped] = {}
@@ -162,6 +168,7 @@ def plan_review(
                     "skipped": selection.skipped,
                     "severities": SEVERITIES,
                     "categories": CATEGORIES,
+                    "nonce": nonce,
                 }
                 messages = templates.messages(task, context)
                 tokens = sum(estimate_tokens(m.content) for m in messages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reviewer.findings import extract_json
+from reviewer.safe_text import inline_code, neutralise, one_line, table_cell
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,16 @@ class Summary:
     prose: str = ""  # a free-text answer, kept when the model ignored the JSON shape
 
     def markdown(self) -> str:
-        lines = [f"### {self.title}" if self.title else "### Summary", ""]
+        """Safe to post: every field is the model's (paths included) and escaped for where it goes."""
+        lines = [f"### {one_line(self.title)}" if self.title else "### Summary", ""]
         if self.prose:
-            lines += [self.prose, ""]
+            lines += [neutralise(self.prose), ""]
         if self.walkthrough:
             lines += ["| File | Change |", "| --- | --- |"]
-            lines += [f"| `{n.path}` | {_cell(n.summary)} |" for n in self.walkthrough]
+            lines += [f"| {table_cell(inline_code(n.path))} | {table_cell(one_line(n.summary))} |" for n in self.walkthrough]
             lines.append("")
         if self.risks:
-            lines += ["**Risks**", ""] + [f"- {r}" for r in self.risks] + [""]
+            lines += ["**Risks**", ""] + [f"- {one_line(r)}" for r in self.risks] + [""]
         return "\n".join(lines).rstrip() + "\n"
 
     def merged(self, other: Summary) -> Summary:
@@ -50,6 +52,3 @@ def parse_summary(text: str) -> Summary:
     risks = tuple(str(r).strip() for r in document.get("risks") or [] if str(r).strip())
     return Summary(str(document.get("title") or "").strip(), notes, risks)
 
-
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")

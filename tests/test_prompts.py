@@ -21,6 +21,7 @@ CONTEXT = {
     "skipped": [],
     "severities": ("critical", "major", "minor", "nit"),
     "categories": ("bug", "security"),
+    "nonce": "0123456789abcdef",
 }
 
 

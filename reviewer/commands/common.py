@@ -15,6 +15,7 @@ import click
 from reviewer import config as config_module
 from reviewer.config import EFFORTS, SEVERITIES, Config
 from reviewer.errors import ConfigError, ExitCode
+from reviewer.safe_text import printable
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff
@@ -219,13 +220,15 @@ def progress_printer() -> Callable[[str], None] | None:
     console = Console(stderr=True)
 
     def show(message: str) -> None:
-        console.print(f"… {message}", style="dim", highlight=False)
+        # Plain text: no rich markup (a `[link=…]` would be an OSC 8 sequence), no control character.
+        console.print(f"… {printable(message)}", style="dim", highlight=False, markup=False)
 
     return show
 
 
 def note(message: str) -> None:
-    click.echo(message, err=True)
+    """A line on stderr; it may quote GitHub's or a server's text, so no control character gets through."""
+    click.echo(printable(message), err=True)
 
 
 def range_options(func: F) -> F:

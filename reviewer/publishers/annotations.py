@@ -13,6 +13,7 @@ from pathlib import Path
 
 from reviewer.findings import severity_rank
 from reviewer.placement import PlacedFinding
+from reviewer.safe_text import printable
 
 LEVELS = {"critical": "error", "major": "warning", "minor": "notice", "nit": "notice"}
 PER_LEVEL = 10
@@ -75,7 +76,9 @@ def write_step_summary(environ: Mapping[str, str], markdown: str) -> bool:
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: one line of the log, so no line break, and no control character
+    (the log renders escape sequences); `printable` has already turned a carriage return into `\\r`."""
+    return printable(text).replace("%", "%25").replace("\n", "%0A")
 
 
 def _property(text: str) -> str:

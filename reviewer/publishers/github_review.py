@@ -31,7 +31,7 @@ from reviewer.errors import PublishError
 from reviewer.findings import at_or_above, severity_rank
 from reviewer.placement import PlacedFinding, Placement, fingerprint, place_one
 from reviewer.publishers.terminal import usage_line
-from reviewer.safe_text import MARKER_PREFIX, break_markers, fence_for, neutralise
+from reviewer.safe_text import MARKER_PREFIX, fence_for, inline_code, neutralise, one_line
 from reviewer.saved_review import SavedReview
 from reviewer.sources.github import PullRef, describe, open_pull
 
@@ -175,7 +175,7 @@ def fingerprint_marker(value: str) -> str:
 
 def comment_body(p: PlacedFinding) -> str:
     f = p.finding
-    parts = [f"**{ICONS[f.severity]} {f.severity} · {f.category}**: {neutralise(_cut(f.title, TITLE_CHARS))}"]
+    parts = [f"**{ICONS[f.severity]} {f.severity} · {f.category}**: {one_line(_cut(f.title, TITLE_CHARS))}"]
     if p.placement is Placement.FILE:
         parts[0] += f" (line {f.line}{' of the old file' if f.side == 'LEFT' else ''})"
     if f.body:
@@ -252,11 +252,11 @@ def summary_body(
     if heading_note:
         out += [heading_note, ""]
     if saved.not_reviewed_reason:
-        out += [f"**Not reviewed:** {neutralise(saved.not_reviewed_reason)}", ""]
+        out += [f"**Not reviewed:** {one_line(saved.not_reviewed_reason)}", ""]
     out += [WALKTHROUGH_START, walkthrough(saved), WALKTHROUGH_END, ""]
     if not saved.not_reviewed_reason:
-        scope = f"the changes since `{saved.since_sha[:7]}`" if saved.since_sha else "the whole pull request"
-        line = f"Reviewed {scope} at `{saved.head_sha[:7]}`: {posted} new comment{'s' if posted != 1 else ''}"
+        scope = f"the changes since {inline_code(saved.since_sha[:7])}" if saved.since_sha else "the whole pull request"
+        line = f"Reviewed {scope} at {inline_code(saved.head_sha[:7])}: {posted} new comment{'s' if posted != 1 else ''}"
         if review_url:
             line += f" in [this review]({review_url})"
         if already_posted:
@@ -282,6 +282,7 @@ def walkthrough(saved: SavedReview) -> str:
     summary = saved.review.summary
     if summary is None:
         return "_No walkthrough in this run._"
+    # Summary.markdown() is safe as a whole; cut, it could end inside a fence, which neutralise closes.
     return neutralise(_cut(summary.markdown(), WALKTHROUGH_CHARS)).rstrip()
 
 
@@ -291,8 +292,8 @@ def _demoted_entries(demoted: Sequence[Demoted]) -> list[str]:
         f = d.placed.finding
         span = f"{f.start_line}-{f.line}" if f.start_line else str(f.line)
         side = " (old file)" if f.side == "LEFT" else ""
-        title = neutralise(_cut(f.title, TITLE_CHARS))
-        entry = f"- {ICONS[f.severity]} **{f.severity}** `{_code(f.path)}:{span}`{side}: {title} _({d.reason})_"
+        title = one_line(_cut(f.title, TITLE_CHARS))
+        entry = f"- {ICONS[f.severity]} **{f.severity}** {inline_code(f'{f.path}:{span}')}{side}: {title} _({one_line(d.reason)})_"
         if f.body:
             body = neutralise(_cut(f.body, LISTED_BODY_CHARS)).replace("\n", "\n  ")
             entry += f"\n  <details><summary>details</summary>\n\n  {body}\n\n  </details>"
@@ -330,11 +331,11 @@ def _tail(saved: SavedReview) -> list[str]:
     review = saved.review
     out: list[str] = []
     if review.skipped:
-        out += ["### Not reviewed", ""] + [f"- `{_code(s.path)}`: {neutralise(s.reason)}" for s in review.skipped] + [""]
+        out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
     if review.errors:
-        out += ["### Errors", ""] + [f"- {neutralise(e)}" for e in review.errors] + [""]
+        out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
     if review.notes:
-        out += ["### Notes", ""] + [f"- {neutralise(n)}" for n in review.notes] + [""]
+        out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
     out.append(f"<sub>{usage_line(review.usage)} · cost ${review.cost_usd:.4f}</sub>")
     return out
 
@@ -357,10 +358,6 @@ def fingerprints_in(bodies: Iterable[str]) -> frozenset[str]:
 def last_head_in(body: str) -> str | None:
     match = _HEAD.search(body or "")
     return match.group(1) if match else None
-
-
-def _code(text: str) -> str:
-    return break_markers(text).replace("`", "'")
 
 
 def _cut(text: str, limit: int) -> str:

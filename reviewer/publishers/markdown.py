@@ -1,9 +1,14 @@
-"""`--format markdown`: the review as one Markdown document (for a PR comment or a file)."""
+"""`--format markdown`: the review as one Markdown document (for a PR comment or a file).
+
+Everything from the model or the change (titles, bodies, paths, reasons, errors) is escaped
+for where it sits, as on GitHub: the document may well be posted as a comment.
+"""
 
 from __future__ import annotations
 
 from reviewer.publishers.terminal import footer
 from reviewer.review import Review
+from reviewer.safe_text import fence_for, inline_code, neutralise, one_line
 
 _ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
@@ -18,16 +23,16 @@ def render(review: Review) -> str:
         f = placed.finding
         span = f"{f.start_line}-{f.line}" if f.start_line else str(f.line)
         side = " (old file)" if f.side == "LEFT" else ""
-        out += [f"### {_ICONS[f.severity]} {f.severity}: {f.title}", "", f"`{f.path}:{span}`{side} · {f.category}", ""]
+        out += [f"### {_ICONS[f.severity]} {f.severity}: {one_line(f.title)}", "", f"{inline_code(f'{f.path}:{span}')}{side} · {f.category}", ""]
         if f.body:
-            out += [f.body, ""]
+            out += [neutralise(f.body), ""]
         if f.suggestion:
-            out += ["```", f.suggestion, "```", ""]
+            out += [fence_for(f.suggestion), ""]
     if review.skipped:
-        out += ["### Not reviewed", ""] + [f"- `{s.path}`: {s.reason}" for s in review.skipped] + [""]
+        out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
     if review.notes:
-        out += ["### Notes", ""] + [f"- {n}" for n in review.notes] + [""]
+        out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
     if review.errors:
-        out += ["### Errors", ""] + [f"- {e}" for e in review.errors] + [""]
-    out.append(f"<sub>{footer(review)}</sub>")
+        out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
+    out.append(f"<sub>{one_line(footer(review))}</sub>")
     return "\n".join(out) + "\n"

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from reviewer import __version__
 from reviewer.config import CATEGORIES
 from reviewer.review import Review
+from reviewer.safe_text import printable
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
@@ -44,7 +45,7 @@ def to_dict(review: Review) -> dict[str, Any]:
                 "ruleId": f"reviewer/{f.category}",
                 "ruleIndex": CATEGORIES.index(f.category),
                 "level": LEVELS[f.severity],
-                "message": {"text": text},
+                "message": {"text": printable(text)},  # shown as plain text: no control character survives
                 "locations": [{"physicalLocation": location}],
                 "partialFingerprints": {"reviewerFingerprint/v1": placed.fingerprint},
                 "properties": {"severity": f.severity, "security-severity": SECURITY_SEVERITY[f.severity]},

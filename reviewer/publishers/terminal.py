@@ -1,4 +1,8 @@
-"""`--format text`: `path:line: severity: title`, the body indented below; colour on a TTY only."""
+"""`--format text`: `path:line: severity: title`, the body indented below; colour on a TTY only.
+
+The model's text, paths and reasons are printed with every control character shown as an escape
+(`printable`): an answer cannot erase or forge lines, or write the clipboard, through the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import click
 
 from reviewer.backends.base import Usage
 from reviewer.review import Review
+from reviewer.safe_text import printable
 
 _COLOURS = {"critical": "red", "major": "magenta", "minor": "yellow", "nit": "cyan"}
 
@@ -17,30 +22,30 @@ def render(review: Review, *, colour: bool) -> str:
     out: list[str] = []
     for placed in review.findings:
         f = placed.finding
-        where = f"{f.path}:{f.line}" + (" (old)" if f.side == "LEFT" else "")
+        where = f"{printable(f.path, newlines=False)}:{f.line}" + (" (old)" if f.side == "LEFT" else "")
         if not placed.anchored:
             where += " (not on a changed line)"
-        out.append(f"{style(where, bold=True)}: {style(f.severity, fg=_COLOURS[f.severity], bold=True)}: {f.title}")
-        for line in f.body.splitlines():
+        out.append(f"{style(where, bold=True)}: {style(f.severity, fg=_COLOURS[f.severity], bold=True)}: {printable(f.title, newlines=False)}")
+        for line in printable(f.body).splitlines():
             out.append(f"    {line}")
         if f.suggestion:
             out.append("    suggested:")
-            out += [f"    | {line}" for line in f.suggestion.splitlines()]
+            out += [f"    | {line}" for line in printable(f.suggestion).splitlines()]
         out.append("")
     if review.summary:
-        out += [review.summary.markdown()]
+        out += [printable(review.summary.markdown())]
     if not review.findings and any(a.task == "review" for a in review.answered):
         out.append(style("No findings.", fg="green"))
     for s in review.skipped:
-        out.append(style(f"skipped {s.path}: {s.reason}", dim=True))
+        out.append(style(printable(f"skipped {s.path}: {s.reason}", newlines=False), dim=True))
     if len({a.backend for a in review.answered}) > 1:  # routes or a fallback split the work: say who did what
         for a in review.answered:
-            out.append(style(f"{a.task} of {', '.join(a.paths)}: answered by {a.backend} ({a.model})", dim=True))
+            out.append(style(printable(f"{a.task} of {', '.join(a.paths)}: answered by {a.backend} ({a.model})", newlines=False), dim=True))
     for note in review.notes:
-        out.append(style(f"note: {note}", fg="yellow"))
+        out.append(style(printable(f"note: {note}"), fg="yellow"))
     for error in review.errors:
-        out.append(style(f"error: {error}", fg="red"))
-    out.append(style(footer(review), dim=True))
+        out.append(style(printable(f"error: {error}"), fg="red"))
+    out.append(style(printable(footer(review)), dim=True))
     return "\n".join(out) + "\n"
 
 
