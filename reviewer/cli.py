@@ -84,7 +84,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="reviewer", standalone_mode=False)
     except ReviewerError as exc:
-        click.echo(f"reviewer: error: {exc}", err=True)
+        from reviewer.redact import redact  # a message can carry what it failed on: a key in a URL, a config line
+
+        click.echo(f"reviewer: error: {redact(str(exc))}", err=True)
         return int(exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

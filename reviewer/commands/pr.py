@@ -188,7 +188,8 @@ def run_pr(
         return PrOutcome(0)
     pool = BackendPool(config, env)
     pool.preflight(plan.requests)
-    review = run_review(plan, target.diff, pool, description=info.description, on_progress=progress_printer()) if plan.requests else empty
+    # Run even with nothing to send: a secret in a skipped file (.env) is still reported.
+    review = run_review(plan, target.diff, pool, description=info.description, on_progress=progress_printer())
     skipped = tuple(dict.fromkeys(whole.skipped + target.skipped + review.skipped))  # a file can be in both diffs
     review = dataclasses.replace(review, skipped=skipped)
     saved = SavedReview(ref.repo, ref.number, info.head_sha, info.base_sha, review, whole.raw, since_sha=since)
