@@ -102,7 +102,7 @@ _ENTROPY_BITS = 4.5  # per character; random base64 of 24+ characters has more, 
 
 _PLACEHOLDER = re.compile(r"\[REDACTED:[a-z0-9-]+:[0-9a-f]{6}\]")
 _TRIVIAL = re.compile(
-    r"(?i)^(?:[$%<{(\[*.x-]|none$|null$|nil$|true$|false$|changeme|change_me|password$|secret$|example|placeholder|your[_-]|dummy|redacted|\*+$)"
+    r"(?i)^(?:[$%<{(\[*.-]|x{3,}|none$|null$|nil$|true$|false$|changeme|change_me|password$|secret$|example|placeholder|your[_-]|dummy|redacted|\*+$)"
 )
 
 # Lines of a multi-line private key after its BEGIN line: base64, or the headers of an encrypted PEM.
