@@ -71,6 +71,11 @@ def test_no_secret_reaches_the_model_and_each_is_reported(repo: GitRepo, model_s
     assert run(local(model_server, "--format", "json", "--fail-on", "none")) == 0
     capsys.readouterr()
 
+    sent = len(model_server.requests)
+    assert run(local(model_server, "--dry-run")) == 0  # the plan prints the prompts: redacted too
+    out = capsys.readouterr().out
+    assert "[REDACTED:aws-access-key:" in out and leaked(out) == [] and len(model_server.requests) == sent
+
 
 def test_a_change_of_only_a_secret_file_is_still_reported(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     repo.write("README.md", "# app\n")
