@@ -84,9 +84,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="reviewer", standalone_mode=False)
     except ReviewerError as exc:
+        from reviewer.redact import redact  # a message can carry what it failed on: a key in a URL, a config line
         from reviewer.safe_text import printable
 
-        click.echo(f"reviewer: error: {printable(str(exc))}", err=True)  # it may quote a server's or a file's text
+        click.echo(f"reviewer: error: {printable(redact(str(exc)))}", err=True)  # it may quote a server's or a file's text
         return int(exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

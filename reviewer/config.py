@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import ipaddress
 import math
+import re
 import sys
 import types
 import typing
@@ -451,14 +452,38 @@ def is_private_url(url: str) -> bool:
 
 
 def redact_url(url: str) -> str:
+    """`url` fit to print: user and password, query and ;param values, the #fragment and any path
+    segment that holds a key (some proxies take one there) are masked; scheme, host and the rest stay.
+    """
     parts = urlparse(url)
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
     elif parts.username is not None:
         netloc = netloc.replace(f"{parts.username}@", "***@", 1)
-    query = "&".join(f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair for pair in parts.query.split("&")) if parts.query else ""
-    return parts._replace(netloc=netloc, query=query).geturl()
+    path = "/".join(_mask_segment(segment) for segment in parts.path.split("/"))
+    return parts._replace(
+        netloc=netloc,
+        path=path,
+        params=_mask_values(parts.params, ";"),
+        query=_mask_values(parts.query, "&"),
+        fragment="***" if parts.fragment else "",
+    ).geturl()
+
+
+def _mask_values(text: str, separator: str) -> str:
+    return separator.join(f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair for pair in text.split(separator)) if text else ""
+
+
+def _mask_segment(segment: str) -> str:
+    """A path segment that is a secret (by the detector), or a long token of letters and digits, which no
+    ordinary API path has (/v1, /openai/deployments/gpt-4o)."""
+    from reviewer.redact import find
+
+    name, semicolon, params = segment.partition(";")
+    long_token = re.fullmatch(r"[A-Za-z0-9_.~+=-]{20,}", name) and re.search(r"\d", name) and re.search(r"[A-Za-z]", name)
+    masked = "***" if long_token or find(name) else name
+    return masked + semicolon + _mask_values(params, ";")
 
 
 def to_toml(config: Config, environ: Mapping[str, str]) -> str:

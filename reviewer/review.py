@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -26,7 +27,8 @@ from reviewer.filters import Selection, Skipped, select
 from reviewer.findings import Finding, parse_answer
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
-from reviewer.summary import Summary, parse_summary
+from reviewer.redact import Exposed, redact, redact_diff
+from reviewer.summary import FileNote, Summary, parse_summary
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]
@@ -51,6 +53,7 @@ class Plan:
     requests: tuple[Request, ...]
     selection: Selection
     skipped: tuple[Skipped, ...]  # filtered out, or no backend may see them
+    secrets: tuple[Exposed, ...] = ()  # found in the diff (skipped files too) and redacted from every request
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,12 @@ def plan_review(
 
     The templates fence the change's text (diff, names, description) between markers carrying
     `nonce`, drawn here once for all the plan's requests: the author of that text cannot know it.
+    Secrets are redacted before anything is rendered: in the diff (line for line, so
+    numbers stay right), the description and the guidelines.
     """
     nonce = secrets.token_hex(8)
+    diff, found = redact_diff(diff)
+    description, guidelines = redact(description), redact(guidelines)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
     unroutable: dict[str, Skipped] = {}
@@ -173,7 +180,8 @@ def plan_review(
                 messages = templates.messages(task, context)
                 tokens = sum(estimate_tokens(m.content) for m in messages)
                 requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context))
-    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()))
+    reported = found if "review" in tasks else ()  # a summary alone reports no findings
+    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported)
 
 
 def estimated_cost(request: Request, backend: BackendConfig, when: datetime) -> float:
@@ -232,7 +240,11 @@ def run_review(
     on_progress: Progress | None = None,
     budget: Budget | None = None,  # shared across runs (an eval suite); else max_cost_usd for this run
 ) -> Review:
-    """Send the plan's requests (in parallel), and gather one Review."""
+    """Send the plan's requests (in parallel), and gather one Review, with a finding for each secret committed.
+
+    Findings are placed on the redacted diff (the same lines as `diff`), so their
+    fingerprints never hash a secret; the whole Review is redacted once, here.
+    """
     config = pool.config
     budget = budget or Budget(config.review.max_cost_usd)
     done = 0
@@ -250,7 +262,7 @@ def run_review(
     with ThreadPoolExecutor(max_workers=config.review.concurrency) as executor:
         outcomes = list(executor.map(work, plan.requests))
 
-    findings = _unique(place([f for o in outcomes for f in o.findings], diff))
+    findings = _unique(place([*secret_findings(plan.secrets), *(f for o in outcomes for f in o.findings)], redact_diff(diff)[0]))
     summaries = [o.summary for o in outcomes if o.summary is not None]
     summary = None
     for s in summaries:
@@ -262,7 +274,8 @@ def run_review(
         if o.request.task == "review"
     )
     usage = sum((o.usage for o in outcomes), Usage())
-    return Review(
+    known = {e.secret.value: e.secret.placeholder for e in plan.secrets if e.secret.value}
+    return redact_review(Review(
         findings=findings,
         summary=summary,
         usage=usage,
@@ -273,6 +286,72 @@ def run_review(
         notes=plan.selection.notes + pool.effort_notes() + _unpriced_notes(plan, config, budget, clock()) + tuple(n for o in outcomes for n in o.notes),
         incomplete=bool(failed_paths),
         description=description,
+    ), known)
+
+
+def secret_findings(secrets: tuple[Exposed, ...]) -> tuple[Finding, ...]:
+    """Our own finding for each secret on an added line; the value is in none of it."""
+    findings = []
+    for exposed in secrets:
+        if exposed.line.kind != "+" or exposed.line.new_no is None or exposed.secret.continued:
+            continue
+        guess = exposed.secret.kind == "high-entropy"  # a guess: flagged, but below critical
+        findings.append(
+            Finding(
+                path=exposed.path,
+                line=exposed.line.new_no,
+                side="RIGHT",
+                severity="major" if guess else "critical",
+                category="security",
+                title=f"{'Possible secret' if guess else 'Secret'} committed: {exposed.secret.label}",
+                body=(
+                    f"This line adds {'what looks like ' if guess else ''}a secret ({exposed.secret.label}, "
+                    f"shown here as `{exposed.secret.placeholder}`). Treat it as leaked: revoke or rotate it now, "
+                    "then remove it from the history (`git filter-repo`, BFG); deleting it in a later commit "
+                    "leaves it in every clone. Load it from a secret store or the environment instead. "
+                    "Its value was not sent to any model."
+                ),
+            )
+        )
+    return tuple(findings)
+
+
+def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Review:
+    """Every text of a review fit to print, save or post: a secret the model quoted, or an error carried, is masked.
+
+    `known` maps the secrets found in the diff to their placeholders: masked wherever they show up.
+    """
+
+    def mask(text: str) -> str:
+        return redact(text, known)
+
+    findings = tuple(
+        dataclasses.replace(
+            p,
+            finding=dataclasses.replace(
+                p.finding,
+                title=mask(p.finding.title),
+                body=mask(p.finding.body),
+                # A suggestion is applied as code: one holding a placeholder would break the file.
+                suggestion=None if p.finding.suggestion and mask(p.finding.suggestion) != p.finding.suggestion else p.finding.suggestion,
+            ),
+        )
+        for p in review.findings
+    )
+    summary = review.summary and Summary(
+        mask(review.summary.title),
+        tuple(FileNote(n.path, mask(n.summary)) for n in review.summary.walkthrough),
+        tuple(mask(r) for r in review.summary.risks),
+        mask(review.summary.prose),
+    )
+    return dataclasses.replace(
+        review,
+        findings=findings,
+        summary=summary,
+        skipped=tuple(Skipped(s.path, mask(s.reason)) for s in review.skipped),
+        errors=tuple(mask(e) for e in review.errors),
+        notes=tuple(mask(n) for n in review.notes),
+        description=mask(review.description),
     )
 
 

@@ -23,6 +23,7 @@ from reviewer.errors import ConfigError
 from reviewer.filters import Skipped
 from reviewer.findings import Finding
 from reviewer.placement import PlacedFinding, Placement
+from reviewer.redact import redact_diff_text
 from reviewer.review import Answered, Review
 from reviewer.summary import FileNote, Summary
 
@@ -40,6 +41,10 @@ class SavedReview:
     diff: str  # the PR's whole diff, as parsed when the review ran; not saved (`load` leaves it empty)
     since_sha: str | None = None  # set when only the changes since this SHA were reviewed
     not_reviewed_reason: str | None = None  # the whole PR was skipped (too large...): say so in the summary
+
+    def __post_init__(self) -> None:
+        # Held, saved and placed against redacted: the same lines and numbers, no secret in the file.
+        object.__setattr__(self, "diff", redact_diff_text(self.diff))
 
 
 def dump(saved: SavedReview) -> str:

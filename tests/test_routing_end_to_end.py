@@ -72,11 +72,11 @@ max_retries = 0
 
 def change(repo: GitRepo) -> None:
     repo.write("app.py", "def ratio(a, b):\n    return 0\n")
-    repo.write("secure/keys.py", "KEY = None\n")
+    repo.write("secure/keys.py", "PLAN = None\n")
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("app.py", "def ratio(a, b):\n    return a / b\n")
-    repo.write("secure/keys.py", f'KEY = "{SECRET}"\n')
+    repo.write("secure/keys.py", f'PLAN = "{SECRET}"\n')  # confidential, but no secret the redaction masks
 
 
 def review(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:

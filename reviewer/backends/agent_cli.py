@@ -113,12 +113,19 @@ def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = la
     Hard-linked where the file system allows (fast, no space), else copied; ignored folders
     such as node_modules are left out, so the copy stays small. A symbolic link that leads
     out of the checkout is left out too: a PR could point one at ~/.ssh and ask the agent to read it.
+
+    The agent reads files itself, so secrets are kept from it here: files that hold secrets by
+    their name (.env, *.pem, id_rsa...) are left out, a text file in which a secret is found is
+    written redacted instead of linked, and a text file too large to scan is left out.
     """
+    from reviewer.filters import secret_files
+
     tree = into / checkout.name
     tree.mkdir(parents=True)
     root = checkout.resolve()
+    secret_named = secret_files()
     for relative in _listed_files(checkout):
-        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative):
+        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative) or secret_named.match_file(relative):
             continue
         source, target = checkout / relative, tree / relative
         if source.is_symlink():
@@ -127,8 +134,31 @@ def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = la
                 target.symlink_to(os.path.relpath(source.resolve(), source.parent.resolve()))
         elif source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(source, target)
+            _place_file(source, target)
     return tree
+
+
+SCAN_LIMIT = 8_000_000  # bytes: a larger text file (a data dump) is left out rather than sent unscanned
+
+
+def _place_file(source: Path, target: Path) -> None:
+    """Linked as it is, or written redacted when a secret is found in it."""
+    from reviewer.redact import redact
+
+    size = source.stat().st_size
+    with source.open("rb") as fh:
+        head = fh.read(8192)
+    if b"\0" in head:  # binary: no text secret to find, nothing for a model to read as text
+        _link_or_copy(source, target)
+        return
+    if size > SCAN_LIMIT:
+        return
+    text = source.read_bytes().decode("utf-8", "surrogateescape")
+    redacted = redact(text)
+    if redacted == text:
+        _link_or_copy(source, target)
+    else:
+        target.write_bytes(redacted.encode("utf-8", "surrogateescape"))
 
 
 def _listed_files(checkout: Path) -> list[str]:

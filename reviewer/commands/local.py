@@ -50,11 +50,10 @@ def local(
 
 def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str, ...]) -> int:
     """Plan, then print the plan (--dry-run) or send it and print the review."""
-    from reviewer.backends.base import Usage
     from reviewer.filters import Skipped
     from reviewer.prompts import Templates, overrides_from
     from reviewer.publishers import plan as plan_publisher
-    from reviewer.review import BackendPool, Review, plan_review, run_review, utc_now
+    from reviewer.review import BackendPool, plan_review, run_review, utc_now
 
     if work.diff.empty:
         note(f"reviewer: nothing to review ({work.description} has no changes)")
@@ -74,12 +73,10 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     pool = BackendPool(config, environ(), workdir=work.root, diff=work.diff)
     pool.preflight(plan.requests)
     progress = progress_printer()
-    if plan.requests:
-        if progress:
-            count = len({p for r in plan.requests for p in r.paths})
-            progress(f"sending {len(plan.requests)} request(s) for {count} file(s); thinking can take minutes")
-        review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress)
-    else:
-        review = Review((), None, Usage(), 0.0, plan.skipped, (), description=work.description)
+    if plan.requests and progress:
+        count = len({p for r in plan.requests for p in r.paths})
+        progress(f"sending {len(plan.requests)} request(s) for {count} file(s); thinking can take minutes")
+    # Even with nothing to send (only a .env changed), the review reports the secrets committed.
+    review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress)
     click.echo(render_review(review, opts.output_format), nl=False)
     return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)

@@ -222,7 +222,8 @@ def run_pr(
         return PrOutcome(0)
     pool = BackendPool(config, env)
     pool.preflight(plan.requests)
-    review = run_review(plan, target.diff, pool, description=info.description, on_progress=progress_printer()) if plan.requests else empty
+    # Run even with nothing to send: a secret in a skipped file (.env) is still reported.
+    review = run_review(plan, target.diff, pool, description=info.description, on_progress=progress_printer())
     skipped = tuple(dict.fromkeys(whole.skipped + target.skipped + review.skipped))  # a file can be in both diffs
     notes = review.notes + settings_note(whole.diff, config)
     review = dataclasses.replace(review, skipped=skipped, notes=notes)

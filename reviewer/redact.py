@@ -1,0 +1,423 @@
+"""Secrets found in text and replaced by stable placeholders, before anything leaves the machine.
+
+A secret becomes `[REDACTED:aws-access-key:3f9a1c]`: its kind, and six hex
+digits of its SHA-256, so the same secret reads the same in every request,
+finding and run (the model can still tell "the same key twice") while the
+value never appears. A placeholder never holds a newline and a redaction
+never removes one, so a redacted diff keeps every line where it was and
+comments still land on the right line. A private key block that spans lines
+is redacted line by line.
+
+Two sources of patterns: our own (the kinds below, and `.env`-style
+assignments and high-entropy strings, where noise matters most), and the
+regex plugins of Yelp's detect-secrets for the token formats it keeps up
+with (GitLab, Twilio, Discord, Telegram, Mailchimp, ...). Its keyword and
+entropy plugins are not used: they are noisy on code and slow (see
+benchmarks/redact_bench.py). Nothing here does network I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import hashlib
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from reviewer.diff import Diff, FileDiff, Line
+
+# kind → how a person calls it (the finding's title says it)
+LABELS: dict[str, str] = {
+    "aws-access-key": "AWS access key",
+    "aws-secret-key": "AWS secret key",
+    "github-token": "GitHub token",
+    "anthropic-key": "Anthropic API key",
+    "api-key": "API key (sk-)",
+    "stripe-key": "Stripe key",
+    "slack-token": "Slack token",
+    "slack-webhook": "Slack webhook URL",
+    "google-api-key": "Google API key",
+    "npm-token": "npm token",
+    "pypi-token": "PyPI token",
+    "sendgrid-key": "SendGrid API key",
+    "private-key": "private key",
+    "gcp-private-key-id": "GCP service-account key id",
+    "jwt": "JSON Web Token",
+    "url-password": "password in a URL",
+    "azure-storage-key": "Azure storage account key",
+    "secret-assignment": "secret in an assignment",
+    "high-entropy": "high-entropy string (likely a secret)",
+}
+
+# Token formats: each has a prefix of its own, so one pass of one regex finds them all.
+_TOKENS: tuple[tuple[str, str], ...] = (
+    ("aws_access_key", r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
+    ("github_token", r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    ("anthropic_key", r"sk-ant-[a-z]+\d*-[A-Za-z0-9_-]{20,}"),
+    ("api_key", r"sk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}"),
+    ("stripe_key", r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,}"),
+    ("slack_token", r"xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,}"),
+    ("slack_webhook", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{10,}"),
+    ("google_api_key", r"AIza[0-9A-Za-z_-]{35}"),
+    ("npm_token", r"npm_[A-Za-z0-9]{36}\b"),
+    ("pypi_token", r"pypi-AgE[A-Za-z0-9_-]{50,}"),
+    ("sendgrid_key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
+    ("jwt", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    # A key on one line (a GCP service-account JSON holds it with \n escapes): up to its END, else the line's end.
+    ("private_key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\\[nr]|[ \t])*[A-Za-z0-9+/=]{16,}"
+     r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[^\n]*)"),
+)
+# The lookahead names every first character above: without it the regex tries 13 alternatives at every position.
+_TOKEN_FORMATS = re.compile(r"(?=[AgsrwxhnpSe-])(?<![A-Za-z0-9_-])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _TOKENS) + ")")
+
+_SECRET_WORD = r"(?:key|key_?id|token|secret|password|passwd|pwd|(?<![a-z])pass)"
+# Secrets known by where they sit: the value is group "s".
+_CONTEXTS: tuple[tuple[str, int, re.Pattern[str]], ...] = tuple(
+    (kind, rank, re.compile(pattern))
+    for kind, rank, pattern in (
+        ("aws-secret-key", 0, r"(?=[Aa])(?i:aws_?secret_?(?:access_?)?key)[\"']?[ \t]*[:=]>?[ \t]*[\"']?(?P<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),
+        ("azure-storage-key", 0, r"(?=[AaSs])(?i:AccountKey|SharedAccessKey)=(?P<s>[A-Za-z0-9+/=]{20,})"),
+        ("gcp-private-key-id", 0, r"\"private_key_id\"[ \t]*:[ \t]*\"(?P<s>[0-9a-f]{40})\""),
+        ("url-password", 0, r"://[^\s:/?#@\"'<>]+:(?P<s>[^\s/?#@\"'<>]+)@"),
+        # NAME = "value" in code, JSON, YAML or TOML (the name may be quoted)
+        ("secret-assignment", 1, rf"(?=[KkTtSsPp])(?i:{_SECRET_WORD})\b[\"']?[ \t]*(?::=|=>|=|:)[ \t]*(?P<q>[\"'])(?P<s>[^\"'\s]{{6,}})(?P=q)"),
+        # NAME=value in a .env or shell file, NAME: value in YAML: unquoted, the whole rest of the line
+        ("secret-assignment", 1, rf"(?im:^[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Za-z0-9_.-]*{_SECRET_WORD}(?:=|:[ \t]+)"
+         r"(?P<s>[^\s\"'#]{5,}[^\s\"'#,;])[ \t]*$)"),
+    )
+)
+
+# High-entropy candidates: a long run of base64/URL-safe characters that is a whole token.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{24,256}={0,2}(?![A-Za-z0-9+/=_-])")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUIDISH = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_NOT_SECRET_BEFORE = ("sha1-", "sha256-", "sha384-", "sha512-", "base64,", "sha256:", "ssh-rsa ", "ssh-ed25519 ", "ecdsa-sha2-nistp256 ")
+_ENTROPY_BITS = 4.5  # per character; random base64 of 24+ characters has more, words and identifiers less
+
+_PLACEHOLDER = re.compile(r"\[REDACTED:[a-z0-9-]+:[0-9a-f]{6}\]")
+_TRIVIAL = re.compile(
+    r"(?i)^(?:[$%<{(\[*.-]|x{3,}|none$|null$|nil$|true$|false$|changeme|change_me|password$|secret$|example|placeholder|your[_-]|dummy|redacted|\*+$)"
+)
+
+# Lines of a multi-line private key after its BEGIN line: base64, or the headers of an encrypted PEM.
+_BEGIN_BLOCK = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_END_BLOCK = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_BODY = re.compile(r"[ \t]*[+]?[ \t]*[\"'`]?(?P<s>[A-Za-z0-9+/=]{8,})(?:\\n)?[\"'`]?[ \t]*[+,;]?[ \t]*")
+_KEY_HEADER = re.compile(r"[ \t]*[\"'`]?(?:Proc-Type|DEK-Info|Comment):.*|[ \t]*")
+# Certificates and public keys hold long base64 lines that are not secret.
+_PUBLIC_BLOCK = re.compile(r"-----(BEGIN|END) (?:[A-Z0-9]+ )*(?:CERTIFICATE|PUBLIC KEY)[A-Z ]*-----")
+
+
+@dataclass(frozen=True)
+class Secret:
+    kind: str
+    placeholder: str
+    start: int  # where the value sits in the text scanned
+    end: int
+    continued: bool = False  # a later line of a multi-line key: one finding is enough for the block
+    value: str = field(default="", repr=False, compare=False)  # kept in memory only, to mask it wherever else it shows
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.kind, self.kind.replace("-", " "))
+
+
+class _Span(NamedTuple):
+    start: int
+    end: int
+    kind: str
+    rank: int  # which kind names a value that two detectors find: token formats, assignments, detect-secrets, entropy
+    continued: bool = False
+
+
+def placeholder(kind: str, value: str) -> str:
+    digest = hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    return f"[REDACTED:{kind}:{digest}]"
+
+
+def find(text: str) -> tuple[Secret, ...]:
+    """Every secret in `text`, in order, none overlapping."""
+    if not text:
+        return ()
+    spans = sorted([*_specific(text), *_key_blocks(text), *_high_entropy(text), *_detect_secrets(text)], key=_priority)
+    starts: list[int] = []  # of the spans kept, in text order
+    ends: list[int] = []
+    kinds: dict[int, _Span] = {}
+    for span in spans:
+        at = bisect.bisect_right(starts, span.start)
+        if (at and ends[at - 1] > span.start) or (at < len(starts) and starts[at] < span.end):
+            continue  # overlaps a span a better detector found
+        value = text[span.start : span.end]
+        if "\n" in value or _PLACEHOLDER.fullmatch(value) or _repetitive(value):
+            continue
+        starts.insert(at, span.start)
+        ends.insert(at, span.end)
+        kinds[span.start] = span
+    kept = [kinds[start] for start in starts]
+    return tuple(
+        Secret(s.kind, placeholder(s.kind, text[s.start : s.end]), s.start, s.end, s.continued, text[s.start : s.end]) for s in kept
+    )
+
+
+def _priority(span: _Span) -> tuple[int, int, int]:
+    """Better detectors first; among equals, the earlier and longer span."""
+    return (span.rank, span.start, span.start - span.end)
+
+
+def redact(text: str, known: Mapping[str, str] | None = None) -> str:
+    """`text` with every secret replaced; `known` (value → placeholder: secrets found elsewhere, such as
+    a password that only its context marked as one) replaced wherever it appears."""
+    for value in sorted(known or {}, key=len, reverse=True):
+        if len(value) >= MIN_KNOWN and value in text:
+            text = text.replace(value, (known or {})[value])
+    return apply(text, find(text))
+
+
+MIN_KNOWN = 6  # shorter values would mask ordinary words
+
+
+def apply(text: str, secrets: Sequence[Secret]) -> str:
+    out, at = [], 0
+    for secret in secrets:
+        out += [text[at : secret.start], secret.placeholder]
+        at = secret.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _specific(text: str) -> Iterator[_Span]:
+    for match in _TOKEN_FORMATS.finditer(text):
+        kind = str(match.lastgroup).replace("_", "-")
+        yield _Span(match.start(), match.end(), kind, 0)
+    for kind, rank, pattern in _CONTEXTS:
+        for match in pattern.finditer(text):
+            start, end = match.span("s")
+            value = text[start:end]
+            if kind == "url-password" and _TRIVIAL.match(value):
+                continue
+            if kind == "secret-assignment" and not _non_trivial(value):
+                continue
+            yield _Span(start, end, kind, rank)
+
+
+def _repetitive(value: str) -> bool:
+    """`xxxxxxxx`, `00000000`: a documented shape, not a secret."""
+    return re.search(r"(.)\1{7}", value) is not None
+
+
+def _non_trivial(value: str) -> bool:
+    """A literal worth hiding: not empty, a reference ($VAR, {{ x }}, <x>), a placeholder, or a plain name."""
+    if _TRIVIAL.match(value) or _PLACEHOLDER.search(value) or any(c in value for c in "([{<$"):
+        return False
+    return re.fullmatch(r"[A-Za-z_.-]+", value) is None  # a plain name is a reference in code
+
+
+def _key_blocks(text: str) -> Iterator[_Span]:
+    """A private key over several lines: its BEGIN marker, then each line of it, each its own span.
+
+    A BEGIN marker that no key material follows (code that looks for one) is left alone.
+    """
+    if "PRIVATE KEY" not in text:
+        return
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    inside = False
+    for number, line in enumerate(lines):
+        offset = offsets[number]
+        if inside:
+            end = _END_BLOCK.search(line)
+            body = _KEY_BODY.fullmatch(line)
+            if end:
+                yield _Span(offset + end.start(), offset + end.end(), "private-key", 0, continued=True)
+                inside = False
+            elif body:
+                yield _Span(offset + body.start("s"), offset + body.end("s"), "private-key", 0, continued=True)
+            elif not _KEY_HEADER.fullmatch(line):
+                inside = False
+            continue
+        begin = _BEGIN_BLOCK.search(line)
+        following = lines[number + 1] if number + 1 < len(lines) else ""
+        if begin and line[begin.end() :].strip(" \t\"'`+,;") == "" and (
+            _KEY_BODY.fullmatch(following) or following.lstrip(" \t\"'`").startswith(("Proc-Type:", "Comment:"))
+        ):
+            yield _Span(offset + begin.start(), offset + begin.end(), "private-key", 0)
+            inside = True
+
+
+def _high_entropy(text: str) -> Iterator[_Span]:
+    public = _public_block_lines(text)
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if public and _line_of(text, match.start()) in public:
+            continue
+        if token.startswith(_NOT_SECRET_BEFORE) or text[max(0, match.start() - 20) : match.start()].endswith(_NOT_SECRET_BEFORE):
+            continue
+        if _looks_random(token):
+            yield _Span(match.start(), match.end(), "high-entropy", 3)
+
+
+def _looks_random(token: str) -> bool:
+    """Random key material, not a hash (hex), UUID, path, identifier or base64 of text."""
+    if _HEX.fullmatch(token) or _UUIDISH.search(token) or token.count("/") > 2:
+        return False
+    if not (any(c.isdigit() for c in token) and any(c.isupper() for c in token) and any(c.islower() for c in token)):
+        return False
+    if _entropy(token) < _ENTROPY_BITS:
+        return False
+    return not _base64_of_text(token)
+
+
+def _entropy(token: str) -> float:
+    counts: dict[str, int] = {}
+    for char in token:
+        counts[char] = counts.get(char, 0) + 1
+    return -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+
+
+def _base64_of_text(token: str) -> bool:
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) > 0 and sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) / len(raw) > 0.95
+
+
+def _public_block_lines(text: str) -> set[int]:
+    """Line numbers inside certificate or public-key blocks."""
+    if "-----BEGIN" not in text:
+        return set()
+    lines: set[int] = set()
+    inside = False
+    for number, line in enumerate(text.split("\n")):
+        marker = _PUBLIC_BLOCK.search(line)
+        if marker:
+            inside = marker.group(1) == "BEGIN"
+        elif inside:
+            lines.add(number)
+    return lines
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, index)
+
+
+# detect-secrets plugins left out: ours do better (a BEGIN marker alone is no key), an address is not a
+# secret, and the keyword-assignment ones for niche services cost ~0.5 s per 2 MB between them
+# (benchmarks/redact_bench.py) while our secret-assignment rule finds `cloudant_password = "..."` too.
+_UNUSED_PLUGINS = frozenset(
+    {"PrivateKeyDetector", "IPPublicDetector", "ArtifactoryDetector", "CloudantDetector", "IbmCloudIamDetector",
+     "IbmCosHmacDetector", "SoftlayerDetector"}
+)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _plugins() -> tuple[Any, ...]:
+    """detect-secrets' regex detectors, made once (importing it takes ~0.1 s: only when something is scanned)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    classes: list[type] = list(get_mapping_from_secret_type_to_class().values())
+    return tuple(cls() for cls in classes if issubclass(cls, RegexBasedDetector) and cls.__name__ not in _UNUSED_PLUGINS)
+
+
+def _detect_secrets(text: str) -> Iterator[_Span]:
+    for plugin in _plugins():
+        kind = re.sub(r"[^a-z0-9]+", "-", str(plugin.secret_type).lower()).strip("-")
+        for value in set(plugin.analyze_string(text)):
+            if len(value) < 8 or "\n" in value:
+                continue
+            at = text.find(value)
+            while at != -1:
+                yield _Span(at, at + len(value), kind, 2)
+                at = text.find(value, at + len(value))
+
+
+# --- diffs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exposed:
+    """A secret on a line of the diff: where, and what kind (never its value)."""
+
+    path: str
+    line: Line  # redacted
+    secret: Secret
+
+
+def redact_lines(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, Secret]]]:
+    """Each line redacted, and each secret with the index of its line; scanned as one text, so a key block is seen whole."""
+    text = "\n".join(lines)
+    secrets = find(text)
+    if not secrets:
+        return list(lines), []
+    starts, at = [], 0
+    for line in lines:
+        starts.append(at)
+        at += len(line) + 1
+    by_line: dict[int, list[Secret]] = {}
+    for secret in secrets:
+        index = bisect.bisect_right(starts, secret.start) - 1
+        shifted = replace(secret, start=secret.start - starts[index], end=secret.end - starts[index])
+        by_line.setdefault(index, []).append(shifted)
+    out = [apply(line, by_line[i]) if i in by_line else line for i, line in enumerate(lines)]
+    return out, [(i, s) for i, found in sorted(by_line.items()) for s in found]
+
+
+def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
+    """The diff with every line's text redacted (same files, hunks, lines and numbers), and what was found where."""
+    files: list[FileDiff] = []
+    exposed: list[Exposed] = []
+    for file in diff.files:
+        hunks = []
+        for hunk in file.hunks:
+            texts, found = redact_lines([line.text for line in hunk.lines])
+            lines = tuple(replace(line, text=text) for line, text in zip(hunk.lines, texts, strict=True)) if found else hunk.lines
+            exposed += [Exposed(file.path, lines[i], secret) for i, secret in found]
+            hunks.append(replace(hunk, lines=lines) if found else hunk)
+        files.append(replace(file, hunks=tuple(hunks)))
+    return replace(diff, files=tuple(files)), tuple(exposed)
+
+
+_HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+
+
+def redact_diff_text(raw: str) -> str:
+    """A unified diff as text, its changed and context lines redacted; headers, prefixes and line breaks kept."""
+    lines = raw.split("\n")
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        header = _HUNK.match(lines[index])
+        out.append(lines[index])
+        index += 1
+        if not header:
+            continue
+        old_left = int(header.group(1) or 1)
+        new_left = int(header.group(2) or 1)
+        body: list[int] = []
+        while index < len(lines) and (old_left > 0 or new_left > 0):
+            line = lines[index]
+            kind = line[:1]
+            if kind == "\\":  # "\ No newline at end of file"
+                out.append(line)
+                index += 1
+                continue
+            if kind not in ("+", "-", " ") and line != "":
+                break
+            old_left -= kind in ("-", " ", "")
+            new_left -= kind in ("+", " ", "")
+            body.append(len(out))
+            out.append(line)
+            index += 1
+        texts, _ = redact_lines([out[i][1:] for i in body])
+        for position, text in zip(body, texts, strict=True):
+            out[position] = out[position][:1] + text
+    return "\n".join(out)
