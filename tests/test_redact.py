@@ -221,7 +221,7 @@ def test_the_plan_sends_redacted_text_only() -> None:
     plan = plan_review(
         parse_diff(DIFF),
         from_mapping({}, None),
-        Templates(Path.cwd()),
+        Templates(),
         description=f"Rotate {s.STRIPE_KEY}",
         guidelines=f"Our test key is {s.SLACK_TOKEN}",
     )
