@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reviewer.backends.base import Usage
-
 if TYPE_CHECKING:
     from reviewer.config import Config
     from reviewer.diff import Diff
@@ -86,20 +84,22 @@ def run(
     pool: BackendPool | None = None,  # an eval arm shares one across its cases
     budget: Budget | None = None,  # an eval suite holds one cost limit across its cases
 ) -> Run:
-    from reviewer.review import BackendPool, Review, run_review
+    from reviewer.review import BackendPool, run_review
 
     planned = plan(change, setup, tasks)
     if dry_run:
         return Run(planned, None)
     pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff)
     pool.preflight(planned.requests)
-    if planned.requests:
-        if progress:
-            files = len({p for r in planned.requests for p in r.paths})
-            progress(f"sending {len(planned.requests)} request(s) for {files} file(s); thinking can take minutes")
-        review = run_review(planned, change.diff, pool, description=change.description, on_progress=progress, budget=budget)
-    else:
-        review = Review((), None, Usage(), 0.0, planned.skipped, (), description=change.description)
+    if planned.requests and progress:
+        files = len({p for r in planned.requests for p in r.paths})
+        progress(f"sending {len(planned.requests)} request(s) for {files} file(s); thinking can take minutes")
+    # With nothing to send (only a .env changed) the review still reports the secrets committed. Findings are
+    # placed once, against the whole change (a PR's diff as GitHub has it): that is what gets posted.
+    review = run_review(
+        planned, change.whole or change.diff, pool, description=change.description, on_progress=progress, budget=budget,
+        incremental=change.whole is not None,
+    )
     if change.notes:
         review = dataclasses.replace(review, notes=review.notes + change.notes)
     return Run(planned, review)

@@ -33,16 +33,21 @@ class PlacedFinding:
         return self.placement is Placement.LINE
 
 
-def place(findings: tuple[Finding, ...] | list[Finding], diff: Diff) -> tuple[PlacedFinding, ...]:
-    return tuple(place_one(f, diff) for f in findings)
+def place(findings: tuple[Finding, ...] | list[Finding], diff: Diff, *, incremental: bool = False) -> tuple[PlacedFinding, ...]:
+    return tuple(place_one(f, diff, incremental=incremental) for f in findings)
 
 
-def place_one(finding: Finding, diff: Diff) -> PlacedFinding:
+def place_one(finding: Finding, diff: Diff, *, incremental: bool = False) -> PlacedFinding:
+    """Where `finding` sits in `diff` (a pull request's whole diff, as GitHub sees it).
+
+    `incremental`: the model saw only the changes since an earlier reviewed commit, so an
+    old-file (LEFT) line number counts in that commit, not in `diff`'s base: never a line there.
+    """
     file = _resolve_file(finding.path, diff)
     if file is None:
         return PlacedFinding(finding, Placement.OUTSIDE, fingerprint(finding, None))
     finding = dataclasses.replace(finding, path=file.path)
-    hunk = file.hunk_index(finding.side, finding.line)
+    hunk = None if incremental and finding.side == "LEFT" else file.hunk_index(finding.side, finding.line)
     if hunk is None:
         return PlacedFinding(finding, Placement.FILE, fingerprint(finding, file))
     start = _start_in_hunk(finding, file, hunk)

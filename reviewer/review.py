@@ -239,6 +239,7 @@ def run_review(
     clock: Clock = utc_now,
     on_progress: Progress | None = None,
     budget: Budget | None = None,  # shared across runs (an eval suite); else max_cost_usd for this run
+    incremental: bool = False,  # `diff` is more than the model saw: see placement.place_one
 ) -> Review:
     """Send the plan's requests (in parallel), and gather one Review, with a finding for each secret committed.
 
@@ -262,7 +263,7 @@ def run_review(
     with ThreadPoolExecutor(max_workers=config.review.concurrency) as executor:
         outcomes = list(executor.map(work, plan.requests))
 
-    findings = _unique(place([*secret_findings(plan.secrets), *(f for o in outcomes for f in o.findings)], redact_diff(diff)[0]))
+    findings = _unique(place([*secret_findings(plan.secrets), *(f for o in outcomes for f in o.findings)], redact_diff(diff)[0], incremental=incremental))
     summaries = [o.summary for o in outcomes if o.summary is not None]
     summary = None
     for s in summaries:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-# Our markers are HTML comments that start with this; see reviewer.publishers.github_review.
+# Our markers are HTML comments that start with this; see reviewer.github.comments.
 MARKER_PREFIX = "<!-- reviewer:"
 
 # What GitHub's Markdown (CommonMark) shows verbatim. Where this and CommonMark could

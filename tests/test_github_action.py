@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviewer.publishers.github_review import SUMMARY_MARKER
+from reviewer.github.comments import SUMMARY_MARKER
 from tests.github_fixtures import NEW_FILE, Scenario, app_with, finding, make_pull
 from tests.github_server import GitHubServer
 from tests.model_server import Reply

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reviewer.cli import run
-from reviewer.publishers.github_review import SUMMARY_MARKER
+from reviewer.github.comments import SUMMARY_MARKER
 from tests.github_fixtures import Scenario, app_with, finding, make_pull
 from tests.github_server import PAT, TOKEN, GitHubServer
 
@@ -67,8 +67,9 @@ def test_review_in_one_job_and_publish_in_another(env: Scenario, gh: GitHubServe
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
     document = json.loads(saved.read_text())
     assert document["head_sha"] == head and document["number"] == 1
-    assert {f["placement"] for f in document["findings"]} == {"line"}
-    assert document["summary"]["title"] and "usage" in document and "diff" not in document  # publish fetches the diff
+    # The review in the very shape `--format json` prints; no diff: publish fetches it.
+    assert {f["placement"] for f in document["review"]["findings"]} == {"line"}
+    assert document["review"]["summary_parts"]["title"] and "usage" in document["review"] and "diff" not in document
     assert gh.writes() == [] and gh.reviews == []
 
     gh.read_only = False
@@ -127,11 +128,11 @@ def test_publish_refuses_a_tampered_review(env: Scenario, gh: GitHubServer, tmp_
     _, head = make_pull(env.repo, gh)
     saved = tmp_path / "review.json"
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
-    assert json.loads(saved.read_text())["findings"], "the scenario must produce findings to tamper with"
+    assert json.loads(saved.read_text())["review"]["findings"], "the scenario must produce findings to tamper with"
     tampered = [
-        ("severity", lambda d: d["findings"][0].update(severity="urgent"), "invalid severity"),
+        ("severity", lambda d: d["review"]["findings"][0].update(severity="urgent"), "invalid severity"),
         ("head", lambda d: d.update(head_sha=d["head_sha"] + " --> @octocat <!-- x"), "head_sha is not a commit SHA"),
-        ("usage", lambda d: d["usage"].update(prompt_tokens="many"), "usage counts must be whole numbers"),
+        ("usage", lambda d: d["review"]["usage"].update(prompt_tokens="many"), "usage counts must be whole numbers"),
     ]
     original = saved.read_text()
     for _, change, message in tampered:
@@ -229,7 +230,7 @@ def test_placement_is_checked_before_posting_so_github_refuses_nothing(env: Scen
 
 
 def test_the_api_base_comes_from_github_api_url_else_the_pr_url() -> None:
-    from reviewer.sources.github import api_url, parse_ref
+    from reviewer.github.api import api_url, parse_ref
 
     ghes = parse_ref("https://git.corp.example/team/app/pull/7", None, None)
     assert (ghes.repo, ghes.number) == ("team/app", 7)

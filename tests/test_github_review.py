@@ -8,12 +8,12 @@ from reviewer.backends.base import Usage
 from reviewer.config import GitHubSettings
 from reviewer.diff import parse_diff
 from reviewer.findings import Finding
-from reviewer.placement import Placement, place_one
-from reviewer.publishers.github_review import (
+from reviewer.github.comments import (
     BODY_LIMIT,
     DESCRIPTION_END,
     DESCRIPTION_START,
     Demoted,
+    PullReview,
     comment_payload,
     find_rejected,
     findings_block,
@@ -21,8 +21,8 @@ from reviewer.publishers.github_review import (
     replace_between,
     summary_body,
 )
+from reviewer.placement import Placement, place_one
 from reviewer.review import Review
-from reviewer.saved_review import SavedReview
 
 DIFF_TEXT = (
     "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
@@ -37,7 +37,7 @@ def placed(line: int, severity: str = "major", *, start: int | None = None, side
 
 
 def test_inline_file_and_summary_are_decided_against_the_diff() -> None:
-    plan = plan_post([placed(3), placed(10), placed(1, path="other.py"), placed(2, side="LEFT")], DIFF, frozenset(), GitHubSettings(), incremental=False)
+    plan = plan_post([placed(3), placed(10), placed(1, path="other.py"), placed(2, side="LEFT")], frozenset(), GitHubSettings())
     assert [(p.finding.line, p.finding.side) for p in plan.inline] == [(2, "LEFT"), (3, "RIGHT")]
     assert [p.finding.line for p in plan.file_level] == [10]
     assert [(d.placed.finding.path, d.reason) for d in plan.demoted] == [("other.py", "not in a file of this pull request's diff")]
@@ -45,7 +45,7 @@ def test_inline_file_and_summary_are_decided_against_the_diff() -> None:
 
 def test_threshold_and_cap_keep_the_most_severe_inline() -> None:
     findings = [placed(1, "minor"), placed(3, "critical"), placed(4, "nit"), placed(22, "major")]
-    plan = plan_post(findings, DIFF, frozenset(), GitHubSettings(max_inline_comments=2), incremental=False)
+    plan = plan_post(findings, frozenset(), GitHubSettings(max_inline_comments=2))
     assert [p.finding.severity for p in plan.inline] == ["critical", "major"]
     reasons = {d.placed.finding.severity: d.reason for d in plan.demoted}
     assert reasons == {"minor": "over the cap of 2 comments per run", "nit": "below the inline threshold (minor)"}
@@ -55,12 +55,13 @@ def test_posted_fingerprints_are_not_posted_again_even_reworded() -> None:
     first = placed(3, title="Off by one")
     again = placed(3, title="Completely different words")
     assert first.fingerprint == again.fingerprint
-    plan = plan_post([again], DIFF, frozenset({first.fingerprint}), GitHubSettings(), incremental=False)
+    plan = plan_post([again], frozenset({first.fingerprint}), GitHubSettings())
     assert plan.inline == () and plan.already_posted == (again,)
 
 
 def test_left_lines_of_an_incremental_review_are_not_trusted_inline() -> None:
-    plan = plan_post([placed(2, side="LEFT")], DIFF, frozenset(), GitHubSettings(), incremental=True)
+    left = place_one(Finding("app.py", 2, "LEFT", "major", "bug", "t", "body"), DIFF, incremental=True)
+    plan = plan_post([left], frozenset(), GitHubSettings())
     assert plan.inline == () and [p.placement for p in plan.file_level] == [Placement.FILE]
 
 
@@ -93,7 +94,7 @@ def test_find_rejected_gives_up_within_its_budget() -> None:
 
 def test_summary_stays_under_githubs_size_limit_and_records_the_head() -> None:
     review = Review((), None, Usage(), 0.0, (), ())
-    saved = SavedReview("o/r", 1, "a" * 40, "b" * 40, review, DIFF_TEXT)
+    saved = PullReview("o/r", 1, "a" * 40, "b" * 40, review)
     big = dataclasses.replace(placed(3), finding=dataclasses.replace(placed(3).finding, body="x" * 5000))
     body = summary_body(saved, [Demoted(big, "why")] * 40, posted=0, already_posted=0, review_url=None, reviewed_head="a" * 40)
     assert len(body) < 65536 and len(body) <= BODY_LIMIT + 100
@@ -118,7 +119,7 @@ def test_a_huge_model_answer_still_fits_one_comment_with_its_fingerprint() -> No
 
 def test_an_incremental_summary_keeps_earlier_findings_whole() -> None:
     review = Review((), None, Usage(), 0.0, (), ())
-    saved = SavedReview("o/r", 1, "a" * 40, "b" * 40, review, DIFF_TEXT, since_sha="c" * 40)
+    saved = PullReview("o/r", 1, "a" * 40, "b" * 40, review, since_sha="c" * 40)
     first = summary_body(saved, [Demoted(placed(3, title="first finding"), "why")], posted=0, already_posted=0, review_url=None)
     second = summary_body(
         saved, [Demoted(placed(22, title="second finding"), "why")], posted=0, already_posted=0, review_url=None, earlier=findings_block(first)

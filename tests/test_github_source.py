@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviewer.diff import FileStatus
-from reviewer.sources.github import FilePatch, build_diff
+from reviewer.github.patches import FilePatch, build_diff
 from tests.conftest import GitRepo
 
 

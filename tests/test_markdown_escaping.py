@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import pytest
 
 from reviewer.cli import run
-from reviewer.publishers.github_review import SUMMARY_MARKER
+from reviewer.github.comments import SUMMARY_MARKER
 from reviewer.safe_text import inline_code, one_line, table_cell
 from tests.conftest import GitRepo
 from tests.github_fixtures import Scenario, finding, make_pull

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewer.publishers.github_review import fingerprints_in, last_head_in
+from reviewer.github.comments import fingerprints_in, last_head_in
 from reviewer.safe_text import fence_for, neutralise
 
 

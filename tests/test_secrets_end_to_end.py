@@ -134,7 +134,7 @@ def test_a_saved_and_published_pr_review_holds_no_secret(
     text = saved.read_text()
     assert leaked(text) == [] and leaked(wire(scenario.model)) == []
     document = json.loads(text)
-    titles = {(f["path"], f["line"], f["title"]) for f in document["findings"]}
+    titles = {(f["path"], f["line"], f["title"]) for f in document["review"]["findings"]}
     assert ("src/keys.py", 2, "Secret committed: AWS access key") in titles
     assert (".env", 1, "Secret committed: secret in an assignment") in titles
 

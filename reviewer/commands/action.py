@@ -15,17 +15,21 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reviewer.commands.common import RunOptions, environ, note
+from reviewer.commands.common import RunOptions, environ, note, progress_printer
 from reviewer.config import CONFIG_FILE, EFFORTS, SEVERITIES, Config
 from reviewer.errors import ConfigError
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from github import Github
 
     from reviewer.commands.pr import PrOutcome
-    from reviewer.github_action import Decision
-    from reviewer.repo_files import RepoFiles
-    from reviewer.sources.github import PullRef
+    from reviewer.github.event import Decision
+    from reviewer.github.flow import TreeSource
+    from reviewer.github.pull import GitHubPull
+    from reviewer.pipeline import Setup
+    from reviewer.sources.checkout import PullHead
 
 WRITE_PERMISSIONS = ("admin", "maintain", "write")
 
@@ -33,9 +37,9 @@ WRITE_PERMISSIONS = ("admin", "maintain", "write")
 @click.command()
 def action() -> int:
     """Run as the GitHub Action: read GITHUB_EVENT_PATH and the INPUT_* variables, and act on the event."""
-    from reviewer import github_action as gha
-    from reviewer.commands.pr import PrOutcome, trusted_setup
-    from reviewer.sources.github import PullRef, api_url, github_errors
+    from reviewer.commands.pr import PrOutcome, open_trusted
+    from reviewer.github import event as gha
+    from reviewer.github.api import PullRef, api_url, github_errors
 
     env = environ()
     event_name, payload = gha.read_event(env)
@@ -46,35 +50,26 @@ def action() -> int:
         gha.write_outputs(env, _outputs(outcome))
         return 0
     opts, repo_config = _options(env)
-    checkout = gha.checkout(env)
     token = gha.action_input(env, "token") or env.get("GITHUB_TOKEN")
     ref = PullRef(gha.repository(env), decision.number)
     with github_errors():
         # The workflow's checkout holds the PR's code: settings come from the base branch, through the API.
-        gh, config, files = trusted_setup(token, api_url(env), ref, opts, env, repo_config)
-        return _act(gh, decision, ref, config, files, opts, env, checkout)
+        pull, setup = open_trusted(token, api_url(env), ref, opts, env, repo_config)
+        outcome = _act(pull, setup, decision, opts, env, gha.checkout(env))
+    gha.write_outputs(env, _outputs(outcome))
+    return outcome.exit_code
 
 
-def _act(
-    gh: Github,
-    decision: Decision,
-    ref: PullRef,
-    config: Config,
-    files: RepoFiles,
-    opts: RunOptions,
-    env: Mapping[str, str],
-    checkout: Path | None,
-) -> int:
-    from reviewer import github_action as gha
-    from reviewer.commands.pr import PrOutcome, run_pr
-    from reviewer.commands.summarize import run_summarize_pr
+def _act(pull: GitHubPull, setup: Setup, decision: Decision, opts: RunOptions, env: Mapping[str, str], workspace: Path | None) -> PrOutcome:
+    from reviewer.commands.pr import PrOutcome, finish
+    from reviewer.commands.summarize import summarize_pr
+    from reviewer.github.flow import review_pull
     from reviewer.publishers.annotations import write_step_summary
 
-    outcome = PrOutcome(0)
-    if decision.commenter and not _can_write(gh, ref.repo, decision.commenter):
+    ref, config = pull.ref, setup.config
+    if decision.commenter and not _can_write(pull.gh, ref.repo, decision.commenter):
         click.echo(f"reviewer: nothing to do: {decision.commenter} has no write access to {ref.repo}")
-        gha.write_outputs(env, _outputs(outcome))
-        return 0
+        return PrOutcome(0)
     if decision.fork and not _has_review_key(config, env):
         # Secrets never reach a workflow triggered from a fork: say so and pass, rather than fail every fork PR.
         message = (
@@ -83,17 +78,28 @@ def _act(
         )
         click.echo(f"reviewer: {message}")
         write_step_summary(env, f"### reviewer\n\n{message[0].upper()}{message[1:]}.\n")
-        gha.write_outputs(env, _outputs(outcome))
-        return 0
+        return PrOutcome(0)
     note(f"reviewer: {decision.reason}: {decision.task} {ref.repo}#{ref.number}")
+    tree_source = workspace_tree(workspace)
     if decision.task == "summarize":
-        outcome = run_summarize_pr(gh, ref, config, files, opts, env, post=True, checkout=checkout)
-    else:
-        outcome = run_pr(
-            gh, ref, config, files, opts, env, post=True, output=None, full=decision.explicit, checkout=checkout, explicit=decision.explicit
-        )
-    gha.write_outputs(env, _outputs(outcome))
-    return outcome.exit_code
+        return summarize_pr(pull, setup, env, opts, post=True, checkout=workspace, tree_source=tree_source)
+    reviewed = review_pull(
+        pull, setup, env, full=decision.explicit, explicit=decision.explicit, checkout=workspace, tree_source=tree_source,
+        dry_run=False, note=note, progress=progress_printer(),
+    )
+    return finish(pull, reviewed, config, opts, env, post=True, output=None)
+
+
+def workspace_tree(workspace: Path | None) -> TreeSource:
+    """The workflow's own checkout is what an agent reads; it must hold the PR's head (or its merge commit)."""
+    from reviewer.sources import checkout as trees
+
+    def source(head: PullHead) -> AbstractContextManager[Path]:
+        if workspace is None:
+            raise ConfigError(f"an agent backend reads the repository, but GITHUB_WORKSPACE holds no checkout; {trees.CHECKOUT_HINT}")
+        return trees.given(workspace, head, "GITHUB_WORKSPACE")
+
+    return source
 
 
 def _options(env: Mapping[str, str]) -> tuple[RunOptions, str]:
@@ -102,7 +108,7 @@ def _options(env: Mapping[str, str]) -> tuple[RunOptions, str]:
     An absolute `config` path is a file the workflow made (read as given); a relative one is a
     path in the repository, read from the base branch like the default `.reviewer.toml`.
     """
-    from reviewer.github_action import action_input
+    from reviewer.github.event import action_input
 
     effort = action_input(env, "effort")
     fail_on = action_input(env, "fail-on")

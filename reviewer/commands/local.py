@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import click
@@ -49,34 +48,24 @@ def local(
 
 
 def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str, ...]) -> int:
-    """Plan, then print the plan (--dry-run) or send it and print the review."""
+    """The local change through the one run: print the plan (--dry-run), or the review."""
     from reviewer.filters import Skipped
+    from reviewer.pipeline import Change, Setup, run
     from reviewer.prompts import Templates, overrides_from
     from reviewer.publishers import plan as plan_publisher
-    from reviewer.review import BackendPool, plan_review, run_review, utc_now
+    from reviewer.repo_files import WorkingTree
+    from reviewer.review import utc_now
 
     if work.diff.empty:
         note(f"reviewer: nothing to review ({work.description} has no changes)")
-    from reviewer.repo_files import WorkingTree
-
     files = WorkingTree(work.root)
-    templates = Templates(overrides_from(files))
-    guidelines = load_guidelines(config, files)
-    plan = plan_review(work.diff, config, templates, description=work.description, guidelines=guidelines, tasks=tasks)
-    if work.untracked:
-        # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
-        untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
-        plan = dataclasses.replace(plan, skipped=plan.skipped + untracked)
-    if opts.dry_run:
-        click.echo(plan_publisher.render(plan, config, utc_now(), opts.output_format), nl=False)
+    # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
+    untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
+    change = Change(work.diff, work.description, skipped=untracked, tree=work.root)
+    setup = Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
+    result = run(change, setup, environ(), tasks, dry_run=opts.dry_run, progress=progress_printer())
+    if result.review is None:
+        click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format), nl=False)
         return 0
-    pool = BackendPool(config, environ(), workdir=work.root, diff=work.diff)
-    pool.preflight(plan.requests)
-    progress = progress_printer()
-    if plan.requests and progress:
-        count = len({p for r in plan.requests for p in r.paths})
-        progress(f"sending {len(plan.requests)} request(s) for {count} file(s); thinking can take minutes")
-    # Even with nothing to send (only a .env changed), the review reports the secrets committed.
-    review = run_review(plan, work.diff, pool, description=work.description, on_progress=progress)
-    click.echo(render_review(review, opts.output_format), nl=False)
-    return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+    click.echo(render_review(result.review, opts.output_format), nl=False)
+    return exit_code([p.finding.severity for p in result.review.findings], config.review.fail_on, result.review.incomplete)

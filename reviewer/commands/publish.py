@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reviewer.commands.common import RunOptions, build_config, config_option, environ, exit_code
-from reviewer.commands.pr import deliver
+from reviewer.commands.common import RunOptions, build_config, config_option, environ, exit_code, note
 from reviewer.errors import ConfigError
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
-    from reviewer.saved_review import SavedReview
+    from reviewer.github.comments import PullReview
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,28 +44,30 @@ class Head:
 @config_option
 def publish(file: Path, token: str | None, head_sha: str, head_repo: str, head_branch: str, config_path: Path | None) -> int:
     """Post a review saved earlier with `reviewer pr --output FILE`, if it is of the PR the workflow run analyzed."""
-    from reviewer.saved_review import load
-    from reviewer.sources.github import PullRef, api_url, connect, github_errors, open_pull, pull_diff, pull_info
+    from reviewer.github.api import PullRef, api_url, connect, github_errors
+    from reviewer.github.flow import deliver
+    from reviewer.github.pull import GitHubPull
+    from reviewer.github.saved import load
+    from reviewer.placement import place
 
     saved = load(file)
     env = environ()
     expected_repo = env.get("GITHUB_REPOSITORY")
     if expected_repo and saved.repo.lower() != expected_repo.lower():
         raise ConfigError(f"{file}: the review is for {saved.repo}, but this workflow runs in {expected_repo}; not posting it")
-    opts = RunOptions(config_path, "text", None, None, None, None, None, False, None, None)
-    config = build_config(opts, None)
+    config = build_config(RunOptions(config_path), None, env=env)
     gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env), config.github.seconds_between_writes)
     with github_errors():
-        _, pull = open_pull(gh, PullRef(saved.repo, saved.number))
-        check_target(file, saved, pull, Head(head_sha, head_repo, head_branch))
-        # Findings are placed against GitHub's diff of this PR: the file's own account of the diff is not trusted.
-        whole = pull_diff(pull, pull_info(pull, saved.repo), None)
-        deliver(gh, dataclasses.replace(saved, diff=whole.raw), config.github, env)
+        pull = GitHubPull.open(gh, PullRef(saved.repo, saved.number))
+        check_target(file, saved, pull.pull, Head(head_sha, head_repo, head_branch))
+        # Findings are placed against GitHub's diff of this PR: the file's own account of where they sit is not trusted.
+        placed = place([p.finding for p in saved.review.findings], pull.whole(None).diff, incremental=saved.since_sha is not None)
+        deliver(pull, dataclasses.replace(saved, review=dataclasses.replace(saved.review, findings=placed)), config.github, env, note, click.echo)
     review = saved.review
     return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
 
 
-def check_target(file: Path, saved: SavedReview, pull: PullRequest, head: Head) -> None:
+def check_target(file: Path, saved: PullReview, pull: PullRequest, head: Head) -> None:
     """Refuse a review whose PR is not the one the workflow run analyzed (an edited `number` would aim it elsewhere)."""
     head_repo = pull.head.repo.full_name if pull.head.repo is not None else "(a deleted repository)"
     actual = f"{head_repo}:{pull.head.ref} at {pull.head.sha[:7]}"

@@ -17,22 +17,20 @@ from reviewer.commands.common import (
     ALL_FORMATS,
     RunOptions,
     build_config,
-    load_guidelines,
     local_change,
     note,
+    progress_printer,
     range_options,
-    render_review,
     review_options,
 )
 from reviewer.commands.local import execute
-from reviewer.commands.pr import PrOutcome, open_pr, pr_options
+from reviewer.commands.pr import PrOutcome, finish, local_tree, open_pr, pr_options
+from reviewer.errors import ConfigError
 
 if TYPE_CHECKING:
-    from github import Github
-
-    from reviewer.config import Config
-    from reviewer.repo_files import RepoFiles
-    from reviewer.sources.github import PullRef
+    from reviewer.github.flow import TreeSource
+    from reviewer.github.pull import GitHubPull
+    from reviewer.pipeline import Setup
 
 
 @click.command()
@@ -46,6 +44,7 @@ def summarize(
     number: int | None,
     token: str | None,
     no_post: bool,
+    checkout: Path | None,
     base: str | None,
     staged: bool,
     commit_range: str | None,
@@ -54,40 +53,35 @@ def summarize(
     if not (url or repo or number):
         from reviewer.repo_files import WorkingTree
 
+        if checkout is not None:
+            raise ConfigError("--checkout names the tree of a pull request; the local change is read from this checkout")
         work = local_change(base, staged, commit_range)
         return execute(work, build_config(opts, WorkingTree(work.root)), opts, ("summarize",))
-    from reviewer.sources.github import github_errors
+    from reviewer.github.api import github_errors
 
     with github_errors():
         session = open_pr(url, repo, number, token, opts)
-        return run_summarize_pr(
-            session.gh, session.ref, session.config, session.files, opts, session.env, post=not no_post, checkout=session.checkout
+        tree_source = local_tree(checkout, session.clone, session.env)
+        return summarize_pr(
+            session.pull, session.setup, session.env, opts, post=not no_post, checkout=session.clone, tree_source=tree_source
         ).exit_code
 
 
-def run_summarize_pr(
-    gh: Github, ref: PullRef, config: Config, files: RepoFiles, opts: RunOptions, env: Mapping[str, str], *, post: bool, checkout: Path | None
+def summarize_pr(
+    pull: GitHubPull, setup: Setup, env: Mapping[str, str], opts: RunOptions, *, post: bool, checkout: Path | None, tree_source: TreeSource
 ) -> PrOutcome:
-    from reviewer.prompts import Templates, overrides_from
-    from reviewer.publishers.github_review import refresh_walkthrough
-    from reviewer.review import BackendPool, plan_review, run_review
-    from reviewer.saved_review import SavedReview
-    from reviewer.sources.github import open_pull, pull_diff, pull_info
+    """The walkthrough of the whole PR: printed, or written into our summary comment (and the description)."""
+    from reviewer.github.flow import review_pull
+    from reviewer.github.posting import refresh_walkthrough
 
-    _, pull = open_pull(gh, ref)
-    info = pull_info(pull, ref.repo)
-    whole = pull_diff(pull, info, checkout)
-    plan = plan_review(
-        whole.diff, config, Templates(overrides_from(files)), description=info.description, guidelines=load_guidelines(config, files),
-        tasks=("summarize",),
+    reviewed = review_pull(
+        pull, setup, env, tasks=("summarize",), full=True, explicit=True, checkout=checkout, tree_source=tree_source,
+        dry_run=opts.dry_run, note=note, progress=progress_printer(),
     )
-    pool = BackendPool(config, env)
-    pool.preflight(plan.requests)
-    review = run_review(plan, whole.diff, pool, description=info.description)
-    if not post:
-        click.echo(render_review(review, opts.output_format), nl=False)
-        return PrOutcome(0, 0, review.cost_usd)
-    saved = SavedReview(ref.repo, ref.number, info.head_sha, info.base_sha, review, whole.raw)
-    url = refresh_walkthrough(gh, saved, config.github) or ""
-    note(f"reviewer: walkthrough refreshed on {ref.repo}#{ref.number}")
+    if not post or reviewed.pr_review is None or reviewed.pr_review.not_reviewed_reason:
+        outcome = finish(pull, reviewed, setup.config, opts, env, post=False, output=None)
+        return PrOutcome(0, 0, outcome.cost_usd)  # a walkthrough has no findings to fail on
+    review = reviewed.pr_review.review
+    url = refresh_walkthrough(pull, reviewed.pr_review, setup.config.github) or ""
+    note(f"reviewer: walkthrough refreshed on {pull.ref.repo}#{pull.ref.number}")
     return PrOutcome(3 if review.incomplete else 0, 0, review.cost_usd, url)

@@ -35,7 +35,10 @@ def to_dict(review: Review) -> dict[str, Any]:
         "skipped": [{"path": s.path, "reason": s.reason} for s in review.skipped],
         "errors": list(review.errors),
         "answered_by": [
-            {"task": a.task, "backend": a.backend, "model": a.model, "paths": list(a.paths), "cost_usd": round(a.cost_usd, 6)}
+            {
+                "task": a.task, "backend": a.backend, "model": a.model, "paths": list(a.paths),
+                "usage": asdict(a.usage), "cost_usd": round(a.cost_usd, 6),
+            }
             for a in review.answered
         ],
         "notes": list(review.notes),

@@ -1,12 +1,11 @@
-"""The GitHub publisher: one review with inline comments per run, one summary comment per PR.
+"""What we post on a pull request, decided before anything is posted: pure, no I/O.
 
-Where each finding goes is decided here, against the PR's parsed diff, before
-anything is posted (`plan_post`): a finding on a diff line is an inline
-comment, one in a changed file but off the diff a file-level comment, and
-anything else (or over the limits, or below the threshold) is listed in the
-summary. GitHub's 422 is survived, not relied on: the comments it refuses are
-found by probing with pending reviews, moved into the summary, and the rest
-are posted.
+Where each finding goes (`plan_post`), from the placement it was given against
+the PR's diff: a finding on a diff line is an inline comment, one in a changed
+file but off the diff a file-level comment, and anything else (or over the
+limits, or below the threshold) is listed in the summary. What each body says,
+with every interpolated field escaped for its place. reviewer.github.posting
+sends it; GitHub's 422 is survived there, not relied on.
 
 Every comment starts with a hidden fingerprint marker, and the summary with
 its own marker and ends with the last reviewed head SHA, so later runs post
@@ -26,18 +25,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from reviewer.config import GitHubSettings
-from reviewer.diff import Diff, parse_diff
 from reviewer.errors import PublishError
 from reviewer.findings import at_or_above, severity_rank
-from reviewer.placement import PlacedFinding, Placement, fingerprint, place_one
+from reviewer.placement import PlacedFinding, Placement
 from reviewer.publishers.terminal import usage_line
 from reviewer.safe_text import MARKER_PREFIX, fence_for, inline_code, neutralise, one_line
-from reviewer.saved_review import SavedReview
-from reviewer.sources.github import PullRef, describe, open_pull
 
 if TYPE_CHECKING:
-    from github import Github
-    from github.PullRequest import PullRequest, ReviewComment
+    from github.PullRequest import ReviewComment
+
+    from reviewer.review import Review
 
 SUMMARY_MARKER = f"{MARKER_PREFIX}summary -->"
 WALKTHROUGH_START = f"{MARKER_PREFIX}walkthrough -->"
@@ -67,6 +64,19 @@ ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
 Note = Callable[[str], None]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PullReview:
+    """A review of one pull request, handed from the run to the poster (in memory, or through a pr_review file)."""
+
+    repo: str  # owner/name
+    number: int
+    head_sha: str
+    base_sha: str
+    review: Review
+    since_sha: str | None = None  # set when only the changes since this SHA were reviewed
+    not_reviewed_reason: str | None = None  # the whole PR was skipped (too large...): say so in the summary
 
 
 class ReadOnly(PublishError):
@@ -110,19 +120,9 @@ class PostedState:
 # Pure: where findings go, what bodies say.
 
 
-def plan_post(
-    findings: Iterable[PlacedFinding],
-    diff: Diff,
-    posted: frozenset[str],
-    settings: GitHubSettings,
-    *,
-    incremental: bool,
-) -> PostPlan:
-    """Inline, file-level, summary or already posted, for every finding; most severe first."""
-    ordered = sorted(
-        (recheck(p, diff, incremental=incremental) for p in findings),
-        key=lambda p: (severity_rank(p.finding.severity), p.finding.path, p.finding.line),
-    )
+def plan_post(findings: Iterable[PlacedFinding], posted: frozenset[str], settings: GitHubSettings) -> PostPlan:
+    """Inline, file-level, summary or already posted, for every finding (placed against the PR's diff); most severe first."""
+    ordered = sorted(findings, key=lambda p: (severity_rank(p.finding.severity), p.finding.path, p.finding.line))
     inline: list[PlacedFinding] = []
     file_level: list[PlacedFinding] = []
     demoted: list[Demoted] = []
@@ -140,19 +140,6 @@ def plan_post(
         else:
             file_level.append(p)
     return PostPlan(tuple(inline), tuple(file_level), tuple(demoted), tuple(already))
-
-
-def recheck(placed: PlacedFinding, diff: Diff, *, incremental: bool) -> PlacedFinding:
-    """Placement against the PR's whole diff (GitHub's view), whatever diff the review saw.
-
-    In an incremental review a LEFT line number counts in the previously
-    reviewed version, not the PR's base, so it cannot be trusted for an inline comment.
-    """
-    again = place_one(placed.finding, diff)
-    if incremental and again.placement is Placement.LINE and again.finding.side == "LEFT":
-        file = diff.file(again.finding.path)
-        return PlacedFinding(again.finding, Placement.FILE, fingerprint(again.finding, file))
-    return again
 
 
 def _summary_reason(p: PlacedFinding, settings: GitHubSettings, comments: int, inline: int, files: int) -> str | None:
@@ -231,7 +218,7 @@ def find_rejected(items: Sequence[T], accepts: Callable[[list[T]], bool], max_pr
 
 
 def summary_body(
-    saved: SavedReview,
+    pr_review: PullReview,
     demoted: Sequence[Demoted],
     *,
     posted: int,
@@ -251,18 +238,18 @@ def summary_body(
     out = [SUMMARY_MARKER, "## reviewer", ""]
     if heading_note:
         out += [heading_note, ""]
-    if saved.not_reviewed_reason:
-        out += [f"**Not reviewed:** {one_line(saved.not_reviewed_reason)}", ""]
-    out += [WALKTHROUGH_START, walkthrough(saved), WALKTHROUGH_END, ""]
-    if not saved.not_reviewed_reason:
-        scope = f"the changes since {inline_code(saved.since_sha[:7])}" if saved.since_sha else "the whole pull request"
-        line = f"Reviewed {scope} at {inline_code(saved.head_sha[:7])}: {posted} new comment{'s' if posted != 1 else ''}"
+    if pr_review.not_reviewed_reason:
+        out += [f"**Not reviewed:** {one_line(pr_review.not_reviewed_reason)}", ""]
+    out += [WALKTHROUGH_START, walkthrough(pr_review), WALKTHROUGH_END, ""]
+    if not pr_review.not_reviewed_reason:
+        scope = f"the changes since {inline_code(pr_review.since_sha[:7])}" if pr_review.since_sha else "the whole pull request"
+        line = f"Reviewed {scope} at {inline_code(pr_review.head_sha[:7])}: {posted} new comment{'s' if posted != 1 else ''}"
         if review_url:
             line += f" in [this review]({review_url})"
         if already_posted:
             line += f", {already_posted} already posted earlier (not repeated)"
         out += [line + ".", ""]
-    tail = _tail(saved)
+    tail = _tail(pr_review)
     current = _demoted_entries(demoted)
     kept = [entry for entry in _entries(earlier) if entry not in current and not entry.startswith(_MORE)]
     listed = _fit(current + kept, BODY_LIMIT - len("\n".join(out + tail)) - 200)
@@ -278,8 +265,8 @@ def findings_block(body: str) -> str:
     return rest.partition(FINDINGS_END)[0].strip("\n") if found and FINDINGS_END in rest else ""
 
 
-def walkthrough(saved: SavedReview) -> str:
-    summary = saved.review.summary
+def walkthrough(pr_review: PullReview) -> str:
+    summary = pr_review.review.summary
     if summary is None:
         return "_No walkthrough in this run._"
     # Summary.markdown() is safe as a whole; cut, it could end inside a fence, which neutralise closes.
@@ -327,8 +314,8 @@ def _fit(lines: list[str], budget: int) -> list[str]:
     return kept
 
 
-def _tail(saved: SavedReview) -> list[str]:
-    review = saved.review
+def _tail(pr_review: PullReview) -> list[str]:
+    review = pr_review.review
     out: list[str] = []
     if review.skipped:
         out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
@@ -368,191 +355,3 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 40].rstrip() + "\n\n… (cut at GitHub's size limit)"
 
 
-# I/O: PyGithub at the edge.
-
-
-def read_state(gh: Github, pr: PullRequest, settings: GitHubSettings) -> PostedState:
-    """Our summary comment, the head SHA it records, and the fingerprints of our comments: nobody else's."""
-    from github import GithubException
-
-    me = _viewer(gh, settings.bot_login)
-    try:
-        summaries = [c for c in pr.get_issue_comments() if _ours(c.user, me) and (c.body or "").startswith(SUMMARY_MARKER)]
-        bodies = [c.body for c in pr.get_review_comments() if _ours(c.user, me)]
-    except GithubException as exc:
-        raise PublishError(f"cannot read the comments of pull request #{pr.number}: {describe(exc)}") from None
-    summary = summaries[-1] if summaries else None
-    return PostedState(summary, last_head_in(summary.body) if summary else None, fingerprints_in(bodies))
-
-
-def publish(gh: Github, saved: SavedReview, settings: GitHubSettings, note: Note) -> Published:
-    """Post the saved review: one review, file-level comments, and the summary comment (edited in place)."""
-    repo, pr = open_pull(gh, PullRef(saved.repo, saved.number))
-    state = read_state(gh, pr, settings)
-    plan = plan_post(saved.review.findings, parse_diff(saved.diff), state.fingerprints, settings, incremental=saved.since_sha is not None)
-    demoted = list(plan.demoted)
-    review_url = None
-    posted = 0
-    if plan.inline and _clear_pending(pr, note):
-        review_url, refused = _post_review(pr, repo.get_commit(saved.head_sha), list(plan.inline), saved, note)
-        demoted += refused
-        posted += len(plan.inline) - len(refused)
-    elif plan.inline:
-        demoted += [Demoted(p, "a pending review drafted with this token's account blocks posting") for p in plan.inline]
-    for p in plan.file_level:
-        problem = _post_file_comment(pr, saved.head_sha, p)
-        if problem:
-            demoted.append(Demoted(p, problem))
-        else:
-            posted += 1
-    earlier = findings_block(state.summary_comment.body) if state.summary_comment is not None and saved.since_sha else ""
-    # An incomplete run (a backend failed) keeps the head it started from, so the next push reviews what it missed.
-    reviewed = state.last_head if saved.review.incomplete else saved.head_sha
-    body = summary_body(
-        saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, earlier=earlier, reviewed_head=reviewed
-    )
-    summary_url = _upsert_summary(pr, state, body)
-    return Published(review_url, summary_url, posted, len(demoted), len(plan.already_posted))
-
-
-def publish_not_reviewed(gh: Github, saved: SavedReview, settings: GitHubSettings) -> str | None:
-    """A PR skipped as a whole (too large): the summary says so, not silence."""
-    _, pr = open_pull(gh, PullRef(saved.repo, saved.number))
-    state = read_state(gh, pr, settings)
-    return _upsert_summary(pr, state, summary_body(saved, (), posted=0, already_posted=0, review_url=None))
-
-
-def refresh_walkthrough(gh: Github, saved: SavedReview, settings: GitHubSettings) -> str | None:
-    """`reviewer summarize` on a PR: the walkthrough section of the summary (and the description) alone."""
-    from github import GithubException
-
-    _, pr = open_pull(gh, PullRef(saved.repo, saved.number))
-    state = read_state(gh, pr, settings)
-    text = walkthrough(saved)
-    if state.summary_comment is not None:
-        body = replace_between(state.summary_comment.body, WALKTHROUGH_START, WALKTHROUGH_END, text)
-    else:
-        body = f"{SUMMARY_MARKER}\n## reviewer\n\n{WALKTHROUGH_START}\n{text}\n{WALKTHROUGH_END}\n"
-    url = _upsert_summary(pr, state, body)
-    if settings.update_description:
-        try:
-            pr.edit(body=replace_between(pr.body or "", DESCRIPTION_START, DESCRIPTION_END, text))
-        except GithubException as exc:
-            raise _write_error(exc, "update the pull request description") from None
-    return url
-
-
-def _post_review(pr: PullRequest, commit: Any, inline: list[PlacedFinding], saved: SavedReview, note: Note) -> tuple[str | None, list[Demoted]]:
-    """One review; on a 422, the refused comments go to the summary and the rest is posted."""
-    from github import GithubException
-
-    payloads = [comment_payload(p) for p in inline]
-    body = (
-        f"reviewer: {len(inline)} comment{'s' if len(inline) != 1 else ''} on `{saved.head_sha[:7]}`. "
-        "The summary comment has the walkthrough and everything not posted inline."
-    )
-    try:
-        return pr.create_review(commit=commit, body=body, event="COMMENT", comments=payloads).html_url, []
-    except GithubException as exc:
-        if exc.status != 422:
-            raise _write_error(exc, "post the review") from None
-        note(f"reviewer: GitHub refused the review ({describe(exc)}); finding the comments it refuses")
-
-    def accepts(subset: list[ReviewComment]) -> bool:
-        # A pending review (no event) is invisible to others and deleted at once: a probe, not a post.
-        try:
-            pending = pr.create_review(commit=commit, body=PROBE_MARKER, comments=subset)
-        except GithubException as exc:
-            if exc.status != 422:
-                raise _write_error(exc, "probe the review comments") from None
-            return False
-        pending.delete()
-        return True
-
-    bad = find_rejected(payloads, accepts)
-    refused = [Demoted(inline[i], "GitHub refused this line for an inline comment") for i in sorted(bad)]
-    good = [payloads[i] for i in range(len(payloads)) if i not in bad]
-    if not good:
-        return None, refused
-    try:
-        return pr.create_review(commit=commit, body=body, event="COMMENT", comments=good).html_url, refused
-    except GithubException as exc:
-        if exc.status != 422:
-            raise _write_error(exc, "post the review") from None
-        note(f"reviewer: GitHub refused the review again ({describe(exc)}); every finding goes into the summary")
-        return None, [Demoted(p, "GitHub refused the review") for p in inline]
-
-
-def _post_file_comment(pr: PullRequest, head_sha: str, p: PlacedFinding) -> str | None:
-    from github import GithubException
-
-    try:
-        pr.create_review_comment(body=comment_body(p), commit=head_sha, path=p.finding.path, subject_type="file")
-    except GithubException as exc:
-        if exc.status != 422:
-            raise _write_error(exc, "post a file comment") from None
-        return f"GitHub refused a file comment: {describe(exc)}"
-    return None
-
-
-def _clear_pending(pr: PullRequest, note: Note) -> bool:
-    """Whether a review can be posted: a PENDING review of the token's account blocks it.
-
-    One left by a crashed run of ours (it carries our marker) is deleted. One a
-    person is drafting (with a personal token, it is theirs) is never touched:
-    the findings then go into the summary.
-    """
-    clear = True
-    for review in pr.get_reviews():
-        if review.state != "PENDING":
-            continue
-        if MARKER_PREFIX in (review.body or ""):
-            note(f"reviewer: deleting a pending review left by an earlier run ({review.id})")
-            review.delete()
-        else:
-            note(f"reviewer: pending review {review.id} is someone's draft; findings go into the summary instead")
-            clear = False
-    return clear
-
-
-def _upsert_summary(pr: PullRequest, state: PostedState, body: str) -> str | None:
-    from github import GithubException
-
-    try:
-        if state.summary_comment is not None:
-            state.summary_comment.edit(body)
-            return str(state.summary_comment.html_url)
-        return str(pr.create_issue_comment(body).html_url)
-    except GithubException as exc:
-        raise _write_error(exc, "post the summary comment") from None
-
-
-def _write_error(exc: Any, what: str) -> PublishError:
-    if exc.status == 403:
-        return ReadOnly(
-            f"GitHub refused to {what} ({describe(exc)}): the token cannot write to this pull request "
-            "(a fork's read-only token, or the workflow lacks `pull-requests: write`)"
-        )
-    return PublishError(f"could not {what}: {describe(exc)}")
-
-
-def _viewer(gh: Github, bot_login: str) -> str:
-    """The login this token posts as: its user's for a personal token, else the configured bot's.
-
-    Never "any bot": every workflow and App can post as some bot, and could
-    then copy our markers to make a run skip its review.
-    """
-    from github import GithubException
-
-    # `ghs_` tokens (GITHUB_TOKEN, GitHub Apps) are refused GET /user: spare the request and its 403 in the log.
-    if str(getattr(gh.requester.auth, "token", "")).startswith("ghs_"):
-        return bot_login
-    try:
-        return str(gh.get_user().login)
-    except GithubException:
-        return bot_login
-
-
-def _ours(user: Any, me: str) -> bool:
-    """Posted by our login (GitHub logins ignore case)."""
-    return user is not None and str(user.login).lower() == me.lower()

@@ -1,65 +1,33 @@
-"""A pull request read through GitHub's REST API (PyGithub): metadata and its diff.
+"""A pull request's diff from GitHub's per-file patches, and what changed since an earlier reviewed commit.
 
 The diff is built from `/pulls/{n}/files` (per-file patches, paginated, at most
 3,000 files) rather than the raw `.diff` media type, which GitHub refuses past
 300 files or 20,000 lines. Where GitHub omits a file's patch (binary or too
-large), the local checkout fills it in when the workflow has one; otherwise
-the file is listed as not reviewed, with the reason.
+large), a local checkout fills it in when there is one; otherwise the file is
+listed as not reviewed, with the reason. File names are PR content: they are
+quoted the way git quotes them, so any name parses back to itself.
 """
 
 from __future__ import annotations
 
-import re
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer.diff import Diff, parse_diff
-from reviewer.errors import ConfigError, PublishError
 from reviewer.filters import Skipped
 
 if TYPE_CHECKING:
-    from github import Github
-    from github.PullRequest import PullRequest
     from github.Repository import Repository
 
-DEFAULT_API_URL = "https://api.github.com"
+    from reviewer.github.api import PullInfo
+
 GITHUB_FILE_LIMIT = 3000  # `/pulls/{n}/files` lists no more than this
 COMPARE_FILE_LIMIT = 300  # a comparison lists no more than this
 _NO_PATCH = "GitHub sent no patch (binary or too large) and no local checkout has the commits"
 _SHALLOW_HINT = "a shallow checkout lacks them: use actions/checkout with fetch-depth: 0"
-_PR_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
-
-
-@dataclass(frozen=True)
-class PullRef:
-    repo: str  # owner/name
-    number: int
-    host: str | None = None  # from a PR URL: where its API lives, when GITHUB_API_URL does not say
-
-
-@dataclass(frozen=True)
-class PullInfo:
-    repo: str
-    number: int
-    title: str
-    body: str
-    author: str
-    author_is_bot: bool
-    draft: bool
-    labels: tuple[str, ...]
-    head_sha: str
-    base_sha: str
-    changed_files: int
-    changed_lines: int
-
-    @property
-    def description(self) -> str:
-        """What the prompts get as the change's description."""
-        return f"Pull request #{self.number}: {self.title}\n\n{self.body}".strip()
 
 
 @dataclass(frozen=True)
@@ -80,80 +48,8 @@ class PullDiff:
     skipped: tuple[Skipped, ...]
 
 
-def parse_ref(url: str | None, repo: str | None, number: int | None) -> PullRef:
-    """A PR from its URL, or from --repo and --number."""
-    if url:
-        match = _PR_URL.match(url.strip())
-        if not match:
-            raise ConfigError(f"{url!r} is not a pull request URL like https://github.com/OWNER/NAME/pull/123")
-        return PullRef(match["repo"], int(match["number"]), match["host"])
-    if not repo or number is None:
-        raise ConfigError("name the pull request: a URL, or --repo OWNER/NAME --number N")
-    if repo.count("/") != 1:
-        raise ConfigError(f"--repo {repo!r} must be OWNER/NAME")
-    return PullRef(repo, number)
-
-
-def api_url(environ: Mapping[str, str], host: str | None = None) -> str:
-    """GitHub's REST base: `GITHUB_API_URL` (set by Actions), else the PR URL's Enterprise Server, else github.com."""
-    if environ.get("GITHUB_API_URL"):
-        return environ["GITHUB_API_URL"].rstrip("/")
-    if host and host.lower() not in ("github.com", "www.github.com"):
-        return f"https://{host}/api/v3"
-    return DEFAULT_API_URL
-
-
-def connect(token: str | None, base_url: str, seconds_between_writes: float) -> Github:
-    import github
-
-    if not token:
-        raise ConfigError("no GitHub token: set GITHUB_TOKEN or pass --token")
-    return github.Github(
-        base_url=base_url,
-        auth=github.Auth.Token(token),
-        per_page=100,
-        timeout=60,
-        seconds_between_requests=0,
-        seconds_between_writes=seconds_between_writes,
-        user_agent="reviewer",
-    )
-
-
-def open_pull(gh: Github, ref: PullRef) -> tuple[Repository, PullRequest]:
-    from github import GithubException
-
-    try:
-        repo = gh.get_repo(ref.repo)
-        return repo, repo.get_pull(ref.number)
-    except GithubException as exc:
-        raise PublishError(f"cannot read {ref.repo}#{ref.number} from GitHub: {describe(exc)}") from None
-
-
-def pull_info(pr: PullRequest, repo: str) -> PullInfo:
-    return PullInfo(
-        repo=repo,
-        number=pr.number,
-        title=pr.title or "",
-        body=pr.body or "",
-        author=pr.user.login,
-        author_is_bot=pr.user.type == "Bot" or pr.user.login.endswith("[bot]"),
-        draft=bool(pr.draft),
-        labels=tuple(label.name for label in pr.labels),
-        head_sha=pr.head.sha,
-        base_sha=pr.base.sha,
-        changed_files=pr.changed_files,
-        changed_lines=pr.additions + pr.deletions,
-    )
-
-
-def pull_diff(pr: PullRequest, info: PullInfo, checkout: Path | None) -> PullDiff:
+def pull_diff(files: list[FilePatch], info: PullInfo, checkout: Path | None) -> PullDiff:
     """The PR's whole diff from its per-file patches, filled in from `checkout` where GitHub sent none."""
-    from github import GithubException
-
-    try:
-        files = [_file_patch(f) for f in pr.get_files()]
-    except GithubException as exc:
-        raise PublishError(f"cannot list the files of {info.repo}#{info.number}: {describe(exc)}") from None
     skipped: list[Skipped] = []
     if info.changed_files > len(files):
         skipped.append(
@@ -176,7 +72,7 @@ def changes_since(repo: Repository, since_sha: str, info: PullInfo, pr_paths: It
     try:
         comparison = repo.compare(since_sha, info.head_sha)
         status = comparison.status
-        files = [_file_patch(f) for f in comparison.files]
+        files = [file_patch(f) for f in comparison.files]
     except GithubException:
         return None
     if status not in ("ahead", "identical") or len(files) >= COMPARE_FILE_LIMIT:
@@ -242,7 +138,7 @@ def git_quote(path: str) -> str:
     return '"' + "".join(_C_QUOTES.get(c) or (f"\\{ord(c):03o}" if c <= " " or c == "\x7f" else c) for c in path) + '"'
 
 
-def _file_patch(f: Any) -> FilePatch:
+def file_patch(f: Any) -> FilePatch:
     return FilePatch(f.filename, f.previous_filename, f.status, f.patch, f.changes or 0)
 
 
@@ -262,28 +158,3 @@ def _local_patch(checkout: Path | None, base_sha: str, head_sha: str, path: str)
     if "\nBinary files " in f"\n{text}":
         return None, "binary file"
     return text, ""
-
-@contextmanager
-def github_errors() -> Iterator[None]:
-    """Any GitHub or network failure not handled closer to it becomes one PublishError line (exit 3), not a traceback."""
-    from github import GithubException
-    from requests import RequestException
-
-    try:
-        yield
-    except GithubException as exc:
-        raise PublishError(f"GitHub answered {describe(exc)}") from None
-    except RequestException as exc:
-        raise PublishError(f"cannot reach GitHub: {exc}") from None
-
-
-def describe(exc: Exception) -> str:
-    """One line from a GithubException: status and GitHub's message."""
-    status = getattr(exc, "status", None)
-    data = getattr(exc, "data", None)
-    message = data.get("message") if isinstance(data, dict) else None
-    errors = data.get("errors") if isinstance(data, dict) else None
-    detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors or [])
-    text = " ".join(p for p in (str(status or ""), message or str(exc), f"({detail})" if detail else "") if p)
-    return text.strip()
-

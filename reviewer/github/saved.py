@@ -2,18 +2,18 @@
 
 It holds what posting needs from the review, so reviewing and posting can
 run in different jobs: the findings with their placement, the summary, usage
-and cost, the head SHA reviewed. Not the PR's diff: the file may come from an
-untrusted job, so `reviewer publish` fetches the diff from GitHub and places
-every finding against it again (a `diff` in files of earlier versions is
-ignored).
+and cost, the head SHA reviewed; the review in the very shape `--format json`
+prints. Not the PR's diff: the file may come from an untrusted job, so
+`reviewer publish` fetches the diff from GitHub and places every finding
+against it again. A run that saves nothing hands its review over in memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,66 +22,40 @@ from reviewer.config import CATEGORIES, SEVERITIES
 from reviewer.errors import ConfigError
 from reviewer.filters import Skipped
 from reviewer.findings import Finding
+from reviewer.github.comments import PullReview
 from reviewer.placement import PlacedFinding, Placement
-from reviewer.redact import redact_diff_text
+from reviewer.publishers import json as json_publisher
 from reviewer.review import Answered, Review
 from reviewer.summary import FileNote, Summary
 
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
-FORMAT = "reviewer-pr-review/1"
+FORMAT = "reviewer-pr-review/2"
 
 
-@dataclass(frozen=True)
-class SavedReview:
-    repo: str  # owner/name
-    number: int
-    head_sha: str
-    base_sha: str
-    review: Review
-    diff: str  # the PR's whole diff, as parsed when the review ran; not saved (`load` leaves it empty)
-    since_sha: str | None = None  # set when only the changes since this SHA were reviewed
-    not_reviewed_reason: str | None = None  # the whole PR was skipped (too large...): say so in the summary
-
-    def __post_init__(self) -> None:
-        # Held, saved and placed against redacted: the same lines and numbers, no secret in the file.
-        object.__setattr__(self, "diff", redact_diff_text(self.diff))
-
-
-def dump(saved: SavedReview) -> str:
-    review = saved.review
+def dump(pr_review: PullReview) -> str:
+    """The PR and commits the review is of, and the review exactly as `--format json` prints it."""
     document: dict[str, Any] = {
         "format": FORMAT,
-        "repo": saved.repo,
-        "number": saved.number,
-        "head_sha": saved.head_sha,
-        "base_sha": saved.base_sha,
-        "since_sha": saved.since_sha,
-        "not_reviewed_reason": saved.not_reviewed_reason,
-        "findings": [
-            {**asdict(p.finding), "placement": p.placement.value, "fingerprint": p.fingerprint} for p in review.findings
-        ],
-        "summary": asdict(review.summary) if review.summary else None,
-        "usage": asdict(review.usage),
-        "cost_usd": review.cost_usd,
-        "skipped": [asdict(s) for s in review.skipped],
-        "errors": list(review.errors),
-        "notes": list(review.notes),
-        "answered_by": [asdict(a) for a in review.answered],
-        "incomplete": review.incomplete,
-        "description": review.description,
+        "repo": pr_review.repo,
+        "number": pr_review.number,
+        "head_sha": pr_review.head_sha,
+        "base_sha": pr_review.base_sha,
+        "since_sha": pr_review.since_sha,
+        "not_reviewed_reason": pr_review.not_reviewed_reason,
+        "review": json_publisher.to_dict(pr_review.review),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def save(saved: SavedReview, path: Path) -> None:
+def save(pr_review: PullReview, path: Path) -> None:
     try:
-        path.write_text(dump(saved), encoding="utf-8")
+        path.write_text(dump(pr_review), encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"--output {path}: cannot write it ({exc.strerror})") from None
 
 
-def load(path: Path) -> SavedReview:
-    """The saved review, every field checked; its `diff` is empty: the caller fetches the PR's diff from GitHub."""
+def load(path: Path) -> PullReview:
+    """The saved review, every field checked: the file may come from an untrusted job."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -105,7 +79,7 @@ def _usage(u: dict[str, Any]) -> Usage:
 
 def _finding(f: dict[str, Any]) -> Finding:
     """A finding from the file, every field checked: the file may come from an untrusted job."""
-    finding = Finding(**{k: v for k, v in f.items() if k not in ("placement", "fingerprint")})
+    finding = Finding(**{k: v for k, v in f.items() if k not in ("placement", "fingerprint", "anchored")})
     checks = {
         "severity": finding.severity in SEVERITIES,
         "category": finding.category in CATEGORIES,
@@ -123,42 +97,47 @@ def _finding(f: dict[str, Any]) -> Finding:
     return finding
 
 
-def _from_document(d: dict[str, Any]) -> SavedReview:
-    findings = tuple(
-        PlacedFinding(_finding(f), Placement(f["placement"]), str(f["fingerprint"])) for f in d["findings"]
-    )
-    s = d.get("summary")
+def _from_document(d: dict[str, Any]) -> PullReview:
+    r = d["review"]
+    findings = tuple(PlacedFinding(_finding(f), Placement(f["placement"]), str(f["fingerprint"])) for f in r["findings"])
+    s = r.get("summary_parts")
     summary = (
-        Summary(s["title"], tuple(FileNote(**n) for n in s["walkthrough"]), tuple(s["risks"]), s.get("prose", ""))
+        Summary(str(s["title"]), tuple(FileNote(str(n["path"]), str(n["summary"])) for n in s["walkthrough"]), tuple(map(str, s["risks"])), str(s.get("prose", "")))
         if s
         else None
     )
     answered = tuple(
-        Answered(a["task"], a["backend"], a["model"], tuple(a["paths"]), _usage(a["usage"]), float(a["cost_usd"]))
-        for a in d.get("answered_by", [])
+        Answered(str(a["task"]), str(a["backend"]), str(a["model"]), tuple(map(str, a["paths"])), _usage(a["usage"]), float(a["cost_usd"]))
+        for a in r.get("answered_by", [])
     )
     review = Review(
         findings=findings,
         summary=summary,
-        usage=_usage(d["usage"]),
-        cost_usd=float(d["cost_usd"]),
-        skipped=tuple(Skipped(**x) for x in d["skipped"]),
-        errors=tuple(d["errors"]),
+        usage=_usage(r["usage"]),
+        cost_usd=_amount(r["cost_usd"]),
+        skipped=tuple(Skipped(str(x["path"]), str(x["reason"])) for x in r["skipped"]),
+        errors=tuple(map(str, r["errors"])),
         answered=answered,
-        notes=tuple(d.get("notes", [])),
-        incomplete=bool(d.get("incomplete", False)),
-        description=d.get("description", ""),
+        notes=tuple(map(str, r.get("notes", []))),
+        incomplete=bool(r.get("incomplete", False)),
     )
     for key in ("head_sha", "base_sha", "since_sha"):
         if d.get(key) is not None and not _SHA.fullmatch(str(d[key])):
             raise ValueError(f"{key} is not a commit SHA")
-    return SavedReview(
-        repo=d["repo"],
+    reason = d.get("not_reviewed_reason")
+    return PullReview(
+        repo=str(d["repo"]),
         number=int(d["number"]),
         head_sha=d["head_sha"],
         base_sha=d["base_sha"],
         review=review,
-        diff="",
         since_sha=d.get("since_sha"),
-        not_reviewed_reason=d.get("not_reviewed_reason"),
+        not_reviewed_reason=str(reason) if reason is not None else None,
     )
+
+
+def _amount(value: Any) -> float:
+    amount = float(value)
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError("cost_usd must be a finite, non-negative amount")
+    return amount

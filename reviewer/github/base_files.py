@@ -51,8 +51,7 @@ class BaseBranchFiles:
 
     def _contents(self, path: str) -> _Found:
         from github import GithubException, UnknownObjectException
-
-        from reviewer.sources.github import describe
+        from reviewer.github.api import describe
 
         relative = inside(path, self.where)
         if relative not in self._cache:

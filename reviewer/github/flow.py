@@ -1,0 +1,161 @@
+"""A pull request through the one run: whether to review it, what the change is, and delivering the result.
+
+`review_pull` turns a GitHubPull into a pipeline Change (incremental since the
+last reviewed head where it can be, the tree an agent reads when one is
+routed) and runs it; `deliver` posts the result, falling back to annotations
+and a job summary when the token cannot write. The commands (`pr`, `action`,
+`summarize`) are thin wrappers around these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reviewer.config import Config, GitHubSettings
+from reviewer.github.comments import PullReview
+
+if TYPE_CHECKING:
+    from reviewer.diff import Diff
+    from reviewer.github.api import PullInfo
+    from reviewer.github.pull import GitHubPull
+    from reviewer.pipeline import Setup
+    from reviewer.review import Plan, Progress
+    from reviewer.sources.checkout import PullHead
+
+Note = Callable[[str], None]
+# Gives the tree an agent backend reads for a PR's head, for as long as the run needs it.
+TreeSource = Callable[["PullHead"], AbstractContextManager[Path]]
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """What `review_pull` did: a review to deliver, a dry run's plan, or neither (skipped, nothing new)."""
+
+    pr_review: PullReview | None = None
+    plan: Plan | None = None
+
+
+def skip_reason(info: PullInfo, settings: GitHubSettings, *, explicit: bool) -> str | None:
+    """Why this PR gets no review at all (a person's /review still reviews a draft)."""
+    if settings.skip_label and settings.skip_label in info.labels:
+        return f"labelled {settings.skip_label!r}"
+    if explicit:
+        return None
+    if settings.skip_drafts and info.draft:
+        return "a draft (set github.skip_drafts = false to review drafts)"
+    if settings.skip_bots and info.author_is_bot:
+        return f"opened by the bot {info.author}"
+    return None
+
+
+def size_reason(info: PullInfo, settings: GitHubSettings) -> str | None:
+    """Why the PR is too large to review; the summary comment says so."""
+    if settings.max_files and info.changed_files > settings.max_files:
+        return f"{info.changed_files:,} changed files, over github.max_files = {settings.max_files:,}"
+    if settings.max_changed_lines and info.changed_lines > settings.max_changed_lines:
+        return f"{info.changed_lines:,} changed lines, over github.max_changed_lines = {settings.max_changed_lines:,}"
+    return None
+
+
+def settings_note(diff: Diff, config: Config) -> tuple[str, ...]:
+    """A PR that edits the reviewer's own settings is reviewed by the base branch's; the summary says so."""
+    from reviewer.repo_files import settings_paths
+
+    changed = [f.path for f in diff.files if f.path in settings_paths(config) or f.path.startswith(".reviewer/")]
+    if not changed:
+        return ()
+    return (
+        f"this pull request changes the reviewer's settings ({', '.join(changed)}); changes to review rules "
+        "take effect after merge: this review followed the base branch's",
+    )
+
+
+def review_pull(
+    pull: GitHubPull,
+    setup: Setup,
+    env: Mapping[str, str],
+    *,
+    tasks: tuple[str, ...] = ("review", "summarize"),
+    full: bool,
+    explicit: bool,
+    checkout: Path | None,  # a local clone that can fill in patches GitHub leaves out
+    tree_source: TreeSource,
+    dry_run: bool,
+    note: Note,
+    progress: Progress | None = None,
+) -> Reviewed:
+    """Review the PR (or only what is new since our last review), or say why not."""
+    from reviewer.backends.base import Usage
+    from reviewer.diff import within
+    from reviewer.pipeline import Change, needs_tree, run
+    from reviewer.review import Review
+
+    config, info, ref = setup.config, pull.info, pull.ref
+    skipped_why = skip_reason(info, config.github, explicit=explicit)
+    if skipped_why:
+        note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {skipped_why}")
+        return Reviewed()
+    too_large = size_reason(info, config.github)
+    if too_large:
+        note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {too_large}")
+        empty = Review((), None, Usage(), 0.0, (), ())
+        return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, empty, not_reviewed_reason=too_large))
+    last_head = pull.state(config.github.bot_login).last_head if "review" in tasks else None
+    if last_head == info.head_sha and not full:
+        note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
+        return Reviewed()
+    agents = needs_tree(config, tasks) and not dry_run
+    tree_context: AbstractContextManager[Path | None] = tree_source(pull.head()) if agents else nullcontext(None)
+    with tree_context as tree:
+        whole = pull.whole(tree or checkout)
+        target, since = whole, None
+        if last_head and not full:
+            changed = pull.since(last_head, tree or checkout)
+            if changed is None:
+                note(f"reviewer: {last_head[:7]} is no longer in the branch's history (force-push?); reviewing the whole PR")
+            else:
+                target, since = dataclasses.replace(changed, diff=within(changed.diff, whole.diff)), last_head
+        change = Change(
+            diff=target.diff,
+            description=info.description,
+            skipped=tuple(dict.fromkeys(whole.skipped + target.skipped)),  # a file can be in both diffs
+            whole=whole.diff if since else None,  # the walkthrough describes the whole PR; comments are placed on it
+            tree=tree,
+            notes=settings_note(whole.diff, config),
+        )
+        result = run(change, setup, env, tasks, dry_run=dry_run, progress=progress)
+    if result.review is None:
+        return Reviewed(plan=result.plan)
+    return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, since_sha=since))
+
+
+def deliver(pull: GitHubPull, pr_review: PullReview, settings: GitHubSettings, env: Mapping[str, str], note: Note, echo: Note) -> str:
+    """Post the review; when the token cannot write, annotations and a job summary instead. Returns the review's URL."""
+    from reviewer.github.comments import Demoted, ReadOnly, summary_body
+    from reviewer.github.posting import publish, publish_not_reviewed
+    from reviewer.publishers import annotations
+
+    try:
+        if pr_review.not_reviewed_reason:
+            return publish_not_reviewed(pull, pr_review, settings) or ""
+        published = publish(pull, pr_review, settings, note)
+    except ReadOnly as exc:
+        note(f"reviewer: {exc}; showing the findings as annotations and in the job summary instead")
+        for line in annotations.workflow_commands(pr_review.review.findings):
+            echo(line)
+        reason = "the token cannot write to this pull request"
+        demoted = [Demoted(p, reason) for p in pr_review.review.findings]
+        body = summary_body(pr_review, demoted, posted=0, already_posted=0, review_url=None, heading_note=f"Not posted: {reason}.")
+        if not annotations.write_step_summary(env, body):
+            note("reviewer: GITHUB_STEP_SUMMARY is not set; no job summary written")
+        return ""
+    note(
+        f"reviewer: posted {published.inline} comment{'s' if published.inline != 1 else ''}, "
+        f"{published.demoted} in the summary, {published.already_posted} already posted earlier"
+    )
+    return published.review_url or published.summary_url or ""
