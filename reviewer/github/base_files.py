@@ -51,6 +51,7 @@ class BaseBranchFiles:
 
     def _contents(self, path: str) -> _Found:
         from github import GithubException, UnknownObjectException
+
         from reviewer.github.api import describe
 
         relative = inside(path, self.where)
