@@ -112,6 +112,10 @@ class ReviewSettings:
     instructions: str = ""  # the team's review guidelines, added to every review prompt
     guidelines_file: str | None = None  # a file in the repository with more guidelines
     max_chunk_tokens: int = field(default=60000, metadata={"min": 1000})  # diff tokens per request; larger changes are split
+    # A change is split into at least `concurrency` requests, but none under this many diff tokens: a
+    # smaller one pays the instructions and the thinking again for little more parallelism.
+    min_chunk_tokens: int = field(default=8000, metadata={"min": 500})
+    combine_summary: bool = True  # one backend reviews and summarizes: one request per chunk answers both
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from reviewer.diff import FileDiff
+from reviewer.diff import FileDiff, Line
 
 MAX_LINE_CHARS = 2000  # a 100 KB line would cost ~30K tokens and tell the model nothing more
 # C0, DEL, C1, line and paragraph separators, bidi controls; the JSON string's own quote and backslash;
@@ -46,10 +46,13 @@ def render_file(file: FileDiff) -> str:
     out = [f"--- {title}"]
     for hunk in file.hunks:
         out.append(hunk.header)
-        for line in hunk.lines:
-            number = line.old_no if line.kind == "-" else line.new_no
-            out.append(f"{number:>6} {line.kind} {_clip(line.text)}")
+        out.extend(render_line(line) for line in hunk.lines)
     return "\n".join(out) + "\n"
+
+
+def render_line(line: Line) -> str:
+    number = line.old_no if line.kind == "-" else line.new_no
+    return f"{number:>6} {line.kind} {_clip(line.text)}"
 
 
 def render_files(files: Iterable[FileDiff]) -> str:

@@ -60,13 +60,20 @@ def needs_tree(config: Config, tasks: tuple[str, ...]) -> bool:
 
 
 def plan(change: Change, setup: Setup, tasks: tuple[str, ...]) -> Plan:
-    """Every request of the run, built and not sent. The walkthrough is of the whole change."""
+    """Every request of the run, built and not sent. The walkthrough is of the whole change.
+
+    When the review and the walkthrough are of the same diff they are planned together, so that
+    one request can answer both where one backend serves both tasks.
+    """
     from reviewer.review import plan_review
 
-    def one(diff: Diff, task: str) -> Plan:
-        return plan_review(diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=(task,))
+    def one(diff: Diff, tasks: tuple[str, ...]) -> Plan:
+        return plan_review(diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=tasks)
 
-    parts = [one(change.whole if task == "summarize" and change.whole else change.diff, task) for task in tasks]
+    if change.whole is None:
+        parts = [one(change.diff, tasks)]
+    else:
+        parts = [one(change.whole if task == "summarize" else change.diff, (task,)) for task in tasks]
     skipped = tuple(dict.fromkeys(s for p in parts for s in p.skipped))  # a file can be skipped for both tasks
     return dataclasses.replace(
         parts[0], requests=tuple(r for p in parts for r in p.requests), skipped=tuple(dict.fromkeys(change.skipped + skipped))

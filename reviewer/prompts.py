@@ -28,6 +28,8 @@ OVERRIDE_DIR = ".reviewer/prompts"
 TASK_TEMPLATES: dict[str, tuple[str, str]] = {
     "review": ("review_system.j2", "review_user.j2"),
     "summarize": ("summarize_system.j2", "summarize_user.j2"),
+    # A review request that also summarizes its chunk (reviewer.review.COMBINED_TEMPLATES)
+    "review+summarize": ("review_summarize_system.j2", "review_summarize_user.j2"),
 }
 
 
@@ -98,6 +100,10 @@ class Templates:
             raise TemplateError(f"{_template_location(name)}: {exc.message}") from None
         except jinja2.sandbox.SecurityError as exc:
             raise TemplateError(f"{_template_location(name)}: not allowed in a prompt template: {exc}") from None
+
+    def combinable(self) -> bool:
+        """Whether one request may review and summarize: not when the team has its own summary templates."""
+        return not any(name in self.overrides for name in TASK_TEMPLATES["summarize"])
 
     def messages(self, task: str, context: Mapping[str, Any]) -> tuple[Message, ...]:
         system, user = TASK_TEMPLATES[task]

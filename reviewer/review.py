@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from reviewer import backends as backend_registry
-from reviewer import pricing, routing
+from reviewer import pricing, routing, tokens
 from reviewer.backends.base import Backend, Message, Usage, effort_gap
-from reviewer.budget import estimate_tokens, expected_output_tokens, plan_chunks
+from reviewer.budget import expected_output_tokens, plan_chunks
 from reviewer.config import CATEGORIES, SEVERITIES, BackendConfig, Config
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
@@ -46,6 +46,9 @@ class Request:
     paths: tuple[str, ...]
     prompt_tokens: int  # estimated
     context: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what the templates saw
+    # A review that also describes its chunk in the same answer: one backend serves both tasks, so the
+    # diff is read (and paid for) once, and nothing waits for another request to fill the cache.
+    summarizes: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,16 +156,25 @@ def plan_review(
     diff, found = redact_diff(diff)
     description, guidelines = redact(description), redact(guidelines)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
+    # Exact token counts (V4's own tokenizer) when the change is small enough for that to be cheap.
+    count = tokens.counter_for(sum(len(line.text) + 12 for f in selection.files for h in f.hunks for line in h.lines))
     requests: list[Request] = []
     unroutable: dict[str, Skipped] = {}
-    for task in tasks:
-        groups, refused = routing.group(config, task, selection.files)
+    routed = {task: routing.group(config, task, selection.files) for task in tasks}
+    for _, refused in routed.values():
         for s in refused:
             unroutable.setdefault(s.path, s)
+    together = _combined(routed, config, templates)
+    for task, (groups, _) in routed.items():
         # Parts are counted, and paths listed, per route group: a request never names a file that a
         # data-sovereignty rule keeps from its backends (a path can tell as much as the code).
         for route in groups:
-            chunks = plan_chunks(route.files, config.review.max_chunk_tokens)
+            if task == "summarize" and route in together:
+                continue  # answered by the review requests of the same files
+            chunks = plan_chunks(
+                route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
+                min_tokens=config.review.min_chunk_tokens, count=count,
+            )
             for index, chunk in enumerate(chunks, 1):
                 context: dict[str, Any] = {
                     "description": description,
@@ -177,16 +189,32 @@ def plan_review(
                     "categories": CATEGORIES,
                     "nonce": nonce,
                 }
-                messages = templates.messages(task, context)
-                tokens = sum(estimate_tokens(m.content) for m in messages)
-                requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context))
+                summarizes = task == "review" and route in together
+                messages = templates.messages(COMBINED_TEMPLATES if summarizes else task, context)
+                prompt = sum(count(m.content) for m in messages)
+                requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported)
 
 
+COMBINED_TEMPLATES = "review+summarize"
+
+
+def _combined(routed: Mapping[str, tuple[list[routing.RouteGroup], list[Skipped]]], config: Config, templates: Templates) -> list[routing.RouteGroup]:
+    """The route groups whose review requests also summarize: the same files go to the same backends for both.
+
+    Not when the team has its own summary templates: a combined answer would ignore them.
+    """
+    if not config.review.combine_summary or set(routed) != {"review", "summarize"} or not templates.combinable():
+        return []
+    summaries = routed["summarize"][0]
+    return [route for route in routed["review"][0] if route in summaries]
+
+
 def estimated_cost(request: Request, backend: BackendConfig, when: datetime) -> float:
-    """What sending `request` once to `backend` is expected to cost (output estimated by effort)."""
-    usage = Usage(1, request.prompt_tokens, 0, expected_output_tokens(backend.effort), 0)
+    """What sending `request` once to `backend` is expected to cost (output estimated by effort and size)."""
+    output = expected_output_tokens(backend.effort, request.prompt_tokens, files=len(request.paths) if request.summarizes or request.task == "summarize" else 0)
+    usage = Usage(1, request.prompt_tokens, 0, min(output, backend.max_tokens), 0)
     return pricing.cost(backend, usage, when)
 
 
@@ -381,8 +409,9 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _
                 budget.settle(estimate, outcome.charge(backend.config, exc.usage, clock()) if exc.usage else 0.0)
                 break
             budget.settle(estimate, outcome.charge(backend.config, completion.usage, clock()))
-            if request.task == "summarize":
+            if request.task == "summarize" or request.summarizes:
                 outcome.summary = parse_summary(completion.text)
+            if request.task == "summarize":
                 usable = True
             else:
                 parsed = parse_answer(completion.text)

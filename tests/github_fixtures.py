@@ -39,6 +39,7 @@ def finding(path: str, line: int, severity: str = "major", category: str = "bug"
     return {"path": path, "line": line, "severity": severity, "category": category, "title": title, "body": extra.pop("body", "Why it matters."), **extra}
 
 
+REVIEW_ANSWER = '{"findings": [\n'  # the answer format of a review request (the rules quote {"findings": []} too)
 SUMMARY = {"title": "Load files with eval", "walkthrough": [{"path": "src/app.py", "summary": "load() now evaluates the file"}], "risks": ["eval runs code"]}
 
 
@@ -64,12 +65,16 @@ class Scenario:
         self.runs = 0
 
     def _answer(self, request: Recorded) -> Reply:
+        """What each request asks for: findings, a summary, or both in one answer (one backend serves both tasks)."""
+        answer: dict[str, Any] = {}
+        if REVIEW_ANSWER in request.text:
+            answer["findings"] = self.findings
         if '"walkthrough"' in request.text:
-            return Reply(content=json.dumps(self.summary))
-        return Reply(content=json.dumps({"findings": self.findings}))
+            answer.update(self.summary)
+        return Reply(content=json.dumps(answer))
 
     def review_requests(self) -> list[Recorded]:
-        return [r for r in self.model.posts() if '"walkthrough"' not in r.text]
+        return [r for r in self.model.posts() if REVIEW_ANSWER in r.text]
 
     def environ(self, event_name: str, payload: dict[str, Any], *, workspace: bool = False) -> dict[str, str]:
         self.runs += 1

@@ -1,8 +1,8 @@
-"""Chunks that fit a request, with every hunk in exactly one chunk."""
+"""Chunks that fit a request, with every hunk in exactly one chunk, balanced over the requests in flight."""
 
 from __future__ import annotations
 
-from reviewer.budget import estimate_tokens, plan_chunks
+from reviewer.budget import expected_output_tokens, plan_chunks
 from reviewer.diff import FileDiff, FileStatus, Hunk, Line
 
 
@@ -70,6 +70,44 @@ def test_one_enormous_line_is_one_clipped_request() -> None:
     assert chunk.tokens <= 1_000
 
 
-def test_estimate() -> None:
-    assert estimate_tokens("") == 0
-    assert 300 <= estimate_tokens("x" * 1000) <= 400
+def test_a_large_change_fills_every_slot_with_near_equal_chunks() -> None:
+    files = [file_with_hunks(f"pkg/m{n:02}.py", 1, 30 + (n * 37) % 200) for n in range(60)]
+    chunks = plan_chunks(files, 60_000, slots=8, min_tokens=2_000)
+    assert len(chunks) == 8
+    sizes = [c.tokens for c in chunks]
+    assert max(sizes) <= 1.25 * (sum(sizes) / len(sizes))  # the slowest request is close to the average
+    assert all(len(f.hunks) == 1 for c in chunks for f in c.files)  # every file kept whole: each fits
+    order = [f.path for c in chunks for f in c.files]
+    assert order == sorted(order)  # files stay in path order, a directory's files side by side
+    assert changed_lines([f for c in chunks for f in c.files]) == changed_lines(files)
+
+
+def test_more_than_one_round_is_whole_rounds() -> None:
+    files = [file_with_hunks(f"f{n:02}", 1, 100) for n in range(40)]
+    one_file = plan_chunks(files[:1], 10**6).__getitem__(0).tokens
+    chunks = plan_chunks(files, max_tokens=4 * one_file, slots=4)  # 10 chunks needed: 12, three full rounds
+    assert len(chunks) == 12
+    assert all(c.tokens <= 4 * one_file for c in chunks)
+
+
+def test_the_smallest_useful_chunk_bounds_the_split() -> None:
+    files = [file_with_hunks(f"f{n}", 1, 40) for n in range(6)]
+    total = plan_chunks(files, 10**6)[0].tokens
+    assert len(plan_chunks(files, 10**6, slots=8, min_tokens=total // 2)) == 2  # not 8 chunks of a few lines
+    assert len(plan_chunks(files, 10**6, slots=8, min_tokens=total)) == 1
+
+
+def test_a_file_larger_than_an_even_share_is_split_at_hunks() -> None:
+    big = file_with_hunks("big", 8, 50)
+    small = [file_with_hunks(f"s{n}", 1, 50) for n in range(8)]
+    chunks = plan_chunks([big, *small], 10**6, slots=4, min_tokens=100)
+    assert len(chunks) == 4
+    sizes = [c.tokens for c in chunks]
+    assert max(sizes) <= 1.3 * min(sizes)
+    assert changed_lines([f for c in chunks for f in c.files]) == changed_lines([big, *small])
+
+
+def test_expected_output_grows_with_effort_and_size() -> None:
+    assert expected_output_tokens("none", 2_000) < expected_output_tokens("high", 2_000) < expected_output_tokens("max", 2_000)
+    assert expected_output_tokens("high", 40_000) > 2 * expected_output_tokens("high", 2_000)
+    assert expected_output_tokens("high", 2_000, files=10) > expected_output_tokens("high", 2_000)

@@ -215,16 +215,29 @@ def test_large_change_is_split_into_parallel_requests(repo: GitRepo, model_serve
 def test_summary_flag_adds_a_walkthrough(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     feature_branch(repo)
 
-    def answer(request: Recorded) -> Reply:
-        if "walkthrough" in request.body["messages"][0]["content"]:
-            return Reply(content=json.dumps({"title": "Rename helper", "walkthrough": [{"path": "app.py", "summary": "Edits lines."}], "risks": ["None big."]}))
-        return Reply()
-
-    model_server.responder = answer
+    summary = {"title": "Rename helper", "walkthrough": [{"path": "app.py", "summary": "Edits lines."}], "risks": ["None big."]}
+    model_server.default = Reply(content=json.dumps({"findings": [], **summary}))
     code, result = run_json(capsys, "--summary", "--base-url", model_server.openai_url, "--model", "m")
     assert code == 0
     assert "### Rename helper" in result["summary"]
     assert "| `app.py` | Edits lines. |" in result["summary"]
+    # One backend serves both tasks: one request reviews and describes, reading the diff once.
+    [request] = model_server.posts()
+    assert '"walkthrough"' in request.body["messages"][0]["content"] and '{"findings": [\n' in request.body["messages"][0]["content"]
+
+
+def test_summary_apart_when_combining_is_off(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+    feature_branch(repo)
+    repo.write(".reviewer.toml", "[review]\ncombine_summary = false\n")
+
+    def answer(request: Recorded) -> Reply:
+        if "walkthrough" in request.body["messages"][0]["content"]:
+            return Reply(content=json.dumps({"title": "Rename helper", "walkthrough": [{"path": "app.py", "summary": "Edits lines."}], "risks": []}))
+        return Reply()
+
+    model_server.responder = answer
+    code, result = run_json(capsys, "--summary", "--base-url", model_server.openai_url, "--model", "m")
+    assert code == 0 and "### Rename helper" in result["summary"]
     assert len(model_server.posts()) == 2
 
 

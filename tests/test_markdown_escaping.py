@@ -133,7 +133,8 @@ def test_hostile_model_text_renders_inert_in_format_markdown(repo: GitRepo, mode
     findings = [finding(HOSTILE_PATH, 1, title=HOSTILE_TITLE, suggestion="```\n@acme/owners <img src=x>\n```"), finding(HIDING_PATH, 1, title="VISIBLE-AFTER")]
 
     def answer(request: Recorded) -> Reply:
-        return Reply(content=json.dumps(SUMMARY if '"walkthrough"' in request.text else {"findings": findings}))
+        asked_findings = {"findings": findings} if '{"findings": [\n' in request.text else {}
+        return Reply(content=json.dumps({**asked_findings, **(SUMMARY if '"walkthrough"' in request.text else {})}))
 
     model_server.responder = answer
     assert run(["local", "--summary", "--format", "markdown", "--base-url", model_server.openai_url, "--model", "m"]) == 0

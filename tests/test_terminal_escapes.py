@@ -27,14 +27,14 @@ def change(repo: GitRepo) -> None:
 
 
 def hostile_answer(request: Recorded) -> Reply:
-    if '"walkthrough"' in request.text:
-        summary = {"title": f"t{CLIPBOARD}", "walkthrough": [{"path": f"app.py{FORGE}", "summary": f"s\x9b2J{FORGE}"}], "risks": [FORGE]}
+    summary = {"title": f"t{CLIPBOARD}", "walkthrough": [{"path": f"app.py{FORGE}", "summary": f"s\x9b2J{FORGE}"}], "risks": [FORGE]}
+    if '{"findings": [\n' not in request.text:
         return Reply(content=json.dumps(summary))
     findings = [
         {"path": "app.py", "line": 1, "severity": "major", "category": "bug", "title": f"real{FORGE}", "body": f"b {CLIPBOARD}\r\nmore\x9b2J", "suggestion": f"a = 3{FORGE}"},
         {"path": f"elsewhere.py\n::error file=x.py::{FORGE}", "line": 1, "severity": "minor", "category": "bug", "title": "t::x\n::warning::forged", "body": "b\r\n::error::forged\x1b[31m"},
     ]
-    return Reply(content=json.dumps({"findings": findings}))
+    return Reply(content=json.dumps({"findings": findings, **(summary if '"walkthrough"' in request.text else {})}))
 
 
 def test_format_text_prints_hostile_model_text_inert(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -131,13 +131,12 @@ def test_hostile_file_names_reach_the_model_escaped_and_fenced_and_round_trip(
     repo.commit("hostile names")
 
     def answer(request: Recorded) -> Reply:
-        if '"walkthrough"' in request.text:
-            return Reply(content=json.dumps({"title": "t", "walkthrough": [], "risks": []}))
         # The model copies the quoted header name as a JSON string: it names the real file.
         quoted = re.search(r'^--- (".*") \(added\)$', request.text, re.MULTILINE)
         assert quoted
         path = json.loads(quoted.group(1))
-        return Reply(content=json.dumps({"findings": [{"path": path, "line": 1, "severity": "minor", "category": "bug", "title": "t", "body": "b"}]}))
+        finding = {"path": path, "line": 1, "severity": "minor", "category": "bug", "title": "t", "body": "b"}
+        return Reply(content=json.dumps({"findings": [finding], "title": "t", "walkthrough": [], "risks": []}))
 
     model_server.responder = answer
     assert run(["local", "--summary", "--base-url", model_server.openai_url, "--model", "m", "--format", "json"]) == 0
