@@ -7,7 +7,9 @@ request over the budget.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 from reviewer.diff import FileDiff, Hunk, Line
@@ -42,20 +44,58 @@ def plan_chunks(
     A change large enough is cut into at least `slots` chunks (the requests that can be
     in flight at once), never into chunks under `min_tokens`, and into whole rounds of
     `slots` when it takes more than one: the slowest request is then close to the average.
-    A file stays whole when it fits in a chunk of that size; a larger one is split at hunk
-    boundaries, and a hunk larger than that at line boundaries. Files stay in diff order
-    (by path), so a directory's files share a chunk. Every changed line is in exactly one chunk.
+    Files stay in diff order (by path), so a directory's files share a chunk. A cut falls
+    between files where that keeps the chunks within a few percent of an even share, else
+    between hunks of a file, or inside a large hunk between lines. Every changed line is in
+    exactly one chunk.
     """
-    sized = [(file, count(render_file(file))) for file in files]
-    total = sum(tokens for _, tokens in sized)
+    pieces = [piece for index, file in enumerate(files) for piece in _pieces(index, file, max_tokens, count)]
+    total = sum(p.tokens for p in pieces)
     if not total:
         return (Chunk(tuple(files), 0),) if files else ()
     wanted = _chunk_count(total, max_tokens, slots, min_tokens)
-    limit = min(max_tokens, -(-total // wanted))
-    pieces: list[tuple[FileDiff, int]] = []
-    for file, tokens in sized:
-        pieces.extend([(file, tokens)] if tokens <= limit else _split(file, limit, count))
+    # With requests in parallel, a hunk larger than a quarter share is cut into runs of lines, so that a
+    # cut can fall near where an even split would; runs that land in one chunk are joined into their hunk again.
+    grain = min(max_tokens, max(total // (4 * wanted), 500)) if slots > 1 else max_tokens
+    pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _pieces(piece.file_index, piece.file, grain, count))]
     return tuple(_chunk(group) for group in _partition(pieces, wanted, max_tokens))
+
+
+@dataclass(frozen=True)
+class _Piece:
+    file_index: int  # which file of the change this is (part of)
+    file: FileDiff  # the file with one hunk (or piece of one), or the whole file when it has no hunk
+    tokens: int
+
+
+def _pieces(index: int, file: FileDiff, max_tokens: int, count: Count) -> list[_Piece]:
+    if len(file.hunks) <= 1 and (tokens := count(render_file(file))) <= max_tokens:
+        return [_Piece(index, file, tokens)]
+    parts = [dataclasses.replace(file, hunks=(part,)) for h in file.hunks for part in _split_hunk(file, h, max_tokens, count)]
+    return [_Piece(index, part, count(render_file(part))) for part in parts]
+
+
+def _chunk(group: list[_Piece]) -> Chunk:
+    """The pieces of one chunk: a file's hunks joined again into one file, a hunk's runs of lines into the hunk."""
+    files: list[FileDiff] = []
+    last = -1
+    for piece in group:
+        if piece.file_index != last:
+            files.append(piece.file)
+        else:
+            hunks = files[-1].hunks
+            if hunks and piece.file.hunks and _abuts(hunks[-1], piece.file.hunks[0]):
+                hunks = (*hunks[:-1], _hunk_of([*hunks[-1].lines, *piece.file.hunks[0].lines], hunks[-1].old_start, hunks[-1].new_start, hunks[-1].section))
+                files[-1] = dataclasses.replace(files[-1], hunks=hunks + piece.file.hunks[1:])
+            else:
+                files[-1] = dataclasses.replace(files[-1], hunks=hunks + piece.file.hunks)
+        last = piece.file_index
+    return Chunk(tuple(files), sum(p.tokens for p in group))
+
+
+def _abuts(first: Hunk, second: Hunk) -> bool:
+    """Whether `second` starts where `first` ends: two runs of one hunk's lines (git never writes such hunks)."""
+    return second.old_start == first.old_start + first.old_len and second.new_start == first.new_start + first.new_len
 
 
 def _chunk_count(total: int, max_tokens: int, slots: int, min_tokens: int) -> int:
@@ -67,79 +107,53 @@ def _chunk_count(total: int, max_tokens: int, slots: int, min_tokens: int) -> in
     return needed
 
 
-def _partition(pieces: list[tuple[FileDiff, int]], wanted: int, cap: int) -> list[list[tuple[FileDiff, int]]]:
-    """Consecutive groups of `pieces`, as near an even share as can be, none over `cap`.
+# How far from an even share a cut may move to fall between files rather than inside one.
+_WHOLE_FILE_SLACK = 0.03
 
-    The largest group is first made as small as any split into `wanted` groups allows (a
-    binary search on its size); then each cut goes where its group comes closest to an even
-    share of what is left, as long as the rest still fits the groups left.
+
+def _partition(pieces: list[_Piece], wanted: int, cap: int) -> list[list[_Piece]]:
+    """`pieces` cut into `wanted` consecutive groups, each near an even share, none over `cap`.
+
+    Each cut goes to the boundary between files nearest to where an even split would cut,
+    if one is within a few percent of a share; else to the nearest boundary between pieces
+    (hunks, or runs of a hunk's lines). A group still over `cap` (pieces too coarse) is cut
+    again where it fills up.
     """
-    sizes = [tokens for _, tokens in pieces]
-    if wanted <= 1 or len(sizes) <= 1:
-        bound = cap
-    else:
-        low, high = max(sizes), max(max(sizes), min(cap, sum(sizes)))
-        while low < high:
-            middle = (low + high) // 2
-            low, high = (low, middle) if _groups_needed(sizes, middle)[0] <= wanted else (middle + 1, high)
-        bound = max(low, min(cap, max(sizes))) if _groups_needed(sizes, low)[0] <= wanted else cap
-    needed = _groups_needed(sizes, bound)  # needed[i]: groups the pieces from i on take at the most
-    groups: list[list[tuple[FileDiff, int]]] = []
-    current: list[tuple[FileDiff, int]] = []
-    used, left = 0, sum(sizes)
-    for index, (piece, tokens) in enumerate(pieces):
-        if current:
-            share = (used + left) / max(wanted - len(groups), 1)
-            must = used + tokens > bound
-            may = needed[index] <= wanted - len(groups) - 1
-            if must or (may and used + tokens / 2 > share):
-                groups.append(current)
-                current, used = [], 0
-        current.append((piece, tokens))
-        used += tokens
-        left -= tokens
-    if current:
-        groups.append(current)
-    return groups
+    ends = list(itertools.accumulate(p.tokens for p in pieces))  # ends[i]: tokens up to and including piece i
+    share = ends[-1] / wanted
+    anywhere = list(range(1, len(pieces)))
+    between_files = [i for i in anywhere if pieces[i].file_index != pieces[i - 1].file_index]
+    cuts: list[int] = []  # a cut at i starts a group with piece i
+    for target in (share * n for n in range(1, wanted)):
+        after = cuts[-1] + 1 if cuts else 1
+        cut = _nearest(between_files, [ends[i - 1] for i in between_files], target, after)
+        if cut is None or abs(ends[cut - 1] - target) > _WHOLE_FILE_SLACK * share:
+            cut = _nearest(anywhere, ends[:-1], target, after) or cut
+        if cut is not None:
+            cuts.append(cut)
+    groups = [pieces[start:end] for start, end in zip([0, *cuts], [*cuts, len(pieces)], strict=True)]
+    return [part for group in groups if group for part in _fill(group, cap)]
 
 
-def _groups_needed(sizes: list[int], bound: int) -> list[int]:
-    """For each start index (and one past the end), how many groups of at most `bound` a greedy fill makes."""
-    count = len(sizes)
-    ends = [0] * count
-    end, total = 0, 0
-    for start in range(count):  # the end of a greedy group only moves forward as its start does
-        if end < start:
-            end, total = start, 0
-        while end < count and (total + sizes[end] <= bound or end == start):
-            total += sizes[end]
-            end += 1
-        ends[start] = end
-        total -= sizes[start]
-    needed = [0] * (count + 1)
-    for start in range(count - 1, -1, -1):
-        needed[start] = 1 + needed[ends[start]]
-    return needed
+def _nearest(boundaries: list[int], before: list[int], target: float, after: int) -> int | None:
+    """The boundary at or past `after` whose tokens before it (`before`, in step) come nearest to `target`."""
+    first = bisect.bisect_left(boundaries, after)
+    position = max(bisect.bisect_left(before, target), first)
+    options = [b for b in (position - 1, position) if first <= b < len(boundaries)]
+    best = min(options, key=lambda b: abs(before[b] - target), default=None)
+    return None if best is None else boundaries[best]
 
 
-def _split(file: FileDiff, max_tokens: int, count: Count) -> list[tuple[FileDiff, int]]:
-    """`file` as one piece per hunk (a hunk over `max_tokens` as pieces of its lines): the partition
-    cuts between them only where it must, and a chunk joins the pieces of a file it holds again."""
-    pieces = []
-    for hunk in (part for h in file.hunks for part in _split_hunk(file, h, max_tokens, count)):
-        one = dataclasses.replace(file, hunks=(hunk,))
-        pieces.append((one, count(render_file(one))))
-    return pieces
-
-
-def _chunk(group: list[tuple[FileDiff, int]]) -> Chunk:
-    files: list[FileDiff] = []
-    for file, _ in group:
-        if files and files[-1].path == file.path and files[-1].old_path == file.old_path:
-            files[-1] = dataclasses.replace(files[-1], hunks=files[-1].hunks + file.hunks)
-        else:
-            files.append(file)
-    return Chunk(tuple(files), sum(tokens for _, tokens in group))
+def _fill(group: list[_Piece], cap: int) -> list[list[_Piece]]:
+    parts: list[list[_Piece]] = [[]]
+    used = 0
+    for piece in group:
+        if parts[-1] and used + piece.tokens > cap:
+            parts.append([])
+            used = 0
+        parts[-1].append(piece)
+        used += piece.tokens
+    return parts
 
 
 def _split_hunk(file: FileDiff, hunk: Hunk, max_tokens: int, count: Count) -> list[Hunk]:

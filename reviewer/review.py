@@ -57,6 +57,9 @@ class Plan:
     selection: Selection
     skipped: tuple[Skipped, ...]  # filtered out, or no backend may see them
     secrets: tuple[Exposed, ...] = ()  # found in the diff (skipped files too) and redacted from every request
+    # The diff planned, and it redacted: findings are placed on the latter without redacting it again.
+    source: Diff | None = field(default=None, compare=False, repr=False)
+    redacted: Diff | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -153,12 +156,14 @@ def plan_review(
     numbers stay right), the description and the guidelines.
     """
     nonce = secrets.token_hex(8)
+    source = diff
     diff, found = redact_diff(diff)
     description, guidelines = redact(description), redact(guidelines)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     # Exact token counts (V4's own tokenizer) when the change is small enough for that to be cheap.
     count = tokens.counter_for(sum(len(line.text) + 12 for f in selection.files for h in f.hunks for line in h.lines))
     requests: list[Request] = []
+    counted: dict[str, int] = {}  # system message → its tokens: it is the same for many requests
     unroutable: dict[str, Skipped] = {}
     routed = {task: routing.group(config, task, selection.files) for task in tasks}
     for _, refused in routed.values():
@@ -191,13 +196,25 @@ def plan_review(
                 }
                 summarizes = task == "review" and route in together
                 messages = templates.messages(COMBINED_TEMPLATES if summarizes else task, context)
-                prompt = sum(count(m.content) for m in messages)
+                prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, count, counted)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
-    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported)
+    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff)
 
 
 COMBINED_TEMPLATES = "review+summarize"
+
+
+def _prompt_tokens(messages: tuple[Message, ...], diff: str, diff_tokens: int, count: tokens.Count, system: dict[str, int]) -> int:
+    """The messages' tokens: the diff's as its chunk was counted, not again; a system message once a run."""
+    total = 0
+    for message in messages:
+        if message.role == "system":
+            total += system[message.content] if message.content in system else system.setdefault(message.content, count(message.content))
+            continue
+        rest = message.content.replace(diff, "", 1) if diff else message.content
+        total += count(rest) + (diff_tokens if len(rest) < len(message.content) else 0)
+    return total
 
 
 def _combined(routed: Mapping[str, tuple[list[routing.RouteGroup], list[Skipped]]], config: Config, templates: Templates) -> list[routing.RouteGroup]:
@@ -291,7 +308,8 @@ def run_review(
     with ThreadPoolExecutor(max_workers=config.review.concurrency) as executor:
         outcomes = list(executor.map(work, plan.requests))
 
-    findings = _unique(place([*secret_findings(plan.secrets), *(f for o in outcomes for f in o.findings)], redact_diff(diff)[0], incremental=incremental))
+    placed_on = plan.redacted if plan.source is diff and plan.redacted is not None else redact_diff(diff)[0]
+    findings = _unique(place([*secret_findings(plan.secrets), *(f for o in outcomes for f in o.findings)], placed_on, incremental=incremental))
     summaries = [o.summary for o in outcomes if o.summary is not None]
     summary = None
     for s in summaries:

@@ -5,6 +5,11 @@ Plain and streamed answers, reasoning kept apart (`reasoning_content`, or
 usage fields, scripted failures (status codes, Retry-After, delays), and a
 record of every request, so tests drive the real `openai` and `anthropic`
 clients and assert on what actually went over the wire.
+
+By default half of every prompt is reported as cached. `PrefixCache` makes the
+cache behave as DeepSeek's does (apis.md A5), and `answer_time` with `slots`
+makes the answer take as long as reading the uncached part would, a few
+requests at a time: what benchmarks/ measures the run against.
 """
 
 from __future__ import annotations
@@ -62,12 +67,71 @@ class Recorded:
 
 Responder = Callable[[Recorded], Reply]
 
+MIN_UNIT_TOKENS = 64  # nothing shorter is cached (DeepSeek's 2024 note; uncertain for V4)
+
+
+class PrefixCache:
+    """DeepSeek's context cache, as its guide describes V4's: a hit is the longest persisted unit that is
+    a prefix of the prompt, counted from its start. A unit is persisted when a request completes (the
+    whole prompt), and the common prefix of two completed prompts becomes a unit of its own. So two
+    requests in flight together share nothing, and A+B then A+C hits on nothing: only A+D, after them.
+    Its fixed-interval units of long inputs are left out (the interval is not published): that only
+    ever makes hits rarer here than there. Prompts are compared as text; a hit is counted with `count`.
+    """
+
+    def __init__(self, count: Callable[[str], int] | None = None) -> None:
+        self.count = count or _estimate
+        self.units: set[str] = set()
+        self._prompts: list[str] = []
+        self._lock = threading.Lock()
+
+    def hit(self, prompt: str) -> int:
+        with self._lock:
+            unit = max((unit for unit in self.units if prompt.startswith(unit)), key=len, default="")
+        return self.count(unit) if unit else 0
+
+    def complete(self, prompt: str) -> None:
+        with self._lock:
+            for earlier in self._prompts:
+                common = _common_prefix(earlier, prompt)
+                if len(common) >= MIN_UNIT_TOKENS * 4:
+                    self.units.add(common)
+            if len(prompt) >= MIN_UNIT_TOKENS * 4:
+                self.units.add(prompt)
+            self._prompts.append(prompt)
+
+
+def _common_prefix(a: str, b: str) -> str:
+    """The longest common prefix, found by halving: comparing slices runs in C, not a loop per character."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return a[:low]
+
 
 class ModelServer:
     """Start with `with ModelServer() as server:`; `server.url` is http://127.0.0.1:PORT."""
 
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(
+        self,
+        default: Reply | None = None,
+        *,
+        cache: PrefixCache | None = None,  # None: half of every prompt is reported cached
+        answer_time: Callable[[int], float] | None = None,  # seconds to answer, from the uncached prompt tokens
+        slots: int | None = None,  # requests answered at once; the rest wait their turn
+        piece: int = 7,  # characters a streamed event carries (DeepSeek sends about a token)
+        count: Callable[[str], int] | None = None,  # prompt tokens of a text; default: a token per 4 characters
+    ) -> None:
+        self.piece = piece
+        self.count = count or _estimate
         self.default = default or Reply()
+        self.cache = cache
+        self.answer_time = answer_time
+        self._slots = threading.Semaphore(slots) if slots else None
         self.replies: deque[Reply] = deque()  # consumed first, one per request
         self.responder: Responder | None = None  # else called per request
         self.requests: list[Recorded] = []
@@ -153,9 +217,26 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 return
             path = self.path.split("?")[0]
             recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            if server._slots is not None:
+                with server._slots:
+                    self._answer(path, body, recorded)
+            else:
+                self._answer(path, body, recorded)
+
+        def _answer(self, path: str, body: dict[str, Any], recorded: Recorded) -> None:
+            start = time.monotonic()
             reply = server._next_reply(recorded)
-            if reply.delay:
-                time.sleep(reply.delay)
+            prompt_tokens = server.count(recorded.text)
+            if reply.cached_tokens is not None:
+                cached = reply.cached_tokens
+            else:
+                cached = server.cache.hit(recorded.text) if server.cache is not None else prompt_tokens // 2
+            answering = 0.0
+            if server.answer_time and reply.status == 200:  # the time taken to count and compose is part of it
+                answering = max(server.answer_time(prompt_tokens - cached) - (time.monotonic() - start), 0.0)
+            delay = reply.delay + answering
+            if delay:
+                time.sleep(delay)
             anthropic = path.endswith("/messages")
             if not (anthropic or path.endswith("/chat/completions")):
                 self._json(404, {"error": {"message": f"no route {path}"}})
@@ -168,16 +249,16 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 )
                 self._json(reply.status, error, reply.headers)
                 return
-            prompt_tokens = _estimate(recorded.text)
             if anthropic:
-                self._anthropic(body, reply, prompt_tokens)
+                self._anthropic(body, reply, prompt_tokens, cached)
             else:
-                self._openai(body, reply, prompt_tokens)
+                self._openai(body, reply, prompt_tokens, cached)
+            if server.cache is not None:
+                server.cache.complete(recorded.text)
 
         # OpenAI chat completions, DeepSeek flavour
 
-        def _openai_usage(self, reply: Reply, prompt_tokens: int) -> dict[str, Any]:
-            cached = prompt_tokens // 2 if reply.cached_tokens is None else reply.cached_tokens
+        def _openai_usage(self, reply: Reply, prompt_tokens: int, cached: int) -> dict[str, Any]:
             reasoning = _estimate(reply.reasoning) if reply.reasoning else 0
             completion = _estimate(reply.content) + reasoning
             return {
@@ -190,9 +271,9 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 "completion_tokens_details": {"reasoning_tokens": reasoning},
             }
 
-        def _openai(self, body: dict[str, Any], reply: Reply, prompt_tokens: int) -> None:
+        def _openai(self, body: dict[str, Any], reply: Reply, prompt_tokens: int, cached: int) -> None:
             model = body.get("model", "unknown")
-            usage = self._openai_usage(reply, prompt_tokens)
+            usage = self._openai_usage(reply, prompt_tokens, cached)
             if not body.get("stream"):
                 message: dict[str, Any] = {"role": "assistant", "content": reply.content}
                 if reply.reasoning:
@@ -227,8 +308,8 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 return data
 
             events = [chunk({"role": "assistant", "content": "", reply.reasoning_field: ""})]
-            events += [chunk({reply.reasoning_field: piece}) for piece in _pieces(reply.reasoning)]
-            events += [chunk({"content": piece}) for piece in _pieces(reply.content)]
+            events += [chunk({reply.reasoning_field: piece}) for piece in _pieces(reply.reasoning, server.piece)]
+            events += [chunk({"content": piece}) for piece in _pieces(reply.content, server.piece)]
             if reply.tool_call:
                 events.append(chunk({"tool_calls": [{"index": 0, **_openai_tool_call(reply.tool_call, len(server.requests))}]}))
             events.append(chunk({}, _openai_finish(reply)))
@@ -240,9 +321,8 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
 
         # Anthropic messages
 
-        def _anthropic(self, body: dict[str, Any], reply: Reply, prompt_tokens: int) -> None:
+        def _anthropic(self, body: dict[str, Any], reply: Reply, prompt_tokens: int, cached: int) -> None:
             model = body.get("model", "unknown")
-            cached = prompt_tokens // 2 if reply.cached_tokens is None else reply.cached_tokens
             output = _estimate(reply.content) + (_estimate(reply.reasoning) if reply.reasoning else 0)
             usage = {
                 "input_tokens": prompt_tokens - cached,
@@ -296,14 +376,14 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             for index, block in enumerate(blocks):
                 if block["type"] == "thinking":
                     start = {"type": "thinking", "thinking": "", "signature": ""}
-                    deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
+                    deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"], server.piece)]
                     deltas.append({"type": "signature_delta", "signature": "sig"})
                 elif block["type"] == "tool_use":
                     start = {**block, "input": {}}
                     deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
                 else:
                     start = {"type": "text", "text": ""}
-                    deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"])]
+                    deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"], server.piece)]
                 events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
                 events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
                 events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
