@@ -16,9 +16,9 @@ from reviewer.diff import FileDiff, Hunk, Line
 from reviewer.diff_text import render_file, render_line
 from reviewer.tokens import Count, rule
 
-# Tokens of one rendered line beyond what the line's own text counts: a piece of a split hunk is
-# counted line by line, and what the tokenizer merges across a line break may come out either way.
-_LINE_MARGIN = 2
+# A line of a hunk that is split is counted as its characters' share of the hunk's tokens, times this:
+# lines differ in how many tokens a character makes.
+_LINE_MARGIN = 1.25
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def plan_chunks(
     # With requests in parallel, a hunk larger than a quarter share is cut into runs of lines, so that a
     # cut can fall near where an even split would; runs that land in one chunk are joined into their hunk again.
     grain = min(max_tokens, max(total // (4 * wanted), 500)) if slots > 1 else max_tokens
-    pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _pieces(piece.file_index, piece.file, grain, count))]
+    pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _lines(piece, grain, count))]
     return tuple(_chunk(group) for group in _partition(pieces, wanted, max_tokens))
 
 
@@ -69,10 +69,47 @@ class _Piece:
 
 
 def _pieces(index: int, file: FileDiff, max_tokens: int, count: Count) -> list[_Piece]:
-    if len(file.hunks) <= 1 and (tokens := count(render_file(file))) <= max_tokens:
-        return [_Piece(index, file, tokens)]
-    parts = [dataclasses.replace(file, hunks=(part,)) for h in file.hunks for part in _split_hunk(file, h, max_tokens, count)]
-    return [_Piece(index, part, count(render_file(part))) for part in parts]
+    """`file` whole when it has one hunk (or none), else a piece per hunk; a hunk over `max_tokens` cut between lines."""
+    whole = [_Piece(index, file, count(render_file(file)))] if len(file.hunks) <= 1 else [
+        _Piece(index, one, count(render_file(one))) for one in (dataclasses.replace(file, hunks=(h,)) for h in file.hunks)
+    ]
+    return [p for piece in whole for p in ([piece] if piece.tokens <= max_tokens else _lines(piece, max_tokens, count))]
+
+
+def _lines(piece: _Piece, max_tokens: int, count: Count) -> list[_Piece]:
+    """A one-hunk piece over `max_tokens` as runs of its lines, each a hunk of its own that fits.
+
+    A line's share of the hunk's tokens goes by its characters, with a margin when cutting:
+    counting each line apart would take as long as the rest of the plan.
+    """
+    file, [hunk] = piece.file, piece.file.hunks
+    text = render_file(file)
+    per_char = piece.tokens / max(len(text), 1)
+    # The file's title and a hunk header, whose numbers may be a little longer than this hunk's.
+    header = count(render_file(dataclasses.replace(file, hunks=())) + hunk.header + " 1234567 1234567") + 2
+    pieces: list[_Piece] = []
+    old, new = hunk.old_start, hunk.new_start
+    run: list[Line] = []
+    used = estimated = header
+
+    def close() -> None:
+        nonlocal old, new
+        part = _hunk_of(run, old, new, hunk.section)
+        pieces.append(_Piece(piece.file_index, dataclasses.replace(file, hunks=(part,)), int(estimated)))
+        old, new = old + part.old_len, new + part.new_len
+
+    for line in hunk.lines:
+        chars = len(render_line(line)) + 1
+        cost = int(chars * per_char * _LINE_MARGIN) + 1
+        if run and used + cost > max_tokens:
+            close()
+            run, used, estimated = [], header, header
+        run.append(line)
+        used += cost
+        estimated += chars * per_char
+    if run:
+        close()
+    return pieces
 
 
 def _chunk(group: list[_Piece]) -> Chunk:
@@ -153,29 +190,6 @@ def _fill(group: list[_Piece], cap: int) -> list[list[_Piece]]:
             used = 0
         parts[-1].append(piece)
         used += piece.tokens
-    return parts
-
-
-def _split_hunk(file: FileDiff, hunk: Hunk, max_tokens: int, count: Count) -> list[Hunk]:
-    """`hunk` whole when it fits, else consecutive runs of its lines, each a hunk of its own that fits."""
-    if count(render_file(dataclasses.replace(file, hunks=(hunk,)))) <= max_tokens:
-        return [hunk]
-    # The file's title and a hunk header, whose numbers may be a little longer than this hunk's.
-    header = count(render_file(dataclasses.replace(file, hunks=())) + hunk.header + " 1234567 1234567") + _LINE_MARGIN
-    parts: list[Hunk] = []
-    old, new = hunk.old_start, hunk.new_start
-    run: list[Line] = []
-    used = header
-    for line in hunk.lines:
-        cost = count(render_line(line)) + _LINE_MARGIN
-        if run and used + cost > max_tokens:
-            parts.append(_hunk_of(run, old, new, hunk.section))
-            old, new = old + parts[-1].old_len, new + parts[-1].new_len
-            run, used = [], header
-        run.append(line)
-        used += cost
-    if run:
-        parts.append(_hunk_of(run, old, new, hunk.section))
     return parts
 
 

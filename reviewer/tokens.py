@@ -42,7 +42,7 @@ def rule(text: str) -> int:
         return 0
     words = _WORDS.findall(text)
     long_tail = sum(len(w) for w in words) - 4 * len(words) + sum(4 - len(w) for w in words if len(w) < 4)
-    extra_bytes = len(text.encode("utf-8", "surrogatepass")) - len(text)
+    extra_bytes = len(text.encode("utf-8", "surrogatepass")) - len(text) if not text.isascii() else 0
     counts = (len(words), long_tail, len(_DIGITS.findall(text)), len(_PUNCTUATION.findall(text)), extra_bytes, len(_SPACES.findall(text)))
     return int(sum(w * n for w, n in zip(_WEIGHTS, counts, strict=True))) + 1
 

@@ -92,7 +92,7 @@ def review_pull(
     """Review the PR (or only what is new since our last review), or say why not."""
     from reviewer.backends.base import Usage
     from reviewer.diff import within
-    from reviewer.pipeline import Change, needs_tree, run
+    from reviewer.pipeline import Change, needs_tree, preload, run
     from reviewer.review import Review
 
     config, info, ref = setup.config, pull.info, pull.ref
@@ -109,6 +109,8 @@ def review_pull(
     if last_head == info.head_sha and not full:
         note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
         return Reviewed()
+    if not dry_run:
+        preload(config, tasks)  # while the pull request's files are read
     agents = needs_tree(config, tasks) and not dry_run
     tree_context: AbstractContextManager[Path | None] = tree_source(pull.head()) if agents else nullcontext(None)
     with tree_context as tree:
