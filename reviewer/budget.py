@@ -90,7 +90,7 @@ def _lines(piece: _Piece, max_tokens: int, count: Count) -> list[_Piece]:
     pieces: list[_Piece] = []
     old, new = hunk.old_start, hunk.new_start
     run: list[Line] = []
-    used = estimated = header
+    used, estimated = header, float(header)
 
     def close() -> None:
         nonlocal old, new
@@ -103,7 +103,7 @@ def _lines(piece: _Piece, max_tokens: int, count: Count) -> list[_Piece]:
         cost = int(chars * per_char * _LINE_MARGIN) + 1
         if run and used + cost > max_tokens:
             close()
-            run, used, estimated = [], header, header
+            run, used, estimated = [], header, float(header)
         run.append(line)
         used += cost
         estimated += chars * per_char

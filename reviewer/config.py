@@ -108,7 +108,9 @@ class ReviewSettings:
     skip_generated: bool = True  # lock files, minified and generated files
     fail_on: str = field(default="none", metadata={"choices": (*SEVERITIES, "none")})
     concurrency: int = field(default=8, metadata={"min": 1})
-    max_cost_usd: float | None = field(default=None, metadata={"min": 0})
+    # The gate for a large change: a run whose estimate (as --dry-run makes it) is over this sends nothing,
+    # and a run stops sending before it could pass it.
+    max_cost_usd: float | None = field(default=2.0, metadata={"min": 0})
     instructions: str = ""  # the team's review guidelines, added to every review prompt
     guidelines_file: str | None = None  # a file in the repository with more guidelines
     max_chunk_tokens: int = field(default=60000, metadata={"min": 1000})  # diff tokens per request; larger changes are split
@@ -128,8 +130,9 @@ class GitHubSettings:
     skip_drafts: bool = True
     skip_label: str = "skip-review"
     skip_bots: bool = True
-    max_files: int = field(default=300, metadata={"min": 0})  # a larger PR gets a summary saying it was not reviewed
-    max_changed_lines: int = field(default=5000, metadata={"min": 0})
+    # A larger PR gets a summary saying it was not reviewed; 0: no limit (the default gate is review.max_cost_usd)
+    max_files: int = field(default=0, metadata={"min": 0})
+    max_changed_lines: int = field(default=0, metadata={"min": 0})
     update_description: bool = False  # `reviewer summarize` also writes the walkthrough into the PR description
     seconds_between_writes: float = field(default=1.0, metadata={"min": 0, "max": 60})  # GitHub allows ~80 content-creating requests a minute
     # Who our comments are posted as when the token cannot ask GET /user (GITHUB_TOKEN, a GitHub App):

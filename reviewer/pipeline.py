@@ -50,6 +50,21 @@ class Setup:
 class Run:
     plan: Plan
     review: Review | None  # None for a dry run: nothing was sent
+    refused: str | None = None  # why nothing was sent: the estimate is over max_cost_usd (the review says so too)
+
+
+def over_limit(planned: Plan, config: Config) -> str | None:
+    """Why the whole run is not sent: the estimate (as --dry-run makes it) is over max_cost_usd; else None."""
+    from reviewer.review import estimated_total, utc_now
+
+    limit = config.review.max_cost_usd
+    estimate = estimated_total(planned, config, utc_now())
+    if limit is None or estimate <= limit:
+        return None
+    return (
+        f"a review would cost about ${estimate:.2f} ({len(planned.requests)} requests, estimated before sending any), "
+        f"over review.max_cost_usd = ${limit:.2f}; raise it (or --max-cost) to review this change"
+    )
 
 
 def needs_tree(config: Config, tasks: tuple[str, ...]) -> bool:
@@ -99,12 +114,20 @@ def run(
     pool: BackendPool | None = None,  # an eval arm shares one across its cases
     budget: Budget | None = None,  # an eval suite holds one cost limit across its cases
 ) -> Run:
+    from reviewer.filters import Skipped
     from reviewer.review import BackendPool, run_review
 
     planned = plan(change, setup, tasks)
     if dry_run:
         return Run(planned, None)
     pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff)
+    refused = None if budget is not None else over_limit(planned, setup.config)  # an eval suite's budget spans its cases
+    if refused:
+        # Nothing is sent; the secrets committed are still reported (they need no request).
+        review = run_review(dataclasses.replace(planned, requests=()), change.whole or change.diff, pool, description=change.description)
+        left_out = tuple(Skipped(p, f"not reviewed: {refused}") for p in dict.fromkeys(p for r in planned.requests for p in r.paths))
+        review = dataclasses.replace(review, skipped=review.skipped + left_out, errors=(refused,), incomplete=True)
+        return Run(planned, review, refused)
     pool.preflight(planned.requests)
     if planned.requests and progress:
         files = len({p for r in planned.requests for p in r.paths})

@@ -235,6 +235,11 @@ def estimated_cost(request: Request, backend: BackendConfig, when: datetime) -> 
     return pricing.cost(backend, usage, when)
 
 
+def estimated_total(plan: Plan, config: Config, when: datetime) -> float:
+    """What the plan is expected to cost, each request on its first backend: --dry-run's figure, and the gate's."""
+    return sum(estimated_cost(r, config.backend(r.backends[0]), when) for r in plan.requests)
+
+
 @dataclass
 class _Outcome:
     request: Request

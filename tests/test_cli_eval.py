@@ -148,7 +148,8 @@ def test_every_variant_runs_on_every_named_backend(
 ) -> None:
     config = tmp_path / "reviewer.toml"
     backend = f'protocol = "openai"\nbase_url = "{model_server.openai_url}"\nprice_input = 1000000.0\nprice_cached_input = 0.0\nprice_output = 0.0\n'
-    config.write_text(f'[backends.small]\nmodel = "small-m"\n{backend}\n[backends.big]\nmodel = "big-m"\n{backend}')
+    # Priced at a dollar a prompt token, so costs show; no cost limit (the default one would stop the suite).
+    config.write_text(f'[review]\nmax_cost_usd = 1e12\n\n[backends.small]\nmodel = "small-m"\n{backend}\n[backends.big]\nmodel = "big-m"\n{backend}')
     # Only the big model finds anything, and only with the strict templates.
     model_server.responder = lambda r: finds_only_with_marker(r) if r.body["model"] == "big-m" else answer()
 

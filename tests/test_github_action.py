@@ -294,7 +294,7 @@ def test_the_runs_cost_reaches_the_summary_and_the_outputs(scenario: Scenario, g
         "[routes]\nreview = \"priced\"\nsummarize = \"priced\"\n\n"
         f"[backends.priced]\nbase_url = \"{scenario.model.openai_url}\"\nmodel = \"m\"\n"
         "price_input = 1000.0\nprice_cached_input = 1000.0\nprice_output = 1000.0\n\n"
-        "[github]\nseconds_between_writes = 0.0\n",
+        "[review]\nmax_cost_usd = 100.0\n\n[github]\nseconds_between_writes = 0.0\n",
         encoding="utf-8",
     )
     result = scenario.action("pull_request", scenario.pull_event(1), capsys, drop=("INPUT_BASE_URL", "INPUT_MODEL"))

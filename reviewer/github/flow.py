@@ -54,7 +54,8 @@ def skip_reason(info: PullInfo, settings: GitHubSettings, *, explicit: bool) -> 
 
 
 def size_reason(info: PullInfo, settings: GitHubSettings) -> str | None:
-    """Why the PR is too large to review; the summary comment says so."""
+    """Why the PR is too large to review by the line or file limits (off unless set; by default the
+    gate is the cost: pipeline.over_limit); the summary comment says so."""
     if settings.max_files and info.changed_files > settings.max_files:
         return f"{info.changed_files:,} changed files, over github.max_files = {settings.max_files:,}"
     if settings.max_changed_lines and info.changed_lines > settings.max_changed_lines:
@@ -133,6 +134,9 @@ def review_pull(
         result = run(change, setup, env, tasks, dry_run=dry_run, progress=progress)
     if result.review is None:
         return Reviewed(plan=result.plan)
+    if result.refused:  # over the cost limit: the summary says what the review would have cost
+        note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {result.refused}")
+        return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, not_reviewed_reason=result.refused))
     return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, since_sha=since))
 
 
