@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "prompts": "reviewer.commands.prompts_cmd:prompts",
     "backends": "reviewer.commands.backends_cmd:backends",
     "eval": "reviewer.commands.eval_cmd:eval_suite",
+    "cost": "reviewer.commands.cost_cmd:cost",
 }
 
 # One line of help per command, so `reviewer --help` imports none of them.
@@ -40,6 +41,7 @@ SHORT_HELP: dict[str, str] = {
     "prompts": "List, show and render the prompt templates in effect.",
     "backends": "Check each backend; import backends from OpenCode or Claude Code.",
     "eval": "Run an evaluation suite per template variant and backend: recall, noise, tokens, cost, time.",
+    "cost": "Sum the runs saved with `reviewer pr --output` by month, and price them on other models.",
 }
 
 

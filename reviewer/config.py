@@ -134,6 +134,8 @@ class GitHubSettings:
     max_files: int = field(default=0, metadata={"min": 0})
     max_changed_lines: int = field(default=0, metadata={"min": 0})
     update_description: bool = False  # `reviewer summarize` also writes the walkthrough into the PR description
+    # The summary's cost line also prices the run's tokens on these models (reviewer.pricing.OTHER_MODELS); [] for none
+    compare_models: tuple[str, ...] = ("gpt-5.5", "claude-opus-4.7")
     seconds_between_writes: float = field(default=1.0, metadata={"min": 0, "max": 60})  # GitHub allows ~80 content-creating requests a minute
     # Who our comments are posted as when the token cannot ask GET /user (GITHUB_TOKEN, a GitHub App):
     # only this login's comments count as ours. An App posts as "SLUG[bot]".
@@ -360,7 +362,12 @@ def validate(config: Config) -> None:
 
 
 def _check_values(config: Config, where: str) -> None:
-    """Checks on each backend alone: a usable URL, and a key variable that belongs to that host."""
+    """Checks on each backend alone: a usable URL, and a key variable that belongs to that host; priced models to compare."""
+    from reviewer.pricing import OTHER_MODELS
+
+    unknown = [m for m in config.github.compare_models if m not in OTHER_MODELS]
+    if unknown:
+        raise ConfigError(f"{where}: github.compare_models: no price for {', '.join(map(repr, unknown))}; known: {', '.join(OTHER_MODELS)}")
     for name, backend in config.backends.items():
         if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
             raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from reviewer.backends.base import Usage
 from reviewer.config import BackendConfig
+from reviewer.errors import ConfigError
 
 PRICES_AS_OF = "2026-10-17"  # DeepSeek pricing page (V4.1-Flash-1017, V4-Pro-0813)
 
@@ -75,3 +76,41 @@ def price_for(backend: BackendConfig, when: datetime) -> Price | None:
 def cost(backend: BackendConfig, usage: Usage, when: datetime) -> float:
     price = price_for(backend, when)
     return price.cost(usage) if price else 0.0
+
+
+# Other models' list prices (USD per 1M tokens), to price a run's own usage on them: what a team saves.
+# Their tokenizers are not DeepSeek's, so the same text is a somewhat different count there, and the
+# cached share is DeepSeek's; an estimate of the order, not a quote.
+OTHERS_AS_OF = "2026-11-30"
+OTHER_MODELS: dict[str, tuple[str, Price]] = {
+    # OpenAI's list price; cached input at 90% off, as for the whole GPT-5 family
+    "gpt-5.5": ("GPT-5.5", Price(cached_input=0.50, input=5.00, output=30.00)),
+    # Anthropic's list price; a cache read at 0.1x input ($0.50), the cache writes (1.25x) left out
+    "claude-opus-4.7": ("Claude Opus 4.7", Price(cached_input=0.50, input=5.00, output=25.00)),
+}
+
+
+@dataclass(frozen=True)
+class Compared:
+    model: str  # its name for people
+    cost_usd: float
+
+
+def compare(usage: Usage, models: tuple[str, ...], where: str = "--compare") -> tuple[Compared, ...]:
+    """`usage` priced on each of `models` (keys of OTHER_MODELS)."""
+    unknown = [m for m in models if m not in OTHER_MODELS]
+    if unknown:
+        raise ConfigError(f"{where}: no price for {', '.join(map(repr, unknown))}; known: {', '.join(OTHER_MODELS)}")
+    return tuple(Compared(OTHER_MODELS[m][0], OTHER_MODELS[m][1].cost(usage)) for m in models)
+
+
+def audit_line(usage: Usage, cost_usd: float, models: tuple[str, ...], where: str = "--compare") -> str:
+    """One sentence: what the run's tokens would have cost on other models."""
+    if not models or not usage.requests:
+        return ""
+    priced = compare(usage, models, where)
+    parts = [
+        f"${c.cost_usd:.4f} on {c.model}" + (f" ({c.cost_usd / cost_usd:.0f}x)" if cost_usd >= 0.0001 else "")
+        for c in priced
+    ]
+    return f"The same tokens would cost {' and '.join(parts)} (list prices of {OTHERS_AS_OF})."

@@ -42,6 +42,7 @@ class RunOptions:
     concurrency: int | None = None
     max_cost: float | None = None
     trust_repo_config: bool = False
+    compare: bool = False
 
     @classmethod
     def plain(cls, config_path: Path | None) -> RunOptions:
@@ -86,6 +87,7 @@ def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit
             "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once."),
             "max_cost": click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
             "trust_repo_config": trust_option,
+            "compare": click.option("--compare", is_flag=True, help="Also say what the run's tokens would cost on other models (a dated price table)."),
         }
         for name, option in reversed(options.items()):
             if name not in omit:
@@ -224,6 +226,14 @@ def progress_printer() -> Callable[[str], None] | None:
         console.print(f"… {printable(message)}", style="dim", highlight=False, markup=False)
 
     return show
+
+
+def cost_audit(review: Review, opts: RunOptions) -> None:
+    """--compare: the run's tokens priced on other models, on stderr (every --format stays as it is)."""
+    if opts.compare:
+        from reviewer.pricing import OTHER_MODELS, audit_line
+
+        note(f"reviewer: {audit_line(review.usage, review.cost_usd, tuple(OTHER_MODELS)) or 'no request was sent, nothing to compare'}")
 
 
 def note(message: str) -> None:

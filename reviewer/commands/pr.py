@@ -19,6 +19,7 @@ from reviewer.commands.common import (
     ALL_FORMATS,
     RunOptions,
     build_config,
+    cost_audit,
     environ,
     exit_code,
     load_guidelines,
@@ -179,5 +180,6 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
     elif not output:
         click.echo(render_review(pr_review.review, opts.output_format), nl=False)
     review = pr_review.review
+    cost_audit(review, opts)
     code = exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
     return PrOutcome(code, len(review.findings), review.cost_usd, url)

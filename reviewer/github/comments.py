@@ -28,6 +28,7 @@ from reviewer.config import GitHubSettings
 from reviewer.errors import PublishError
 from reviewer.findings import at_or_above, severity_rank
 from reviewer.placement import PlacedFinding, Placement
+from reviewer.pricing import audit_line
 from reviewer.publishers.terminal import usage_line
 from reviewer.safe_text import MARKER_PREFIX, fence_for, inline_code, neutralise, one_line
 
@@ -227,6 +228,7 @@ def summary_body(
     heading_note: str = "",
     earlier: str = "",
     reviewed_head: str | None = None,
+    compare: tuple[str, ...] = (),  # models to price the run's tokens on too (github.compare_models)
 ) -> str:
     """The one summary comment: walkthrough, what is not inline, what was not reviewed, the run's cost and head SHA.
 
@@ -249,7 +251,7 @@ def summary_body(
         if already_posted:
             line += f", {already_posted} already posted earlier (not repeated)"
         out += [line + ".", ""]
-    tail = _tail(pr_review)
+    tail = _tail(pr_review, compare)
     current = _demoted_entries(demoted)
     kept = [entry for entry in _entries(earlier) if entry not in current and not entry.startswith(_MORE)]
     listed = _fit(current + kept, BODY_LIMIT - len("\n".join(out + tail)) - 200)
@@ -314,7 +316,7 @@ def _fit(lines: list[str], budget: int) -> list[str]:
     return kept
 
 
-def _tail(pr_review: PullReview) -> list[str]:
+def _tail(pr_review: PullReview, compare: tuple[str, ...]) -> list[str]:
     review = pr_review.review
     out: list[str] = []
     if review.skipped:
@@ -323,7 +325,8 @@ def _tail(pr_review: PullReview) -> list[str]:
         out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
     if review.notes:
         out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
-    out.append(f"<sub>{usage_line(review.usage)} · cost ${review.cost_usd:.4f}</sub>")
+    audit = audit_line(review.usage, review.cost_usd, compare, "github.compare_models")
+    out.append(f"<sub>{usage_line(review.usage)} · cost ${review.cost_usd:.4f}{f'. {audit}' if audit else ''}</sub>")
     return out
 
 

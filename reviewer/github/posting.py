@@ -69,7 +69,8 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
     # An incomplete run (a backend failed) keeps the head it started from, so the next push reviews what it missed.
     reviewed = state.last_head if saved.review.incomplete else saved.head_sha
     body = summary_body(
-        saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, earlier=earlier, reviewed_head=reviewed
+        saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, earlier=earlier, reviewed_head=reviewed,
+        compare=settings.compare_models,
     )
     summary_url = _upsert_summary(pr, state, body)
     return Published(review_url, summary_url, posted, len(demoted), len(plan.already_posted))

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ def dump(pr_review: PullReview) -> str:
         "base_sha": pr_review.base_sha,
         "since_sha": pr_review.since_sha,
         "not_reviewed_reason": pr_review.not_reviewed_reason,
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # `reviewer cost` sums runs by month
         "review": json_publisher.to_dict(pr_review.review),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

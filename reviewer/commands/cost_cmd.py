@@ -1,0 +1,96 @@
+"""`reviewer cost`: what the runs saved with `reviewer pr --output` cost, month by month, and on other models.
+
+A saved file holds the run's usage and cost as `--format json` prints them, and when it was saved
+(older files: their modification time). Every file is read as `reviewer publish` reads it: checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reviewer.backends.base import Usage
+
+
+@dataclass
+class Month:
+    month: str  # YYYY-MM, UTC
+    runs: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+def cost(paths: tuple[Path, ...], output_format: str) -> int:
+    """Sum the runs saved with `reviewer pr --output FILE` (files, or folders of them) by month.
+
+    Each month shows runs, requests, tokens and cost, and what the same tokens would have
+    cost on other models at their list prices (a dated table).
+    """
+    from reviewer.github.saved import load
+    from reviewer.pricing import OTHER_MODELS, OTHERS_AS_OF, compare
+
+    months: dict[str, Month] = {}
+    for path in _files(paths):
+        review = load(path).review
+        month = months.setdefault(_month_of(path), Month(_month_of(path)))
+        month.runs += 1
+        month.usage += review.usage
+        month.cost_usd += review.cost_usd
+    rows = [months[key] for key in sorted(months)]
+    total = Month("total", sum(m.runs for m in rows), sum((m.usage for m in rows), Usage()), sum(m.cost_usd for m in rows))
+    models = tuple(OTHER_MODELS)
+    if output_format == "json":
+        document = {"prices_as_of": OTHERS_AS_OF, "months": [_as_dict(m, models) for m in rows], "total": _as_dict(total, models)}
+        click.echo(json.dumps(document, indent=2))
+        return 0
+    names = [OTHER_MODELS[m][0] for m in models]
+    header = ["month", "runs", "requests", "prompt tokens", "cached", "output tokens", "cost", *(f"on {n}" for n in names)]
+    table = [header]
+    for m in [*rows, total]:
+        others = [f"${c.cost_usd:,.2f}" for c in compare(m.usage, models)]
+        cached = m.usage.cached_prompt_tokens / m.usage.prompt_tokens if m.usage.prompt_tokens else 0.0
+        table.append([m.month, str(m.runs), f"{m.usage.requests:,}", f"{m.usage.prompt_tokens:,}", f"{cached:.0%}",
+                      f"{m.usage.completion_tokens:,}", f"${m.cost_usd:,.2f}", *others])
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+    click.echo(f"(other models at their list prices of {OTHERS_AS_OF}, on these runs' own token counts)")
+    return 0
+
+
+def _files(paths: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        found += sorted(path.rglob("*.json")) if path.is_dir() else [path]
+    return found
+
+
+def _month_of(path: Path) -> str:
+    """When the run was saved (the file says so; an older file, by its modification time), as YYYY-MM in UTC."""
+    try:
+        saved_at = json.loads(path.read_text(encoding="utf-8")).get("saved_at")
+        when = datetime.fromisoformat(saved_at) if isinstance(saved_at, str) else None
+    except ValueError:
+        when = None
+    when = when or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m")
+
+
+def _as_dict(month: Month, models: tuple[str, ...]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from reviewer.pricing import compare
+
+    return {
+        "month": month.month, "runs": month.runs, "usage": asdict(month.usage), "cost_usd": round(month.cost_usd, 6),
+        "on_other_models": {m: round(c.cost_usd, 6) for m, c in zip(models, compare(month.usage, models), strict=True)},
+    }
