@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
@@ -96,19 +97,25 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return ExitCode.USAGE if exc.exit_code == 2 else int(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _interrupted()
         click.echo("reviewer: aborted", err=True)
         return 130
     except KeyboardInterrupt:
-        click.echo("reviewer: interrupted", err=True)
-        sys.stdout.flush()
-        # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
-        os._exit(130)
+        _interrupted()
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return int(result or 0)
+
+
+def _interrupted() -> NoReturn:
+    click.echo("reviewer: interrupted; requests in flight were abandoned: nothing more is billed once their connections close", err=True)
+    sys.stdout.flush()
+    # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
+    os._exit(130)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer import backends as backend_registry
 from reviewer import pricing, routing, tokens
@@ -29,6 +29,9 @@ from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import Exposed, redact, redact_diff
 from reviewer.summary import FileNote, Summary, parse_summary
+
+if TYPE_CHECKING:
+    from reviewer.progress import Status
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]
@@ -296,23 +299,58 @@ def run_review(
     Findings are placed on the redacted diff (the same lines as `diff`), so their
     fingerprints never hash a secret; the whole Review is redacted once, here.
     """
+    from reviewer.progress import Status
+
     config = pool.config
     budget = budget or Budget(config.review.max_cost_usd)
+    status = on_progress if isinstance(on_progress, Status) else None
     done = 0
     done_lock = threading.Lock()
 
     def work(request: Request) -> _Outcome:
         nonlocal done
-        outcome = _ask(request, pool, clock, budget)
+        outcome = _ask(request, pool, clock, budget, status)
         with done_lock:
             done += 1
-            if on_progress:
+            if on_progress and status is None:
                 on_progress(f"{done}/{len(plan.requests)} requests answered")
         return outcome
 
-    with ThreadPoolExecutor(max_workers=config.review.concurrency) as executor:
-        outcomes = list(executor.map(work, plan.requests))
+    if status and plan.requests:
+        status.begin(len(plan.requests))
+    executor = ThreadPoolExecutor(max_workers=config.review.concurrency)
+    futures = [executor.submit(work, request) for request in plan.requests]
+    try:
+        outcomes = [future.result() for future in futures]
+    except KeyboardInterrupt:
+        # Stop at once: what is answered is reported; requests in flight are abandoned with their threads.
+        executor.shutdown(wait=False, cancel_futures=True)
+        answered = [f.result() if f.done() and not f.cancelled() and f.exception() is None else None for f in futures]
+        outcomes = [o or _Outcome(r, errors=["interrupted before it was answered"]) for o, r in zip(answered, plan.requests, strict=True)]
+        review = _gathered(plan, diff, pool, outcomes, description, clock, budget, incremental)
+        left = answered.count(None)
+        note = f"interrupted: {left} request{'s' if left != 1 else ''} abandoned; nothing more is billed once their connections close"
+        raise Interrupted(dataclasses.replace(review, errors=tuple(dict.fromkeys(review.errors)), notes=(*review.notes, note))) from None
+    finally:
+        if status and plan.requests:
+            status.end()
+    executor.shutdown()
+    return _gathered(plan, diff, pool, outcomes, description, clock, budget, incremental)
 
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: `review` holds what was answered, for the command to report before it exits 130."""
+
+    def __init__(self, review: Review) -> None:
+        super().__init__("interrupted")
+        self.review = review
+
+
+def _gathered(
+    plan: Plan, diff: Diff, pool: BackendPool, outcomes: list[_Outcome], description: str, clock: Clock, budget: Budget, incremental: bool
+) -> Review:
+    """One Review of the outcomes: findings placed once, summaries merged, what failed listed as not reviewed."""
+    config = pool.config
     placed_on = plan.redacted if plan.source is diff and plan.redacted is not None else redact_diff(diff)[0]
     findings = _unique(place([*secret_findings(plan.secrets), *(f for o in outcomes for f in o.findings)], placed_on, incremental=incremental))
     summaries = [o.summary for o in outcomes if o.summary is not None]
@@ -407,7 +445,7 @@ def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Rev
     )
 
 
-def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _Outcome:
+def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget, status: Status | None = None) -> _Outcome:
     """Try each backend in order; an unusable answer is asked again once before moving on.
 
     Every attempt, on every backend, is reserved against the budget at that
@@ -425,13 +463,21 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _
             if not budget.reserve(estimate):
                 outcome.errors.append(_over_budget(request, budget.limit))
                 return outcome
+            if status:
+                status.sending()
             try:
                 completion = backend.complete(request.messages)
             except BackendError as exc:
                 outcome.errors.append(str(exc))
-                budget.settle(estimate, outcome.charge(backend.config, exc.usage, clock()) if exc.usage else 0.0)
+                spent = outcome.charge(backend.config, exc.usage, clock()) if exc.usage else 0.0
+                budget.settle(estimate, spent)
+                if status:
+                    status.answered(exc.usage or Usage(), spent)
                 break
-            budget.settle(estimate, outcome.charge(backend.config, completion.usage, clock()))
+            spent = outcome.charge(backend.config, completion.usage, clock())
+            budget.settle(estimate, spent)
+            if status:
+                status.answered(completion.usage, spent)
             if request.task == "summarize" or request.summarizes:
                 outcome.summary = parse_summary(completion.text)
             if request.task == "summarize":

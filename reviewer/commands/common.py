@@ -19,6 +19,7 @@ from reviewer.safe_text import printable
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff
+    from reviewer.progress import Status
     from reviewer.repo_files import RepoFiles
     from reviewer.review import Review
 
@@ -213,19 +214,15 @@ def colour_ok() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def progress_printer() -> Callable[[str], None] | None:
-    """A one-line progress display on stderr, only when a person is watching."""
-    if not sys.stderr.isatty():
-        return None
-    from rich.console import Console
+def progress_printer() -> Status | None:
+    """The run's progress on stderr: one updating line when a person is watching, plain lines in CI, else none."""
+    from reviewer.progress import Live, Status
 
-    console = Console(stderr=True)
-
-    def show(message: str) -> None:
-        # Plain text: no rich markup (a `[link=…]` would be an OSC 8 sequence), no control character.
-        console.print(f"… {printable(message)}", style="dim", highlight=False, markup=False)
-
-    return show
+    if sys.stderr.isatty():
+        return Status(lambda message: click.echo(f"… {printable(message)}", err=True), Live())
+    if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS"):
+        return Status(lambda message: click.echo(f"reviewer: {printable(message)}", err=True))
+    return None
 
 
 def cost_audit(review: Review, opts: RunOptions) -> None:

@@ -55,7 +55,7 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     from reviewer.prompts import Templates, overrides_from
     from reviewer.publishers import plan as plan_publisher
     from reviewer.repo_files import WorkingTree
-    from reviewer.review import utc_now
+    from reviewer.review import Interrupted, utc_now
 
     if work.diff.empty:
         note(f"reviewer: nothing to review ({work.description} has no changes)")
@@ -64,7 +64,11 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
     change = Change(work.diff, work.description, skipped=untracked, tree=work.root)
     setup = Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
-    result = run(change, setup, environ(), tasks, dry_run=opts.dry_run, progress=progress_printer())
+    try:
+        result = run(change, setup, environ(), tasks, dry_run=opts.dry_run, progress=progress_printer())
+    except Interrupted as stop:  # Ctrl-C: what was answered, then exit 130 (reviewer.cli)
+        click.echo(render_review(stop.review, opts.output_format), nl=False)
+        raise
     if result.review is None:
         click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format), nl=False)
         return 0

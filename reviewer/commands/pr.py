@@ -95,13 +95,18 @@ def pr(
     """
     from reviewer.github.api import github_errors
     from reviewer.github.flow import review_pull
+    from reviewer.review import Interrupted
 
     with github_errors():
         session = open_pr(url, repo, number, token, opts)
-        reviewed = review_pull(
-            session.pull, session.setup, session.env, full=full, explicit=False, checkout=session.clone,
-            tree_source=local_tree(checkout, session.clone, session.env), dry_run=opts.dry_run, note=note, progress=progress_printer(),
-        )
+        try:
+            reviewed = review_pull(
+                session.pull, session.setup, session.env, full=full, explicit=False, checkout=session.clone,
+                tree_source=local_tree(checkout, session.clone, session.env), dry_run=opts.dry_run, note=note, progress=progress_printer(),
+            )
+        except Interrupted as stop:  # Ctrl-C: what was answered is printed, nothing is posted; exit 130 (reviewer.cli)
+            click.echo(render_review(stop.review, opts.output_format), nl=False)
+            raise
         return finish(session.pull, reviewed, session.setup.config, opts, session.env, post=not no_post, output=output).exit_code
 
 
