@@ -48,7 +48,7 @@ class Status:
             if logger.getEffectiveLevel() > logging.DEBUG:
                 logger.setLevel(logging.DEBUG)  # the status code is logged at debug level
         if self._live:
-            self._live.start(self.line())
+            self._live.start(self.line)
 
     def sending(self) -> None:
         with self._lock:
@@ -92,7 +92,7 @@ class Status:
 
     def _update(self, plain: bool = False) -> None:
         if self._live:
-            self._live.update(self.line())
+            self._live.refresh()
         elif plain:
             self._show(self.line())
 
@@ -118,7 +118,7 @@ class _RetryLog(logging.Handler):
 
 
 class Live:
-    """One status line on a terminal, redrawn in place (rich); NO_COLOR is honoured by rich itself."""
+    """One status line on a terminal, redrawn in place four times a second (rich); NO_COLOR is honoured by rich."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -126,23 +126,21 @@ class Live:
         self._console = Console(stderr=True, highlight=False)
         self._live: Any = None
 
-    def start(self, text: str) -> None:
+    def start(self, line: Callable[[], str]) -> None:
         from rich.live import Live as RichLive
+        from rich.text import Text
 
-        self._live = RichLive(self._render(text), console=self._console, refresh_per_second=4, transient=True)
+        # Plain text, no markup from anywhere; built at each redraw, so the clock runs between events.
+        self._live = RichLive(
+            get_renderable=lambda: Text(f"… {printable(line())}", style="dim"), console=self._console, refresh_per_second=4, transient=True
+        )
         self._live.start()
 
-    def update(self, text: str) -> None:
+    def refresh(self) -> None:
         if self._live is not None:
-            self._live.update(self._render(text))
+            self._live.refresh()
 
     def stop(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
-
-    @staticmethod
-    def _render(text: str) -> Any:
-        from rich.text import Text
-
-        return Text(f"… {printable(text)}", style="dim")  # plain text: no markup from anywhere
