@@ -314,14 +314,10 @@ def _fit(lines: list[str], budget: int) -> list[str]:
 
 
 def _tail(pr_review: PullReview) -> list[str]:
+    from reviewer.publishers.markdown import status_sections
+
     review = pr_review.review
-    out: list[str] = []
-    if review.skipped:
-        out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
-    if review.errors:
-        out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
-    if review.notes:
-        out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
+    out = status_sections(review)
     out.append(f"<sub>{usage_line(review.usage)} · cost ${review.cost_usd:.4f}</sub>")
     return out
 

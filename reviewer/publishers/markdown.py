@@ -27,11 +27,18 @@ def render(review: Review, *, colour: bool = False) -> str:
             out += [neutralise(f.body), ""]
         if f.suggestion:
             out += [fence_for(f.suggestion), ""]
-    if review.skipped:
-        out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
-    if review.notes:
-        out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
-    if review.errors:
-        out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
+    out += status_sections(review)
     out.append(f"<sub>{one_line(footer(review))}</sub>")
     return "\n".join(out) + "\n"
+
+
+def status_sections(review: Review) -> list[str]:
+    """What was not reviewed, what failed, and notes: as lists under headings (the GitHub summary has them too)."""
+    out: list[str] = []
+    if review.skipped:
+        out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
+    if review.errors:
+        out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
+    if review.notes:
+        out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
+    return out
