@@ -181,10 +181,13 @@ class Layer:
     user: bool = False  # the user's own file: the only one that may name trusted repositories
 
 
-# What a repository's file may not decide unless the repository is trusted: a command to run, an
-# endpoint to send code (and a key) to, the variable a key is read from, whether an endpoint counts
-# as inside your network, and a file to read.
-REPOSITORY_RESTRICTED = ("command", "base_url", "api_key_env", "self_hosted")
+# What a repository's file may not decide unless the repository is trusted: a program to run (an
+# agent protocol, a command), an endpoint to send code (and a key) to, the variable a key is read
+# from, whether an endpoint counts as inside your network, what a backend costs (a price of 0 would
+# switch your cost limit off), and a file to read.
+REPOSITORY_RESTRICTED = (
+    "protocol", "command", "base_url", "api_key_env", "self_hosted", "price_input", "price_cached_input", "price_output",
+)
 
 
 def read_layer(path: Path, *, trusted: bool = True, user: bool = False) -> Layer:
@@ -217,7 +220,7 @@ def from_layers(layers: list[Layer]) -> Config:
     for layer in layers:
         from_mapping(layer.data, layer.where, check_references=False)  # each file's own errors name that file
         _check_layer(layer)
-        data = layer.data if layer.trusted else _routes_kept(merged, layer.data)
+        data = layer.data if layer.trusted else _untrusted_view(merged, layer.data)
         merged = _merge(merged, data)
     sources = " + ".join(layer.where for layer in layers) or None
     return from_mapping(merged, sources)
@@ -253,13 +256,19 @@ def _check_layer(layer: Layer) -> None:
 USER_CONFIG_HINT = "~/.config/reviewer/config.toml"
 
 
-def _routes_kept(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """An untrusted layer without the task routes your own configuration already chose: where code goes is yours."""
-    chosen = [task for task in TASKS if task in (earlier.get("routes") or {})]
+def _untrusted_view(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What an untrusted layer may still say over your own file: not the task routes you chose (where code goes
+    is yours), and a cost limit only lower than yours."""
+    out = dict(data)
     routes = data.get("routes")
-    if not chosen or not isinstance(routes, Mapping):
-        return data
-    return {**data, "routes": {k: v for k, v in routes.items() if k not in chosen}}
+    chosen = [task for task in TASKS if task in (earlier.get("routes") or {})]
+    if chosen and isinstance(routes, Mapping):
+        out["routes"] = {k: v for k, v in routes.items() if k not in chosen}
+    limit = (earlier.get("review") or {}).get("max_cost_usd")
+    review = data.get("review")
+    if limit is not None and isinstance(review, Mapping) and "max_cost_usd" in review:
+        out["review"] = {**review, "max_cost_usd": min(limit, review["max_cost_usd"])}
+    return out
 
 
 def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -354,6 +363,13 @@ def _check_values(config: Config, where: str) -> None:
     for name, backend in config.backends.items():
         if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
             raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
+        if not _plain_netloc(urlparse(backend.base_url).netloc):
+            raise ConfigError(f"{where}: backends.{name}.base_url: its host part holds a backslash, %, a space or a control character")
+        if backend.api_key_env is not None and not _VARIABLE.fullmatch(backend.api_key_env):
+            raise ConfigError(
+                f"{where}: backends.{name}.api_key_env must be the NAME of an environment variable (letters, digits, _), "
+                "never the key itself: put the key in a variable and name it here"
+            )
         problem = key_problem(backend)
         if problem:
             raise ConfigError(f"{where}: backends.{name}.api_key_env: {problem}")
@@ -361,6 +377,7 @@ def _check_values(config: Config, where: str) -> None:
             raise ConfigError(f"{where}: backends.{name}.base_url: DeepSeek's API is served over https; {backend.base_url!r} would send the key in clear")
 
 
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Variables that hold the CI system's own credentials and inputs: never a model key.
 RESERVED_KEY_PREFIXES = ("GITHUB_", "INPUT_", "ACTIONS_", "RUNNER_")
 # Keys of one provider: sent to that provider's hosts only.
@@ -432,8 +449,17 @@ def with_overrides(
 
 
 def is_deepseek_url(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower().rstrip(".")
+    """DeepSeek's own host, read the way every client reads it: no user part, nothing a parser could take differently."""
+    parts = urlparse(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.username is not None or not _plain_netloc(parts.netloc):
+        return False
     return host == "deepseek.com" or host.endswith(".deepseek.com")
+
+
+def _plain_netloc(netloc: str) -> bool:
+    # WHATWG URL parsers (the agent CLIs run on Node) treat `\` like `/`: `https://evil\@api.deepseek.com` is evil's.
+    return not any(c in netloc for c in "\\%") and not any(c.isspace() or ord(c) < 32 for c in netloc)
 
 
 def is_private_url(url: str) -> bool:

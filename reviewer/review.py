@@ -178,7 +178,8 @@ def plan_review(
                     "categories": CATEGORIES,
                     "nonce": nonce,
                 }
-                messages = templates.messages(task, context)
+                # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
+                messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages(task, context))
                 tokens = sum(estimate_tokens(m.content) for m in messages)
                 requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
