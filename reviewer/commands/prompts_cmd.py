@@ -42,9 +42,25 @@ def _templates() -> Templates:
 
 @prompts.command("list")
 def list_templates() -> int:
-    """List the templates in effect and where each comes from."""
-    for info in _templates().list():
+    """List the templates in effect, where each comes from, its blocks and the variables it reads.
+
+    \b
+    An override that {% extends %} a template may fill only that template's
+    blocks (listed under it). A task's system template that leaves out the
+    answer format gets it appended: answers are parsed in that shape.
+    """
+    templates = _templates()
+    for info in templates.list():
+        outline = templates.outline(info.name)
         click.echo(f"{info.name:24} {info.origin:10} {info.location}")
+        if outline.extends:
+            click.echo(f"    extends: {outline.extends}")
+        if outline.blocks:
+            click.echo(f"    {'overrides' if outline.extends else 'blocks'}: {', '.join(outline.blocks)}")
+        if outline.variables:
+            click.echo(f"    variables: {', '.join(outline.variables)}")
+        if outline.answer_format_appended:
+            click.echo("    answer format: not included, so appended to the rendered message")
     return 0
 
 
