@@ -60,7 +60,7 @@ class Job:
     metavar="NAME",
     help="Run every variant on this configured backend, named VARIANT@NAME. Repeatable.",
 )
-@review_options(omit=("backend", "fail_on", "dry_run"))
+@review_options(omit=("backend", "fail_on", "dry_run", "verbose"))
 def eval_suite(opts: RunOptions, suite: Path, variant_specs: tuple[str, ...], backend_names: tuple[str, ...]) -> int:
     """Run the evaluation suite SUITE and print recall, noise, tokens, cost and time per variant.
 
