@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "prompts": "reviewer.commands.prompts_cmd:prompts",
     "backends": "reviewer.commands.backends_cmd:backends",
     "eval": "reviewer.commands.eval_cmd:eval_suite",
+    "eval import": "reviewer.commands.eval_cmd:eval_import",  # a subcommand of a command that takes an argument
 }
 
 # One line of help per command, so `reviewer --help` imports none of them.
@@ -47,9 +48,11 @@ SHORT_HELP: dict[str, str] = {
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *COMMANDS})
+        return sorted({*super().list_commands(ctx), *(name for name in COMMANDS if " " not in name)})
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if len(args) > 1 and f"{args[0]} {args[1]}" in COMMANDS:  # `eval import`: `eval` itself takes SUITE
+            return f"{args[0]} {args[1]}", self.get_command(ctx, f"{args[0]} {args[1]}"), args[2:]
         name = args[0] if args else ""
         if args and self.get_command(ctx, name) is None and not name.startswith("-"):
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)

@@ -158,3 +158,11 @@ def test_prompts_list_shows_blocks_and_variables(repo: GitRepo, capsys: pytest.C
 def test_an_unknown_template_name_suggests_the_closest(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["prompts", "show", "review_sytem.j2"]) == 2
     assert "did you mean 'review_system.j2'?" in capsys.readouterr().err
+
+
+def test_the_judge_templates_render_on_an_example_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["prompts", "render", "judge_system.j2"]) == 0
+    assert '{"matches": [{"finding": "F1", "golden": "G2"}]}' in capsys.readouterr().out
+    assert run(["prompts", "render", "judge_user.j2"]) == 0
+    out = capsys.readouterr().out
+    assert '{"id": "G1", "comment": ' in out and '{"id": "F1", "title": ' in out

@@ -40,6 +40,8 @@ DEFAULT_THRESHOLD = 0.05
 COLUMNS_HELP = """
 \b
 Columns (per variant; `total` sums every variant's cases):
+  variant    the templates (default, or --variant NAME), @backend with
+             --backend; "(N unscored)" when a failure left cases unscored
   recall     expected issues found: golden comments the judge matched and
              must_find entries hit, of all of them
   precision  findings that match an expected issue, of all findings on
@@ -127,7 +129,8 @@ def eval_suite(
     Save a run with --format json > run.json: --replay run.json scores it again
     offline, --baseline run.json gates a later run in CI.
     Exit 0 when every case was scored, 1 on a regression against --baseline,
-    3 when a backend failure left some cases unscored, 2 for a bad suite or option.
+    3 when a backend failure left some cases unscored, 2 for a bad suite or
+    option.
     """
     from reviewer import eval_saved
     from reviewer.evaluation import load_suite
@@ -363,3 +366,50 @@ def _ask_judge(judge: Judge, case: Case, findings: tuple[Finding, ...], budget: 
         else:
             errors.append(f"judge: {name} answered without a usable \"matches\" object twice")
     return Verdict(None, usage.prompt_tokens, cost, tuple(errors))
+
+
+@click.command("eval import")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("suite", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--token", help="GitHub token (default: $GITHUB_TOKEN).")
+def eval_import(folder: Path, suite: Path, token: str | None) -> int:
+    """Make a suite from a folder of the Martian code-review benchmark's golden comments.
+
+    \b
+    FOLDER holds golden_comments/*.json (or the JSON files themselves): per
+    pull request its URL and the comments a human reviewer made, each with a
+    severity. Each pull request becomes a case folder in SUITE, FILE-NUMBER,
+    with its diff fetched through the GitHub API (GITHUB_API_URL is honoured)
+    and its golden comments in expected.json. A case folder that exists
+    already is kept, so an interrupted import picks up where it stopped.
+    """
+    import json
+
+    from reviewer.commands.common import note
+    from reviewer.eval_import import read_folder
+    from reviewer.evaluation import DIFF_FILE, EXPECTED_FILE
+    from reviewer.github.api import api_url, connect, github_errors, parse_ref
+    from reviewer.github.pull import GitHubPull
+
+    pulls = read_folder(folder)
+    env = environ()
+    made = kept = 0
+    with github_errors():
+        for pull in pulls:
+            target = suite / pull.case
+            if target.exists():
+                kept += 1
+                continue
+            ref = parse_ref(pull.url, None, None)
+            diff = GitHubPull.open(connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), 0.0), ref).whole(None)
+            if diff.diff.empty:
+                note(f"reviewer: {pull.url}: GitHub sent no diff this reviewer can read; no case made")
+                continue
+            target.mkdir(parents=True)
+            (target / DIFF_FILE).write_text(diff.raw, encoding="utf-8")
+            (target / EXPECTED_FILE).write_text(json.dumps({"golden": list(pull.golden)}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            for skipped in diff.skipped:
+                note(f"reviewer: {pull.case}: {skipped.path} left out: {skipped.reason}")
+            made += 1
+    note(f"reviewer: {made} case(s) made in {suite}, {kept} kept as they were")
+    return ExitCode.OK
