@@ -42,7 +42,7 @@ SHORT_HELP: dict[str, str] = {
     "config": "Show or check the configuration.",
     "prompts": "List, show and render the prompt templates in effect.",
     "backends": "Check each backend; import backends from OpenCode or Claude Code.",
-    "eval": "Run an evaluation suite per template variant and backend: recall, noise, tokens, cost, time.",
+    "eval": "Measure templates on an eval suite: recall, precision, F1, false positives; gate on a baseline.",
 }
 
 
