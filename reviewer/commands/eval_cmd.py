@@ -10,6 +10,7 @@ suite from the Martian code-review benchmark's golden comments.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -62,7 +63,8 @@ class Arm:
 
     name: str
     setup: Setup
-    pool: BackendPool
+    pool: BackendPool  # shared by the arm's cases; an agent arm's only sets its backends up (each case has its own tree)
+    agents: bool
 
 
 @dataclass(frozen=True)
@@ -211,15 +213,22 @@ def _arms(
     backend_names: tuple[str, ...],
     guidelines: str,
 ) -> list[Arm]:
-    from reviewer.pipeline import Setup
+    from reviewer.pipeline import Setup, needs_tree
     from reviewer.review import BackendPool
 
     if backend_names and opts.base_url:
         raise ConfigError("--backend and --base-url exclude each other: --base-url is the one backend of the run")
     configs = [(f"@{b}", _one_case_at_a_time(build_config(dataclasses.replace(opts, backend=b), files))) for b in backend_names]
-    pools = [(suffix, config, BackendPool(config, environ())) for suffix, config in configs or [("", _one_case_at_a_time(base))]]
+    arms = []
+    for suffix, config in configs or [("", _one_case_at_a_time(base))]:
+        agents = needs_tree(config, ("review",))
+        # An agent backend is only set up here (executable, key); each case gives it a tree of its own.
+        pool = BackendPool(config, environ(), workdir=Path.cwd() if agents else None)
+        arms += [(suffix, config, pool, agents)]
     return [
-        Arm(name + suffix, Setup(config, templates, guidelines), pool) for name, templates in variants for suffix, config, pool in pools
+        Arm(name + suffix, Setup(config, templates, guidelines), pool, agents)
+        for name, templates in variants
+        for suffix, config, pool, agents in arms
     ]
 
 
@@ -289,10 +298,17 @@ def _run(
 def _run_case(job: Job, arm: Arm, judge: Judge | None, budget: Budget, env: Mapping[str, str]) -> CaseRun:
     from reviewer import pipeline
     from reviewer.evaluation import CaseRun, score
+    from reviewer.sources.diff_tree import materialise
 
     started = time.monotonic()
+    change = _change(job.case)
     # One budget for the whole suite: every request of every case is reserved against it.
-    review = pipeline.run(_change(job.case), arm.setup, env, ("review",), pool=arm.pool, budget=budget).review
+    if arm.agents:
+        with tempfile.TemporaryDirectory(prefix="reviewer-case-") as holder:
+            tree = materialise(job.case.diff, Path(holder) / "tree")
+            review = pipeline.run(dataclasses.replace(change, tree=tree), arm.setup, env, ("review",), budget=budget).review
+    else:
+        review = pipeline.run(change, arm.setup, env, ("review",), pool=arm.pool, budget=budget).review
     assert review is not None  # not a dry run
     seconds = time.monotonic() - started
     findings = tuple(p.finding for p in review.findings)
