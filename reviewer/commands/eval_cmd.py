@@ -363,7 +363,10 @@ def _ask_judge(judge: Judge, case: Case, findings: tuple[Finding, ...], budget: 
         for _attempt in (1, 2):
             estimate = pricing.cost(backend.config, Usage(1, tokens, 0, expected_output_tokens(backend.config.effort), 0), utc_now())
             if not budget.reserve(estimate):
-                errors.append(f"judge: not sent: the judge request for {case.name} could pass max_cost_usd; raise it with --max-cost")
+                errors.append(
+                    f"judge: not sent: the judge request for {case.name} is estimated at ${estimate:.4f}, over what is left "
+                    f"of the max_cost_usd limit of ${budget.limit or 0:.4f}; raise it with --max-cost"
+                )
                 return Verdict(None, usage.prompt_tokens, cost, tuple(errors))
             try:
                 completion = backend.complete(messages)

@@ -53,7 +53,7 @@ def to_text(runs: Sequence[VariantRun], comparison: Comparison | None = None) ->
 
     from reviewer.commands.common import colour_ok
 
-    table = Table(*COLUMNS, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    table = Table(*COLUMNS, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
     for column in table.columns[1:]:
         column.justify = "right"
     for run in _with_total(runs):
