@@ -29,6 +29,10 @@ EFFORTS = ("none", "high", "max")
 SEVERITIES = ("critical", "major", "minor", "nit")  # most severe first
 CATEGORIES = ("bug", "security", "performance", "maintainability", "style", "test")
 TASKS = ("review", "summarize")
+# Routes that may be left empty: the pass they name is then off.
+OPTIONAL_ROUTES = ("verify",)
+ROUTED = (*TASKS, *OPTIONAL_ROUTES)
+DEFAULT_TEAM_RULES = ("REVIEW.md", "AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md")
 # How a server wants thinking and effort in an OpenAI-format request; "auto"
 # picks "deepseek" for DeepSeek's own API and "vllm" (chat_template_kwargs) elsewhere.
 # For the Anthropic format (protocol anthropic, and opencode's provider package),
@@ -95,11 +99,20 @@ class Rule:
 class Routes:
     review: tuple[str, ...] = ("deepseek-pro",)
     summarize: tuple[str, ...] = ("deepseek-pro",)
+    verify: tuple[str, ...] = ()  # the verification pass: off until a backend is named
     self_hosted_only: bool = False
     rules: tuple[Rule, ...] = ()
 
     def for_task(self, task: str) -> tuple[str, ...]:
-        return self.review if task == "review" else self.summarize
+        return {"review": self.review, "verify": self.verify}.get(task, self.summarize)
+
+
+@dataclass(frozen=True)
+class PathInstruction:
+    """Guidance for the requests whose files match `paths` (gitignore-style patterns)."""
+
+    paths: tuple[str, ...] = ()
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,14 @@ class ReviewSettings:
     instructions: str = ""  # the team's review guidelines, added to every review prompt
     guidelines_file: str | None = None  # a file in the repository with more guidelines
     max_chunk_tokens: int = field(default=60000, metadata={"min": 1000})  # diff tokens per request; larger changes are split
+    # The team's conventions files, read in this order from the repository (the base branch on a PR).
+    team_rules: tuple[str, ...] = DEFAULT_TEAM_RULES
+    path_instructions: tuple[PathInstruction, ...] = field(default=(), metadata={"table": PathInstruction})
+    context_tokens: int = field(default=16000, metadata={"min": 0})  # code around the hunks per request; 0: the diff alone
+    call_sites: int = field(default=3, metadata={"min": 0})  # call sites shown for each changed function
+    tools: bool = False  # HTTP backends may read_file, grep and list_files in the change's tree
+    tool_rounds: int = field(default=8, metadata={"min": 1, "max": 50})  # tool calls answered per request before it must answer
+    tool_tokens: int = field(default=300000, metadata={"min": 1000})  # prompt and output tokens one request's tool rounds may spend
 
 
 @dataclass(frozen=True)
@@ -238,8 +259,9 @@ def _check_layer(layer: Layer) -> None:
             for key in REPOSITORY_RESTRICTED:
                 if key in table:
                     problems.append(f"{layer.where}: backends.{name}.{key}")
-        if "guidelines_file" in (layer.data.get("review") or {}):
-            problems.append(f"{layer.where}: review.guidelines_file")
+        for key in ("guidelines_file", "team_rules"):
+            if key in (layer.data.get("review") or {}):
+                problems.append(f"{layer.where}: review.{key}")
     if not problems:
         return
     if layer.trusted:
@@ -258,7 +280,7 @@ USER_CONFIG_HINT = "~/.config/reviewer/config.toml"
 
 def _routes_kept(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
     """An untrusted layer without the task routes your own configuration already chose: where code goes is yours."""
-    chosen = [task for task in TASKS if task in (earlier.get("routes") or {})]
+    chosen = [task for task in ROUTED if task in (earlier.get("routes") or {})]
     routes = data.get("routes")
     if not chosen or not isinstance(routes, Mapping):
         return data
@@ -310,14 +332,25 @@ def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_re
     rules = routes_table.pop("rules", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{where}: routes.rules must be an array of tables ([[routes.rules]])")
-    for key in TASKS:  # a single name is a fallback list of one
+    for key in ROUTED:  # a single name is a fallback list of one
         if isinstance(routes_table.get(key), str):
             routes_table[key] = [routes_table[key]]
+    if routes_table.get("verify") == ["none"]:
+        routes_table["verify"] = []
     routes = _build(Routes, routes_table, where, "routes")
     routes = dataclasses.replace(
         routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules))
     )
-    review = _build(ReviewSettings, data.get("review", {}), where, "review")
+    _expect_table(data.get("review", {}), where, "review")
+    review_table = dict(data.get("review", {}))
+    instructions = review_table.pop("path_instructions", [])
+    if not isinstance(instructions, list):
+        raise ConfigError(f"{where}: review.path_instructions must be an array of tables ([[review.path_instructions]])")
+    review = _build(ReviewSettings, review_table, where, "review")
+    review = dataclasses.replace(
+        review,
+        path_instructions=tuple(_build(PathInstruction, t, where, f"review.path_instructions[{i}]") for i, t in enumerate(instructions)),
+    )
     github = _build(GitHubSettings, data.get("github", {}), where, "github")
     trust = _build(TrustSettings, data.get("trust", {}), where, "trust")
     config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
@@ -330,14 +363,17 @@ def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_re
 def validate(config: Config) -> None:
     """Cross-key checks: every route and rule names a defined backend, numbers make sense."""
     where = str(config.source or "configuration")
-    routed = {name for task in TASKS for name in config.routes.for_task(task)}
-    for task in TASKS:
+    routed = {name for task in ROUTED for name in config.routes.for_task(task)}
+    for task in ROUTED:
         names = config.routes.for_task(task)
-        if not names:
+        if not names and task not in OPTIONAL_ROUTES:
             raise ConfigError(f"{where}: routes.{task} is empty; name at least one backend")
         for name in names:
             if name not in config.backends:
                 raise ConfigError(_unknown_backend(where, f"routes.{task}", name, config))
+    for i, instruction in enumerate(config.review.path_instructions):
+        if not instruction.paths or not instruction.text.strip():
+            raise ConfigError(f"{where}: review.path_instructions[{i}] needs both `paths` and `text`")
     for i, rule in enumerate(config.routes.rules):
         if not rule.paths or not rule.backends:
             raise ConfigError(f"{where}: routes.rules[{i}] needs both `paths` and `backends`")
@@ -347,7 +383,7 @@ def validate(config: Config) -> None:
             if name not in routed:
                 # A rule narrows where matching files go; it never adds a destination the routes did not choose.
                 raise ConfigError(
-                    f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in TASKS)}); "
+                    f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in ROUTED)}); "
                     f"a rule only narrows which routed backends see its files: add {name!r} to a route"
                 )
 
@@ -407,11 +443,11 @@ def with_overrides(
             raise ConfigError("--base-url needs --model too (the model name your server serves)")
         # A one-off endpoint: no key unless the user's environment names one.
         backends["cli"] = BackendConfig(name="cli", base_url=base_url, model=model, api_key_env="REVIEWER_API_KEY")
-        routes = dataclasses.replace(routes, review=("cli",), summarize=("cli",))
+        routes = dataclasses.replace(routes, review=("cli",), summarize=("cli",), verify=("cli",) if routes.verify else ())
     elif backend:
         if backend not in backends:
             raise ConfigError(_unknown_backend("--backend", "", backend, config))
-        routes = dataclasses.replace(routes, review=(backend,), summarize=(backend,))
+        routes = dataclasses.replace(routes, review=(backend,), summarize=(backend,), verify=(backend,) if routes.verify else ())
     if (model and not base_url) or effort:
         for name in {*routes.review, *routes.summarize}:
             changes: dict[str, Any] = {}
@@ -489,7 +525,7 @@ def _mask_segment(segment: str) -> str:
 def to_toml(config: Config, environ: Mapping[str, str]) -> str:
     """The merged configuration as TOML; keys are shown as set or not set, never their values."""
     lines = ["[routes]"]
-    for task in TASKS:
+    for task in ROUTED:
         lines.append(f"{task} = {toml_value(list(config.routes.for_task(task)))}")
     lines.append(f"self_hosted_only = {toml_value(config.routes.self_hosted_only)}")
     for rule in config.routes.rules:
@@ -513,8 +549,10 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
         settings = getattr(config, section)
         for f in dataclasses.fields(settings):
             value = getattr(settings, f.name)
-            if value is not None:
+            if value is not None and "table" not in f.metadata:
                 lines.append(f"{f.name} = {toml_value(value)}")
+    for instruction in config.review.path_instructions:
+        lines += ["", "[[review.path_instructions]]", f"paths = {toml_value(list(instruction.paths))}", f"text = {toml_value(instruction.text)}"]
     return "\n".join(lines) + "\n"
 
 

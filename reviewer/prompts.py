@@ -28,6 +28,7 @@ OVERRIDE_DIR = ".reviewer/prompts"
 TASK_TEMPLATES: dict[str, tuple[str, str]] = {
     "review": ("review_system.j2", "review_user.j2"),
     "summarize": ("summarize_system.j2", "summarize_user.j2"),
+    "verify": ("verify_system.j2", "verify_user.j2"),
 }
 
 

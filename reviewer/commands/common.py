@@ -177,7 +177,10 @@ def load_guidelines(config: Config, repo: RepoFiles | None) -> str:
                 "(they are sent with every request)"
             )
         parts.append(text)
-    return "\n\n".join(parts)
+    from reviewer.team_rules import load_team_rules
+
+    rules = load_team_rules(config, repo)
+    return "\n\n".join([*parts, rules] if rules else parts)
 
 
 ALL_FORMATS = ("text", "json", "markdown", "sarif", "github")
@@ -249,6 +252,7 @@ class LocalWork:
     description: str
     diff: Diff
     untracked: tuple[str, ...] = ()
+    exact: bool = True  # the working tree is the change's new side (not so for --staged or --range)
 
 
 def local_change(base: str | None, staged: bool, commit_range: str | None) -> LocalWork:
@@ -257,4 +261,5 @@ def local_change(base: str | None, staged: bool, commit_range: str | None) -> Lo
 
     repo = git_source.open_repo(Path.cwd())
     change = git_source.collect(repo, base=base, staged=staged, commit_range=commit_range)
-    return LocalWork(change.root, change.description, parse_diff(change.raw), change.untracked)
+    exact = not (staged or commit_range)
+    return LocalWork(change.root, change.description, parse_diff(change.raw), change.untracked, exact)

@@ -45,7 +45,7 @@ def check(config_path: Path | None, trust_repo_config: bool) -> int:
     env = environ()
     where = cfg.source or "built-in defaults"
     problems = []
-    routed = {name for task in config_module.TASKS for name in cfg.routes.for_task(task)}
+    routed = {name for task in config_module.ROUTED for name in cfg.routes.for_task(task)}
     routed |= {name for rule in cfg.routes.rules for name in rule.backends}
     for name in sorted(routed):
         backend = cfg.backend(name)

@@ -61,7 +61,7 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     files = WorkingTree(work.root)
     # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
     untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
-    change = Change(work.diff, work.description, skipped=untracked, tree=work.root)
+    change = Change(work.diff, work.description, skipped=untracked, tree=work.root, tree_exact=work.exact)
     setup = Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
     result = run(change, setup, environ(), tasks, dry_run=opts.dry_run, progress=progress_printer())
     if result.review is None:
