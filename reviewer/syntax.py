@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -160,7 +160,7 @@ def _name(node: Any, source: bytes) -> str:
     return ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser(suffix: str) -> Any:
     """A parser for the extension, or None: no grammar for it, or its wheel is not installed (the heuristic then)."""
     grammar = GRAMMARS.get(suffix)

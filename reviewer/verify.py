@@ -62,7 +62,7 @@ def verify(
         outcomes = list(executor.map(lambda r: ask(r, pool, clock, budget), [r for r, _ in requests]))
     dropped: dict[str, Dropped] = {}
     notes = [f"verification: {len(unsent)} finding(s) kept unverified: no verify backend may see their files"] if unsent else []
-    for (request, ids), outcome in zip(requests, outcomes, strict=True):
+    for (_, ids), outcome in zip(requests, outcomes, strict=True):
         if outcome.answered is None:
             problem = outcome.errors[-1] if outcome.errors else "the request failed"
             notes.append(f"verification failed for {len(ids)} finding(s), reported unverified: {problem}")

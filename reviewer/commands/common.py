@@ -202,6 +202,13 @@ def render_review(review: Review, output_format: str) -> str:
     return terminal.render(review, colour=colour_ok())
 
 
+def counted(review: Review) -> list[str]:
+    """The severities --fail-on counts: findings on files of the change (a remark on code elsewhere, read as context, is not the change's)."""
+    from reviewer.placement import Placement
+
+    return [p.finding.severity for p in review.findings if p.placement is not Placement.OUTSIDE]
+
+
 def exit_code(findings_severities: list[str], fail_on: str, incomplete: bool) -> int:
     from reviewer.findings import at_or_above
 

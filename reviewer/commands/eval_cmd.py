@@ -193,4 +193,8 @@ def _run_case(job: Job, arm: Arm, budget: Budget) -> CaseRun:
     seconds = time.monotonic() - started
     findings = tuple(p.finding for p in review.findings)
     scored = None if review.incomplete else score(findings, job.case.expected, job.case.changed_lines)
-    return CaseRun(job.case.name, scored, findings, review.usage.prompt_tokens, review.cost_usd, seconds, review.errors)
+    verify = review.verify_usage
+    return CaseRun(
+        job.case.name, scored, findings, review.usage.prompt_tokens, review.cost_usd, seconds, review.errors,
+        context_tokens=review.context_tokens, verify_tokens=verify.prompt_tokens + verify.completion_tokens, verify_cost_usd=review.verify_cost_usd,
+    )

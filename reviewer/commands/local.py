@@ -11,6 +11,7 @@ from reviewer.commands.common import (
     LocalWork,
     RunOptions,
     build_config,
+    counted,
     environ,
     exit_code,
     load_guidelines,
@@ -68,4 +69,4 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
         click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format), nl=False)
         return 0
     click.echo(render_review(result.review, opts.output_format), nl=False)
-    return exit_code([p.finding.severity for p in result.review.findings], config.review.fail_on, result.review.incomplete)
+    return exit_code(counted(result.review), config.review.fail_on, result.review.incomplete)

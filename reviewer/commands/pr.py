@@ -19,6 +19,7 @@ from reviewer.commands.common import (
     ALL_FORMATS,
     RunOptions,
     build_config,
+    counted,
     environ,
     exit_code,
     load_guidelines,
@@ -179,5 +180,5 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
     elif not output:
         click.echo(render_review(pr_review.review, opts.output_format), nl=False)
     review = pr_review.review
-    code = exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+    code = exit_code(counted(review), config.review.fail_on, review.incomplete)
     return PrOutcome(code, len(review.findings), review.cost_usd, url)

@@ -9,7 +9,10 @@ from typing import Any
 
 from reviewer.evaluation import CaseRun, CaseScore, Totals, VariantRun
 
-COLUMNS = ("variant", "recall", "noise", "false alarms", "findings/100 lines", "prompt tokens", "cost", "time", "unscored")
+COLUMNS = (
+    "variant", "recall", "noise", "false alarms", "findings/100 lines", "prompt tokens", "context tokens", "verify tokens", "verify cost",
+    "cost", "time", "unscored",
+)  # fmt: skip
 
 
 def render(runs: Sequence[VariantRun], output_format: str) -> str:
@@ -65,6 +68,9 @@ def _row(run: VariantRun) -> list[str]:
         str(totals.false_alarms),
         "-" if totals.findings_per_100_lines is None else f"{totals.findings_per_100_lines:.1f}",
         f"{run.prompt_tokens:,}",
+        f"{run.context_tokens:,}",
+        f"{run.verify_tokens:,}",
+        f"${run.verify_cost_usd:.4f}",
         f"${run.cost_usd:.4f}",
         f"{run.seconds:.1f}s",
         str(len(run.unscored)),
@@ -95,6 +101,9 @@ def _variant_json(run: VariantRun) -> dict[str, Any]:
         "false_alarms": totals.false_alarms,
         "findings_per_100_lines": totals.findings_per_100_lines,
         "prompt_tokens": run.prompt_tokens,
+        "context_tokens": run.context_tokens,
+        "verification_tokens": run.verify_tokens,
+        "verification_cost_usd": round(run.verify_cost_usd, 6),
         "cost_usd": round(run.cost_usd, 6),
         "seconds": round(run.seconds, 3),
         "cases_scored": len(run.cases) - len(run.unscored),
@@ -109,6 +118,9 @@ def _case_json(case: CaseRun) -> dict[str, Any]:
         "scored": case.score is not None,
         **_score_json(case.score),
         "prompt_tokens": case.prompt_tokens,
+        "context_tokens": case.context_tokens,
+        "verification_tokens": case.verify_tokens,
+        "verification_cost_usd": round(case.verify_cost_usd, 6),
         "cost_usd": round(case.cost_usd, 6),
         "seconds": round(case.seconds, 3),
         "findings": [

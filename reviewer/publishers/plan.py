@@ -22,6 +22,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
                 "effort": backend.effort,
                 "paths": list(request.paths),
                 "prompt_tokens": request.prompt_tokens,
+                "context_tokens": request.context_tokens,
                 "estimated_cost_usd": round(estimated_cost(request, backend, when), 6),
                 "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             }
@@ -29,13 +30,15 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
     total = sum(r["estimated_cost_usd"] for r in rows)
     skipped = [{"path": s.path, "reason": s.reason} for s in plan.skipped]
     if output_format == "json":
-        document = {"dry_run": True, "requests": rows, "skipped": skipped, "estimated_cost_usd": round(total, 6)}
+        context = sum(r["context_tokens"] for r in rows)
+        document = {"dry_run": True, "requests": rows, "skipped": skipped, "context_tokens": context, "estimated_cost_usd": round(total, 6)}
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     out: list[str] = []
     for index, row in enumerate(rows, 1):
         out.append(
             f"=== request {index}/{len(rows)} · {row['task']} · {' → '.join(row['backends'])} "
-            f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens · "
+            f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens "
+            f"(~{row['context_tokens']:,} of them code context) · "
             f"est. ${row['estimated_cost_usd']:.4f}"
         )
         for message in row["messages"]:
@@ -45,7 +48,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
         out.append(f"skipped {s['path']}: {s['reason']}")
     out.append(
         f"dry run: {len(rows)} request{'s' if len(rows) != 1 else ''}, "
-        f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens, "
+        f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens (~{sum(r['context_tokens'] for r in rows):,} code context), "
         f"estimated ${total:.4f} (output estimated by effort; nothing was sent)"
     )
     return "\n".join(out) + "\n"
