@@ -232,7 +232,8 @@ def _definitions(tree: SourceTree, name: str, skip: set[str]) -> list[Excerpt]:
 
 
 def _call_sites(tree: SourceTree, name: str, limit: int, files: list[FileDiff]) -> list[Excerpt]:
-    hits = tree.grep(rf"(^|[^A-Za-z0-9_]){name}[[:space:]]*\(", limit=limit * 5)
+    called = re.split(r"::|\.", name)[-1]  # `Calc::run` and `self.run` are called as run(...)
+    hits = tree.grep(rf"(^|[^A-Za-z0-9_]){re.escape(called)}[[:space:]]*\(", limit=limit * 5)
     if isinstance(hits, str):
         return []
     changed = {f.path: f for f in files}
@@ -242,7 +243,7 @@ def _call_sites(tree: SourceTree, name: str, limit: int, files: list[FileDiff]) 
         if file is not None and file.hunk_index("RIGHT", hit.line) is not None:
             continue  # the diff shows it
         lines = tree.lines(hit.path)
-        if lines is None or re.search(rf"(def|function|func|fn)\s+{name}\b", hit.text):
+        if lines is None or re.search(rf"(def|function|func|fn)\s+{re.escape(called)}\b", hit.text):
             continue
         caller = enclosing(hit.path, "\n".join(lines), hit.line, hit.line)
         where = f" in {caller.label}" if caller and caller.name != name else ""
