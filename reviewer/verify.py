@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from reviewer import routing
-from reviewer.backends.base import Usage
 from reviewer.budget import estimate_tokens
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
@@ -25,6 +24,7 @@ from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import redact, redact_diff
 from reviewer.review import BackendPool, Budget, Clock, Dropped, Plan, Request, Review, ask, secret_findings, utc_now
+from reviewer.vocabulary import Usage
 
 BATCH = 20  # findings per verification request
 

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reviewer.backends import anthropic_compatible, openai_compatible
-from reviewer.backends.base import Completion, Message, Usage
+from reviewer.backends.base import Completion
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
+from reviewer.vocabulary import Message, Usage
 
 if TYPE_CHECKING:
     from reviewer.backends.tools import ToolBox

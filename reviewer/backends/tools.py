@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reviewer.backends.base import Completion, Usage
+from reviewer.backends.base import Completion
 from reviewer.errors import BackendError
 from reviewer.source_tree import SourceTree
+from reviewer.vocabulary import Usage
 
 MAX_READ_LINES = 400
 MAX_RESULT_CHARS = 40_000

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from reviewer.config import GitHubSettings
 from reviewer.errors import PublishError
-from reviewer.findings import at_or_above, severity_rank
 from reviewer.placement import PlacedFinding, Placement
 from reviewer.publishers.terminal import usage_line
 from reviewer.safe_text import MARKER_PREFIX, fence_for, inline_code, neutralise, one_line
+from reviewer.vocabulary import SEVERITY, at_or_above, severity_rank
 
 if TYPE_CHECKING:
     from github.PullRequest import ReviewComment
@@ -60,7 +60,6 @@ LISTED_BODY_CHARS = 2000  # a finding's body in the summary list
 WALKTHROUGH_CHARS = 8000
 MAX_FILE_COMMENTS = 10  # each is its own content-creating request (GitHub allows ~80 a minute)
 MAX_PROBES = 24  # pending reviews tried while looking for the comments a 422 refers to
-ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
 Note = Callable[[str], None]
 T = TypeVar("T")
@@ -162,7 +161,7 @@ def fingerprint_marker(value: str) -> str:
 
 def comment_body(p: PlacedFinding) -> str:
     f = p.finding
-    parts = [f"**{ICONS[f.severity]} {f.severity} · {f.category}**: {one_line(_cut(f.title, TITLE_CHARS))}"]
+    parts = [f"**{SEVERITY[f.severity].icon} {f.severity} · {f.category}**: {one_line(_cut(f.title, TITLE_CHARS))}"]
     if p.placement is Placement.FILE:
         parts[0] += f" (line {f.line}{' of the old file' if f.side == 'LEFT' else ''})"
     if f.body:
@@ -282,7 +281,7 @@ def _demoted_entries(demoted: Sequence[Demoted]) -> list[str]:
         span = f"{f.start_line}-{f.line}" if f.start_line else str(f.line)
         side = " (old file)" if f.side == "LEFT" else ""
         title = one_line(_cut(f.title, TITLE_CHARS))
-        entry = f"- {ICONS[f.severity]} **{f.severity}** {inline_code(f'{f.path}:{span}')}{side}: {title} _({one_line(d.reason)})_"
+        entry = f"- {SEVERITY[f.severity].icon} **{f.severity}** {inline_code(f'{f.path}:{span}')}{side}: {title} _({one_line(d.reason)})_"
         if f.body:
             body = neutralise(_cut(f.body, LISTED_BODY_CHARS)).replace("\n", "\n  ")
             entry += f"\n  <details><summary>details</summary>\n\n  {body}\n\n  </details>"

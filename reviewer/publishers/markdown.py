@@ -9,11 +9,10 @@ from __future__ import annotations
 from reviewer.publishers.terminal import footer
 from reviewer.review import Review
 from reviewer.safe_text import fence_for, inline_code, neutralise, one_line
+from reviewer.vocabulary import SEVERITY
 
-_ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
-
-def render(review: Review) -> str:
+def render(review: Review, *, colour: bool = False) -> str:
     out = ["## Review", ""]
     if review.summary:
         out += [review.summary.markdown(), ""]
@@ -23,7 +22,7 @@ def render(review: Review) -> str:
         f = placed.finding
         span = f"{f.start_line}-{f.line}" if f.start_line else str(f.line)
         side = " (old file)" if f.side == "LEFT" else ""
-        out += [f"### {_ICONS[f.severity]} {f.severity}: {one_line(f.title)}", "", f"{inline_code(f'{f.path}:{span}')}{side} · {f.category}", ""]
+        out += [f"### {SEVERITY[f.severity].icon} {f.severity}: {one_line(f.title)}", "", f"{inline_code(f'{f.path}:{span}')}{side} · {f.category}", ""]
         if f.body:
             out += [neutralise(f.body), ""]
         if f.suggestion:

@@ -7,14 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 from reviewer import __version__
-from reviewer.config import CATEGORIES
 from reviewer.review import Review
 from reviewer.safe_text import printable
+from reviewer.vocabulary import CATEGORIES, SEVERITY
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVELS = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
-# Code scanning sorts alerts by this 0-10 score.
-SECURITY_SEVERITY = {"critical": "9.0", "major": "7.0", "minor": "4.0", "nit": "1.0"}
 
 
 def to_dict(review: Review) -> dict[str, Any]:
@@ -44,11 +41,11 @@ def to_dict(review: Review) -> dict[str, Any]:
             {
                 "ruleId": f"reviewer/{f.category}",
                 "ruleIndex": CATEGORIES.index(f.category),
-                "level": LEVELS[f.severity],
+                "level": SEVERITY[f.severity].sarif_level,
                 "message": {"text": printable(text)},  # shown as plain text: no control character survives
                 "locations": [{"physicalLocation": location}],
                 "partialFingerprints": {"reviewerFingerprint/v1": placed.fingerprint},
-                "properties": {"severity": f.severity, "security-severity": SECURITY_SEVERITY[f.severity]},
+                "properties": {"severity": f.severity, "security-severity": SEVERITY[f.severity].security_severity},
             }
         )
     return {
@@ -69,5 +66,5 @@ def to_dict(review: Review) -> dict[str, Any]:
     }
 
 
-def render(review: Review) -> str:
+def render(review: Review, *, colour: bool = False) -> str:
     return json.dumps(to_dict(review), indent=2, ensure_ascii=False) + "\n"
