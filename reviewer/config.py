@@ -26,6 +26,10 @@ from reviewer.vocabulary import EFFORTS, FAIL_ON, SEVERITIES, TASKS
 CONFIG_FILE = ".reviewer.toml"
 DEEPSEEK_URL = "https://api.deepseek.com"
 PROTOCOLS = ("openai", "anthropic", "claude-code", "opencode")
+# Routes that may be left empty: the pass they name is then off.
+OPTIONAL_ROUTES = ("verify",)
+ROUTED = (*TASKS, *OPTIONAL_ROUTES)
+DEFAULT_TEAM_RULES = ("REVIEW.md", "AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md")
 # How a server wants thinking and effort in an OpenAI-format request; "auto"
 # picks "deepseek" for DeepSeek's own API and "vllm" (chat_template_kwargs) elsewhere.
 # For the Anthropic format (protocol anthropic, and opencode's provider package),
@@ -94,6 +98,7 @@ class Routes:
     # None: not configured, so the task follows `review` (code routed to your own server stays there).
     summarize: tuple[str, ...] | None = None
     judge: tuple[str, ...] | None = None
+    verify: tuple[str, ...] = ()  # the verification pass: off until a backend is named (it never follows review)
     self_hosted_only: bool = False
     rules: tuple[Rule, ...] = ()
 
@@ -102,7 +107,15 @@ class Routes:
         return self.review if own is None else own
 
     def follows_review(self, task: str) -> bool:
-        return task != "review" and getattr(self, task) is None
+        return task in TASKS and task != "review" and getattr(self, task) is None
+
+
+@dataclass(frozen=True)
+class PathInstruction:
+    """Guidance for the requests whose files match `paths` (gitignore-style patterns)."""
+
+    paths: tuple[str, ...] = ()
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,14 @@ class ReviewSettings:
     instructions: str = ""  # the team's review guidelines, added to every review prompt
     guidelines_file: str | None = None  # a file in the repository with more guidelines
     max_chunk_tokens: int = field(default=60000, metadata={"min": 1000})  # diff tokens per request; larger changes are split
+    # The team's conventions files, read in this order from the repository (the base branch on a PR).
+    team_rules: tuple[str, ...] = DEFAULT_TEAM_RULES
+    path_instructions: tuple[PathInstruction, ...] = field(default=(), metadata={"table": PathInstruction})
+    context_tokens: int = field(default=16000, metadata={"min": 0})  # code around the hunks per request; 0: the diff alone
+    call_sites: int = field(default=3, metadata={"min": 0})  # call sites shown for each changed function
+    tools: bool = False  # HTTP backends may read_file, grep and list_files in the change's tree
+    tool_rounds: int = field(default=8, metadata={"min": 1, "max": 50})  # tool calls answered per request before it must answer
+    tool_tokens: int = field(default=300000, metadata={"min": 1000})  # prompt and output tokens one request's tool rounds may spend
 
 
 @dataclass(frozen=True)
@@ -244,8 +265,9 @@ def _check_layer(layer: Layer) -> None:
             for key in REPOSITORY_RESTRICTED:
                 if key in table:
                     problems.append(f"{layer.where}: backends.{name}.{key}")
-        if "guidelines_file" in (layer.data.get("review") or {}):
-            problems.append(f"{layer.where}: review.guidelines_file")
+        for key in ("guidelines_file", "team_rules"):
+            if key in (layer.data.get("review") or {}):
+                problems.append(f"{layer.where}: review.{key}")
     if not problems:
         return
     if layer.trusted:
@@ -268,8 +290,8 @@ def _untrusted_view(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapp
     only lower than yours."""
     out = dict(data)
     routes = data.get("routes")
-    if any(task in (earlier.get("routes") or {}) for task in TASKS) and isinstance(routes, Mapping):
-        out["routes"] = {k: v for k, v in routes.items() if k not in TASKS}
+    if any(task in (earlier.get("routes") or {}) for task in ROUTED) and isinstance(routes, Mapping):
+        out["routes"] = {k: v for k, v in routes.items() if k not in ROUTED}
     limit = (earlier.get("review") or {}).get("max_cost_usd")
     review = data.get("review")
     if limit is not None and isinstance(review, Mapping) and "max_cost_usd" in review:
@@ -320,7 +342,7 @@ def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_re
             if backend is not None:
                 backends[name] = _with_default_key(dataclasses.replace(backend, name=name))
     routes = problems.attempt(_routes, data.get("routes", {}), where) or Routes()
-    review = problems.attempt(_build, ReviewSettings, data.get("review", {}), where, "review") or ReviewSettings()
+    review = problems.attempt(_review, data.get("review", {}), where) or ReviewSettings()
     github = problems.attempt(_build, GitHubSettings, data.get("github", {}), where, "github") or GitHubSettings()
     trust = problems.attempt(_build, TrustSettings, data.get("trust", {}), where, "trust") or TrustSettings()
     config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
@@ -349,15 +371,30 @@ class _Problems:
             raise ConfigError("\n".join(self.messages))
 
 
+def _review(table: Any, where: str) -> ReviewSettings:
+    _expect_table(table, where, "review")
+    review_table = dict(table)
+    instructions = review_table.pop("path_instructions", [])
+    if not isinstance(instructions, list):
+        raise ConfigError(f"{where}: review.path_instructions must be an array of tables ([[review.path_instructions]])")
+    review = _build(ReviewSettings, review_table, where, "review")
+    return dataclasses.replace(
+        review,
+        path_instructions=tuple(_build(PathInstruction, t, where, f"review.path_instructions[{i}]") for i, t in enumerate(instructions)),
+    )
+
+
 def _routes(table: Any, where: str) -> Routes:
     _expect_table(table, where, "routes")
     routes_table = dict(table)
     rules = routes_table.pop("rules", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{where}: routes.rules must be an array of tables ([[routes.rules]])")
-    for key in TASKS:  # a single name is a fallback list of one
+    for key in ROUTED:  # a single name is a fallback list of one
         if isinstance(routes_table.get(key), str):
             routes_table[key] = [routes_table[key]]
+    if routes_table.get("verify") == ["none"]:
+        routes_table["verify"] = []
     routes = _build(Routes, routes_table, where, "routes")
     return dataclasses.replace(routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules)))
 
@@ -365,13 +402,16 @@ def _routes(table: Any, where: str) -> Routes:
 def validate(config: Config) -> None:
     """Cross-key checks: every route and rule names a defined backend, numbers make sense."""
     where = str(config.source or "configuration")
-    routed = {name for task in TASKS for name in config.routes.for_task(task)}
+    routed = {name for task in ROUTED for name in config.routes.for_task(task)}
     problems: list[str] = []
-    for task in TASKS:
+    for task in ROUTED:
         names = config.routes.for_task(task)
-        if not names:
+        if not names and task not in OPTIONAL_ROUTES:
             problems.append(f"{where}: routes.{task} is empty; name at least one backend")
         problems += [_unknown_backend(where, f"routes.{task}", name, config) for name in names if name not in config.backends]
+    for i, instruction in enumerate(config.review.path_instructions):
+        if not instruction.paths or not instruction.text.strip():
+            problems.append(f"{where}: review.path_instructions[{i}] needs both `paths` and `text`")
     for i, rule in enumerate(config.routes.rules):
         if not rule.paths or not rule.backends:
             problems.append(f"{where}: routes.rules[{i}] needs both `paths` and `backends`")
@@ -381,7 +421,7 @@ def validate(config: Config) -> None:
             elif name not in routed:
                 # A rule narrows where matching files go; it never adds a destination the routes did not choose.
                 problems.append(
-                    f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in TASKS)}); "
+                    f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in ROUTED)}); "
                     f"a rule only narrows which routed backends see its files: add {name!r} to a route"
                 )
     if problems:
@@ -456,14 +496,14 @@ def with_overrides(
         if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
             raise ConfigError(f"--base-url {redact_url(base_url)!r} must start with http:// or https://, e.g. http://{base_url}")
         # A one-off endpoint, named after its host so that messages say which server; the key, if the
-        # server needs one, from REVIEWER_API_KEY.
+        # server needs one, from REVIEWER_API_KEY. It takes every task, verification too when it is on.
         name = one_off_name(base_url)
         backends[name] = BackendConfig(name=name, base_url=base_url, model=model, api_key_env=ONE_OFF_KEY)
-        routes = dataclasses.replace(routes, review=(name,), summarize=None, judge=None)
+        routes = dataclasses.replace(routes, review=(name,), summarize=None, judge=None, verify=(name,) if routes.verify else ())
     elif backend:
         if backend not in backends:
             raise ConfigError(_unknown_backend("--backend", "", backend, config))
-        routes = dataclasses.replace(routes, review=(backend,), summarize=None, judge=None)
+        routes = dataclasses.replace(routes, review=(backend,), summarize=None, judge=None, verify=(backend,) if routes.verify else ())
     if (model and not base_url) or effort:
         for name in {n for task in TASKS for n in routes.for_task(task)}:
             changes: dict[str, Any] = {}
@@ -559,11 +599,13 @@ def _mask_segment(segment: str) -> str:
 def to_toml(config: Config, environ: Mapping[str, str]) -> str:
     """The merged configuration as TOML; keys are shown as set or not set, never their values."""
     lines = ["[routes]"]
-    for task in TASKS:
+    for task in ROUTED:
         names = config.routes.for_task(task)
         where = ", then ".join(f"{n} ({config.backend(n).shown_url}{', self-hosted' if config.backend(n).is_self_hosted else ''})" for n in names)
         if config.routes.follows_review(task):
             lines.append(f"# {task} is not set, so it follows review: {where}")
+        elif not names:
+            lines.append(f"# {task} is off")
         else:
             lines.append(f"{task} = {toml_value(list(names))}  # {where}")
     lines.append(f"self_hosted_only = {toml_value(config.routes.self_hosted_only)}")
@@ -588,8 +630,10 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
         settings = getattr(config, section)
         for f in dataclasses.fields(settings):
             value = getattr(settings, f.name)
-            if value is not None:
+            if value is not None and "table" not in f.metadata:
                 lines.append(f"{f.name} = {toml_value(value)}")
+    for instruction in config.review.path_instructions:
+        lines += ["", "[[review.path_instructions]]", f"paths = {toml_value(list(instruction.paths))}", f"text = {toml_value(instruction.text)}"]
     return "\n".join(lines) + "\n"
 
 

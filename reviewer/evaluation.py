@@ -178,6 +178,9 @@ class CaseRun:
     judged: tuple[str, ...] = ()  # the golden comments the judge saw, so a replay knows whether its verdict still applies
     judge_prompt_tokens: int = 0
     judge_cost_usd: float = 0.0
+    context_tokens: int = 0  # of prompt_tokens, code shown around the hunks
+    verify_tokens: int = 0  # prompt and output tokens of the verification pass (in prompt_tokens and cost_usd too)
+    verify_cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,18 @@ class VariantRun:
     @property
     def judge_cost_usd(self) -> float:
         return sum(c.judge_cost_usd for c in self.cases)
+
+    @property
+    def context_tokens(self) -> int:
+        return sum(c.context_tokens for c in self.cases)
+
+    @property
+    def verify_tokens(self) -> int:
+        return sum(c.verify_tokens for c in self.cases)
+
+    @property
+    def verify_cost_usd(self) -> float:
+        return sum(c.verify_cost_usd for c in self.cases)
 
     @property
     def seconds(self) -> float:

@@ -34,6 +34,9 @@ class Change:
     skipped: tuple[Skipped, ...] = ()  # changed files the source could not put into the diff, each with why
     whole: Diff | None = None  # what the walkthrough describes, when more than `diff` (an incremental PR review)
     tree: Path | None = None  # the files after the change, for agent backends; None where there is none
+    # False when `tree` is only near the change's new side (a local --staged or --range review reads the working
+    # tree): agents still read it, but code context and tools, which cite its line numbers, do not.
+    tree_exact: bool = True
     notes: tuple[str, ...] = ()  # what the source wants said in the output
 
 
@@ -52,6 +55,16 @@ class Run:
     review: Review | None  # None for a dry run: nothing was sent
 
 
+def code_tree(change: Change) -> Path | None:
+    """The tree code context is read from: the change's, when it holds exactly the files after the change."""
+    return change.tree if change.tree_exact else None
+
+
+def wants_tree(config: Config, tasks: tuple[str, ...]) -> bool:
+    """Whether a review would read the change's tree for code context or tools, when there is one (not required)."""
+    return "review" in tasks and (config.review.context_tokens > 0 or config.review.tools)
+
+
 def needs_tree(config: Config, tasks: tuple[str, ...]) -> bool:
     """Whether a backend routed for these tasks is an agent, which reads the repository itself."""
     names = {n for task in tasks for n in config.routes.for_task(task)}
@@ -64,7 +77,9 @@ def plan(change: Change, setup: Setup, tasks: tuple[str, ...]) -> Plan:
     from reviewer.review import plan_review
 
     def one(diff: Diff, task: str) -> Plan:
-        return plan_review(diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=(task,))
+        return plan_review(
+            diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=(task,), tree=code_tree(change)
+        )
 
     parts = [one(change.whole if task == "summarize" and change.whole else change.diff, task) for task in tasks]
     skipped = tuple(dict.fromkeys(s for p in parts for s in p.skipped))  # a file can be skipped for both tasks
@@ -84,12 +99,14 @@ def run(
     pool: BackendPool | None = None,  # an eval arm shares one across its cases
     budget: Budget | None = None,  # an eval suite holds one cost limit across its cases
 ) -> Run:
-    from reviewer.review import BackendPool, run_review
+    from reviewer.review import BackendPool, Budget, run_review
+    from reviewer.verify import verify
 
     planned = plan(change, setup, tasks)
     if dry_run:
         return Run(planned, None)
-    pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff)
+    pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff, exact_tree=change.tree_exact)
+    budget = budget or Budget(setup.config.review.max_cost_usd)  # the verification pass spends from it too
     pool.preflight(planned.requests)
     if planned.requests and progress:
         files = len({p for r in planned.requests for p in r.paths})
@@ -100,6 +117,7 @@ def run(
         planned, change.whole or change.diff, pool, description=change.description, on_progress=progress, budget=budget,
         incremental=change.whole is not None,
     )
+    review = verify(review, planned, change.whole or change.diff, setup.templates, pool, budget, tree=code_tree(change))
     if change.notes:
         review = dataclasses.replace(review, notes=review.notes + change.notes)
     return Run(planned, review)

@@ -32,10 +32,13 @@ TASK_TEMPLATES: dict[str, tuple[str, str]] = {
     "review": ("review_system.j2", "review_user.j2"),
     "summarize": ("summarize_system.j2", "summarize_user.j2"),
     "judge": ("judge_system.j2", "judge_user.j2"),
+    "verify": ("verify_system.j2", "verify_user.j2"),
 }
 # The packaged partial that states each task's answer: what its parser reads. It cannot be overridden,
 # and a system message that lacks it gets it appended.
-ANSWER_FORMATS: dict[str, str] = {"review": "_answer_format.j2", "summarize": "_summary_format.j2", "judge": "_judge_format.j2"}
+ANSWER_FORMATS: dict[str, str] = {
+    "review": "_answer_format.j2", "summarize": "_summary_format.j2", "judge": "_judge_format.j2", "verify": "_verify_format.j2",
+}
 
 
 def packaged_dir() -> Path:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer import backends as backend_registry
 from reviewer import pricing, routing
@@ -29,7 +29,11 @@ from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import Exposed, redact, redact_diff
 from reviewer.summary import FileNote, Summary, parse_summary
+from reviewer.verdicts import Verdict, parse_verdicts
 from reviewer.vocabulary import CATEGORIES, SEVERITIES, Message, Usage
+
+if TYPE_CHECKING:
+    from reviewer.backends.tools import ToolBox
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]
@@ -47,6 +51,7 @@ class Request:
     paths: tuple[str, ...]
     prompt_tokens: int  # estimated
     context: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what the templates saw
+    context_tokens: int = 0  # of prompt_tokens, the code shown around the hunks (estimated)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,14 @@ class Answered:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A finding the verification pass rejected, and the verifier's reason."""
+
+    finding: PlacedFinding
+    reason: str
+
+
+@dataclass(frozen=True)
 class Review:
     findings: tuple[PlacedFinding, ...]
     summary: Summary | None
@@ -82,6 +95,10 @@ class Review:
     notes: tuple[str, ...] = ()  # failures that a fallback backend recovered from; efforts a backend cannot honour
     incomplete: bool = False  # a request failed or was not sent: some files went unreviewed
     description: str = ""
+    context_tokens: int = 0  # prompt tokens sent as code around the hunks (estimated; in usage.prompt_tokens too)
+    dropped: tuple[Dropped, ...] = ()  # rejected by the verification pass
+    verify_usage: Usage = Usage()  # the verification pass's share of usage and cost_usd
+    verify_cost_usd: float = 0.0
 
 
 class BackendPool:
@@ -94,13 +111,17 @@ class BackendPool:
         factory: Callable[..., Backend] = backend_registry.create,
         workdir: Path | None = None,  # the repository root, where agent backends (claude-code, opencode) run
         diff: Diff | None = None,  # the change under review: renames out of a rule's paths stay withheld
+        exact_tree: bool = True,  # whether workdir holds exactly the files after the change (tools read it only then)
     ) -> None:
         self.config = config
         self._environ = environ
         self._factory = factory
         self._workdir = workdir
         self._diff = diff
+        self._exact_tree = exact_tree
         self._made: dict[str, Backend] = {}
+        self._toolboxes: dict[str, ToolBox] = {}
+        self._trees: list[Any] = []  # the temporary copies the tools read, removed with the pool
         self._lock = threading.Lock()
 
     def preflight(self, requests: tuple[Request, ...]) -> None:
@@ -123,6 +144,26 @@ class BackendPool:
             made = list(self._made.values())
         return tuple(sorted(gap for backend in made if (gap := effort_gap(backend))))
 
+    def tools(self, name: str) -> ToolBox | None:
+        """Read-only tools for backend `name`, when `[review] tools` is on and there is a tree; over a copy of it without
+        what a routing rule withholds from that backend (as an agent backend gets)."""
+        import tempfile
+
+        from reviewer.backends.agent_cli import review_tree
+        from reviewer.backends.tools import ToolBox
+        from reviewer.source_tree import SourceTree
+
+        settings = self.config.review
+        if not settings.tools or self._workdir is None or not self._exact_tree or not self.get(name).uses_tools:
+            return None
+        with self._lock:
+            if name not in self._toolboxes:
+                holder = tempfile.TemporaryDirectory(prefix="reviewer-tools-")
+                self._trees.append(holder)
+                tree = review_tree(self._workdir, Path(holder.name), routing.withheld(self.config, name, self._diff))
+                self._toolboxes[name] = ToolBox(SourceTree(tree), settings.tool_rounds, settings.tool_tokens)
+            return self._toolboxes[name]
+
     def get(self, name: str) -> Backend:
         with self._lock:
             if name not in self._made:
@@ -143,6 +184,7 @@ def plan_review(
     description: str,
     guidelines: str,
     tasks: tuple[str, ...] = ("review",),
+    tree: Path | None = None,  # the files after the change, where code context is read
 ) -> Plan:
     """Every request the run would send, built but not sent (this is also --dry-run).
 
@@ -151,6 +193,9 @@ def plan_review(
     Secrets are redacted before anything is rendered: in the diff (line for line, so
     numbers stay right), the description and the guidelines.
     """
+    from reviewer.context import CodeContext, code_context
+    from reviewer.team_rules import instructions_for
+
     nonce = secrets.token_hex(8)
     diff, found = redact_diff(diff)
     description, guidelines = redact(description), redact(guidelines)
@@ -164,9 +209,14 @@ def plan_review(
         # Parts are counted, and paths listed, per route group: a request never names a file that a
         # data-sovereignty rule keeps from its backends (a path can tell as much as the code).
         for route in groups:
+            source = _context_tree(config, tree, route.backends, diff) if task == "review" else None
             chunks = plan_chunks(route.files, config.review.max_chunk_tokens)
             for index, chunk in enumerate(chunks, 1):
+                around = code_context(chunk.files, source, config.review.context_tokens, config.review.call_sites) if source else CodeContext()
                 context: dict[str, Any] = {
+                    "code_context": around.text,
+                    "tools": config.review.tools,
+                    "path_instructions": instructions_for(config.review.path_instructions, chunk.paths),
                     "description": description,
                     "guidelines": guidelines,
                     "diff": render_files(chunk.files),
@@ -182,9 +232,19 @@ def plan_review(
                 # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
                 messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages(task, context))
                 tokens = sum(estimate_tokens(m.content) for m in messages)
-                requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context))
+                requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context, around.tokens))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported)
+
+
+def _context_tree(config: Config, tree: Path | None, backends: tuple[str, ...], diff: Diff) -> Any:
+    """The tree code context is read from for a route group: without what a rule keeps from any of its backends."""
+    if tree is None or config.review.context_tokens <= 0:
+        return None
+    from reviewer.source_tree import SourceTree
+
+    hidden = [routing.withheld(config, name, diff) for name in backends]
+    return SourceTree(tree, lambda path: not any(h(path) for h in hidden))
 
 
 def estimated_cost(request: Request, backend: BackendConfig, when: datetime) -> float:
@@ -199,6 +259,8 @@ class _Outcome:
     answered: Answered | None = None
     findings: tuple[Finding, ...] = ()
     summary: Summary | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    context_tokens: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     usage: Usage = Usage()
@@ -256,7 +318,7 @@ def run_review(
 
     def work(request: Request) -> _Outcome:
         nonlocal done
-        outcome = _ask(request, pool, clock, budget)
+        outcome = ask(request, pool, clock, budget)
         with done_lock:
             done += 1
             if on_progress:
@@ -290,6 +352,7 @@ def run_review(
         notes=plan.selection.notes + pool.effort_notes() + _unpriced_notes(plan, config, budget, clock()) + tuple(n for o in outcomes for n in o.notes),
         incomplete=bool(failed_paths),
         description=description,
+        context_tokens=sum(o.context_tokens for o in outcomes),
     ), known)
 
 
@@ -359,7 +422,7 @@ def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Rev
     )
 
 
-def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _Outcome:
+def ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _Outcome:
     """Try each backend in order; an unusable answer is asked again once before moving on.
 
     Every attempt, on every backend, is reserved against the budget at that
@@ -377,8 +440,10 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _
             if not budget.reserve(estimate):
                 outcome.errors.append(_over_budget(request, estimate, budget))
                 return outcome
+            outcome.context_tokens += request.context_tokens
             try:
-                completion = backend.complete(request.messages)
+                box = pool.tools(name) if request.task == "review" else None
+                completion = backend.complete(request.messages, tools=box) if box else backend.complete(request.messages)
             except BackendError as exc:
                 outcome.errors.append(str(exc))
                 budget.settle(estimate, outcome.charge(backend.config, exc.usage, clock()) if exc.usage else 0.0)
@@ -387,6 +452,12 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _
             if request.task == "summarize":
                 outcome.summary = parse_summary(completion.text)
                 usable = True
+            elif request.task == "verify":
+                verdicts = parse_verdicts(completion.text)
+                usable = verdicts is not None
+                outcome.verdicts = verdicts or ()
+                if not usable and attempt == 2:
+                    outcome.errors.append(f"{name}: answered no verdicts twice")
             else:
                 parsed = parse_answer(completion.text)
                 usable = parsed.usable

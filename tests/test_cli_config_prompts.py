@@ -139,7 +139,7 @@ def test_a_misspelt_block_is_an_error_naming_the_blocks_that_exist(repo: GitRepo
     assert run(["local", "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "review_system.j2: block 'focuss' (did you mean 'focus'?) is not a block of packaged/review_system.j2" in err
-    assert "its blocks are: role, focus, rules, untrusted, guidelines, answer_format" in err
+    assert "its blocks are: role, focus, rules, tools, untrusted, guidelines, answer_format" in err
     assert err.count("\n") == 1  # one line, no traceback
 
 
@@ -149,10 +149,10 @@ def test_prompts_list_shows_blocks_and_variables(repo: GitRepo, capsys: pytest.C
     out = capsys.readouterr().out
     system = out[out.index("review_system.j2"):out.index("review_user.j2")]
     assert "extends: packaged/review_system.j2" in system and "overrides: focus" in system
-    assert "variables: categories, guidelines, severities" in system
+    assert "variables: categories, guidelines, severities, tools" in system
     user = out[out.index("review_user.j2"):out.index("summarize_system.j2")]
-    assert "blocks: markers, context, diff, description, task" in user
-    assert "variables: all_paths, chunk_count, chunk_index, description, diff, nonce" in user
+    assert "blocks: markers, context, code_context, path_instructions, diff, description, task" in user
+    assert "variables: all_paths, chunk_count, chunk_index, code_context, description, diff, nonce, path_instructions" in user
 
 
 def test_an_unknown_template_name_suggests_the_closest(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

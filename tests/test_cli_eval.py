@@ -278,3 +278,27 @@ def test_cases_run_in_parallel_up_to_the_concurrency(tmp_path: Path, model_serve
     assert most == 2
     # seconds add up the cases' own times, so they do not shrink with more concurrency
     assert result["variants"][0]["seconds"] >= 5 * 0.3
+
+
+def test_eval_reports_what_context_and_verification_cost(suite: Path, model_server: ModelServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A verifier that rejects the noise: noise falls, and the table says what the pass cost."""
+
+    def reply(recorded: Recorded) -> Reply:
+        if "You check another reviewer's findings" not in recorded.text:
+            return by_file(recorded)
+        ids = [json.loads(line) for line in recorded.text.splitlines() if line.startswith('{"id": ')]
+        return Reply(content=json.dumps({"verdicts": [{"id": f["id"], "keep": f["category"] != "style", "reason": "taste"} for f in ids]}))
+
+    model_server.responder = reply
+    config = tmp_path / "verify.toml"
+    config.write_text('[routes]\nverify = "deepseek-flash"\n', encoding="utf-8")
+    code, result, _ = run_eval(capsys, str(suite), "--base-url", model_server.openai_url, "--model", "m", "--config", str(config))
+
+    assert code == 0
+    [variant] = result["variants"]
+    assert (variant["noise"], variant["false_alarms"]) == (1, 0)  # the style remark on a must_not_flag range is gone
+    assert variant["verification_tokens"] > 0 and variant["verification_cost_usd"] == 0.0  # a loopback model has no price
+    assert variant["context_tokens"] == 0  # a case is a diff alone: no repository to read context from
+    assert variant["verification_tokens"] == sum(c["verification_tokens"] for c in variant["cases"])
+    run(["eval", str(suite), "--base-url", model_server.openai_url, "--model", "m", "--config", str(config), "--format", "markdown"])
+    assert "context tokens · verification " in capsys.readouterr().out

@@ -23,13 +23,16 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reviewer.backends import anthropic_compatible, openai_compatible
 from reviewer.backends.base import Completion
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
 from reviewer.vocabulary import Message, Usage
+
+if TYPE_CHECKING:
+    from reviewer.backends.tools import ToolBox
 
 # Where `.ci/run` installs the pinned CLIs: the reviewer's own checkout, never the reviewed repository's.
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin"
@@ -209,6 +212,7 @@ class _AgentBackend:
     protocol: ClassVar[str]
     executable: ClassVar[str]
     needs_workdir: ClassVar[bool] = True
+    uses_tools: ClassVar[bool] = False  # the CLIs read the tree with their own Read, Grep and Glob
     streams = True  # both CLIs stream from the server themselves, so long thinking never idles out
 
     def __init__(
@@ -224,7 +228,7 @@ class _AgentBackend:
         self._tree_holder: tempfile.TemporaryDirectory[str] | None = None  # removed with the backend
         self._tree_lock = threading.Lock()
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
         invocation = self.invocation(prompt_of(messages), max_tokens or self.config.max_tokens)
         timeout = max(self.config.timeout_seconds, RUN_SECONDS) * (self.config.max_retries + 1) + STARTUP_SECONDS
         finished = run_isolated(invocation, self.tree(), self._environ, timeout, self.config)

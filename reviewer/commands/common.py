@@ -187,7 +187,10 @@ def load_guidelines(config: Config, repo: RepoFiles | None) -> str:
                 "(they are sent with every request)"
             )
         parts.append(text)
-    return "\n\n".join(parts)
+    from reviewer.team_rules import load_team_rules
+
+    rules = load_team_rules(config, repo)
+    return "\n\n".join([*parts, rules] if rules else parts)
 
 
 def render_review(review: Review, output_format: str) -> str:
@@ -195,6 +198,13 @@ def render_review(review: Review, output_format: str) -> str:
     from reviewer import publishers
 
     return publishers.render(review, output_format, colour=colour_ok())
+
+
+def counted(review: Review) -> list[str]:
+    """The severities --fail-on counts: findings on files of the change (a remark on code elsewhere, read as context, is not the change's)."""
+    from reviewer.placement import Placement
+
+    return [p.finding.severity for p in review.findings if p.placement is not Placement.OUTSIDE]
 
 
 def exit_code(findings_severities: list[str], fail_on: str, incomplete: bool) -> int:
@@ -246,6 +256,7 @@ class LocalWork:
     description: str
     diff: Diff
     untracked: tuple[str, ...] = ()
+    exact: bool = True  # the working tree is the change's new side (not so for --staged or --range)
 
 
 def local_change(base: str | None, staged: bool, commit_range: str | None) -> LocalWork:
@@ -254,4 +265,5 @@ def local_change(base: str | None, staged: bool, commit_range: str | None) -> Lo
 
     repo = git_source.open_repo(Path.cwd())
     change = git_source.collect(repo, base=base, staged=staged, commit_range=commit_range)
-    return LocalWork(change.root, change.description, parse_diff(change.raw), change.untracked)
+    exact = not (staged or commit_range)
+    return LocalWork(change.root, change.description, parse_diff(change.raw), change.untracked, exact)

@@ -312,9 +312,11 @@ def _run_case(job: Job, arm: Arm, judge: Judge | None, budget: Budget, env: Mapp
     assert review is not None  # not a dry run
     seconds = time.monotonic() - started
     findings = tuple(p.finding for p in review.findings)
+    verify = review.verify_usage
     run = CaseRun(
         job.case.name, None, findings, review.usage.prompt_tokens, review.cost_usd, seconds, review.errors,
         answered_by=tuple(dict.fromkeys(a.backend for a in review.answered)),
+        context_tokens=review.context_tokens, verify_tokens=verify.prompt_tokens + verify.completion_tokens, verify_cost_usd=review.verify_cost_usd,
     )
     if review.incomplete:
         return run

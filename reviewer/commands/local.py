@@ -10,6 +10,7 @@ from reviewer.commands.common import (
     LocalWork,
     RunOptions,
     build_config,
+    counted,
     environ,
     exit_code,
     load_guidelines,
@@ -63,11 +64,11 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     files = WorkingTree(work.root)
     # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
     untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
-    change = Change(work.diff, work.description, skipped=untracked, tree=work.root)
+    change = Change(work.diff, work.description, skipped=untracked, tree=work.root, tree_exact=work.exact)
     setup = Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
     result = run(change, setup, environ(), tasks, dry_run=opts.dry_run, progress=progress_printer())
     if result.review is None:
         click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format, verbose=opts.verbose), nl=False)
         return 0
     click.echo(render_review(result.review, opts.output_format), nl=False)
-    return exit_code([p.finding.severity for p in result.review.findings], config.review.fail_on, result.review.incomplete)
+    return exit_code(counted(result.review), config.review.fail_on, result.review.incomplete)

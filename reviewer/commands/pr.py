@@ -18,6 +18,7 @@ import click
 from reviewer.commands.common import (
     RunOptions,
     build_config,
+    counted,
     environ,
     exit_code,
     load_guidelines,
@@ -185,5 +186,5 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
         where = url or (f"saved to {output}" if output and not post else f"{pull.ref.repo}#{pull.ref.number}")
         count = len(review.findings)
         note(f"reviewer: {where}: {count} finding{'s' if count != 1 else ''} · {usage_line(review.usage)} · {cost_line(review)}")
-    code = exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+    code = exit_code(counted(review), config.review.fail_on, review.incomplete)
     return PrOutcome(code, len(review.findings), review.cost_usd, url)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reviewer.commands.common import RunOptions, build_config, config_option, environ, exit_code, note
+from reviewer.commands.common import RunOptions, build_config, config_option, counted, environ, exit_code, note
 from reviewer.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def publish(file: Path, token: str | None, head_sha: str, head_repo: str, head_b
         placed = place([p.finding for p in saved.review.findings], pull.whole(None).diff, incremental=saved.since_sha is not None)
         deliver(pull, dataclasses.replace(saved, review=dataclasses.replace(saved.review, findings=placed)), config.github, env, note, click.echo)
     review = saved.review
-    return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+    return exit_code(counted(review), config.review.fail_on, review.incomplete)
 
 
 def check_target(file: Path, saved: PullReview, pull: PullRequest, head: Head) -> None:

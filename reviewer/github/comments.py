@@ -243,6 +243,8 @@ def summary_body(
     if not pr_review.not_reviewed_reason:
         scope = f"the changes since {inline_code(pr_review.since_sha[:7])}" if pr_review.since_sha else "the whole pull request"
         line = f"Reviewed {scope} at {inline_code(pr_review.head_sha[:7])}: {posted} new comment{'s' if posted != 1 else ''}"
+        if not pr_review.review.findings and not already_posted:
+            line = f"Reviewed {scope} at {inline_code(pr_review.head_sha[:7])}: no findings"
         if review_url:
             line += f" in [this review]({review_url})"
         if already_posted:

@@ -91,8 +91,9 @@ def review_pull(
 ) -> Reviewed:
     """Review the PR (or only what is new since our last review), or say why not."""
     from reviewer.diff import within
-    from reviewer.pipeline import Change, needs_tree, run
+    from reviewer.pipeline import Change, needs_tree, run, wants_tree
     from reviewer.review import Review
+    from reviewer.sources.checkout import optional
     from reviewer.vocabulary import Usage
 
     config, info, ref = setup.config, pull.info, pull.ref
@@ -111,8 +112,11 @@ def review_pull(
     if last_head == info.head_sha and not full:
         note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
         return Reviewed()
-    agents = needs_tree(config, tasks) and not dry_run
-    tree_context: AbstractContextManager[Path | None] = tree_source(pull.head()) if agents else nullcontext(None)
+    tree_context: AbstractContextManager[Path | None] = nullcontext(None)
+    if needs_tree(config, tasks) and not dry_run:
+        tree_context = tree_source(pull.head())
+    elif wants_tree(config, tasks):  # code context and tools read the head's files when a checkout can be had
+        tree_context = optional(lambda: tree_source(pull.head()), note, "code context and tools")
     with tree_context as tree:
         whole = pull.whole(tree or checkout)
         target, since = whole, None

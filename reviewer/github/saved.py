@@ -70,7 +70,7 @@ def load(path: Path) -> PullReview:
 
 
 def _usage(u: dict[str, Any]) -> Usage:
-    usage = Usage(**u)
+    usage = Usage(**{k: v for k, v in u.items() if k != "context_tokens"})  # context_tokens: kept on the Review
     if not all(isinstance(getattr(usage, f.name), int) and getattr(usage, f.name) >= 0 for f in dataclasses.fields(usage)):
         raise ValueError("usage counts must be whole numbers")
     return usage
@@ -119,6 +119,7 @@ def _from_document(d: dict[str, Any]) -> PullReview:
         answered=answered,
         notes=tuple(map(str, r.get("notes", []))),
         incomplete=bool(r.get("incomplete", False)),
+        context_tokens=int(r["usage"].get("context_tokens", 0)),
     )
     for key in ("head_sha", "base_sha", "since_sha"):
         if d.get(key) is not None and not _SHA.fullmatch(str(d[key])):

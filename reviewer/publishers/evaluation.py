@@ -40,7 +40,7 @@ def to_markdown(runs: Sequence[VariantRun], comparison: Comparison | None = None
     out += ["| " + " | ".join(_row(r)) + " |" for r in _with_total(runs)]
     out.append("")
     for run in runs:
-        out += [f"### {run.name}", ""] + [f"- {line}" for case in run.cases for line in _case_lines(case)] + [""]
+        out += [f"### {run.name}", "", _spend(run), ""] + [f"- {line}" for case in run.cases for line in _case_lines(case)] + [""]
     if comparison is not None:
         out += [f"### {_comparison_head(comparison)}", ""] + [f"- {line}" for line in _comparison_lines(comparison)] + [""]
     return "\n".join(out)
@@ -64,7 +64,7 @@ def to_text(runs: Sequence[VariantRun], comparison: Comparison | None = None) ->
     console.print(_judge_line(runs), markup=False)
     console.print(table)
     for run in runs:
-        console.print(f"{run.name}:", style="bold", markup=False)
+        console.print(f"{run.name}: {_spend(run)}", style="bold", markup=False)
         for case in run.cases:
             first, *rest = _case_lines(case)
             console.print(f"  {first}", markup=False)
@@ -107,6 +107,11 @@ def _row(run: VariantRun) -> list[str]:
         f"${run.cost_usd:.4f}",
         f"{run.seconds:.1f}s",
     ]
+
+
+def _spend(run: VariantRun) -> str:
+    """What the variant's prompts spent on code context and on the verification pass (both in its cost)."""
+    return f"{run.context_tokens:,} context tokens · verification {run.verify_tokens:,} tokens, ${run.verify_cost_usd:.4f}"
 
 
 def _share(value: float | None, part: int, whole: int) -> str:
@@ -174,6 +179,9 @@ def _variant_json(run: VariantRun) -> dict[str, Any]:
         **_totals_json(run.totals),
         "judge": run.judge,
         "prompt_tokens": run.prompt_tokens,
+        "context_tokens": run.context_tokens,
+        "verification_tokens": run.verify_tokens,
+        "verification_cost_usd": round(run.verify_cost_usd, 6),
         "cost_usd": round(run.cost_usd, 6),
         "judge_cost_usd": round(run.judge_cost_usd, 6),
         "seconds": round(run.seconds, 3),
@@ -189,6 +197,9 @@ def _case_json(case: CaseRun) -> dict[str, Any]:
         "scored": case.score is not None,
         **_score_json(case.score),
         "prompt_tokens": case.prompt_tokens,
+        "context_tokens": case.context_tokens,
+        "verification_tokens": case.verify_tokens,
+        "verification_cost_usd": round(case.verify_cost_usd, 6),
         "cost_usd": round(case.cost_usd, 6),
         "seconds": round(case.seconds, 3),
         "answered_by": list(case.answered_by),

@@ -20,8 +20,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +85,18 @@ def temporary(clone: Path | None, head: PullHead, env: Mapping[str, str]) -> Ite
         if added_worktree and clone is not None:
             _git(clone, "worktree", "remove", "--force", str(tree))
         shutil.rmtree(holder, ignore_errors=True)
+
+
+@contextmanager
+def optional(source: Callable[[], AbstractContextManager[Path]], note: Callable[[str], None], use: str) -> Iterator[Path | None]:
+    """The tree when it can be had; else None and a note (code context and tools do without one, agents cannot)."""
+    with ExitStack() as stack:
+        try:
+            tree: Path | None = stack.enter_context(source())
+        except (ConfigError, DiffError) as exc:
+            note(f"reviewer: no checkout of the pull request's head for {use} ({exc})")
+            tree = None
+        yield tree
 
 
 def _fetch(tree: Path, head: PullHead, env: Mapping[str, str]) -> None:
