@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from reviewer.cli import run
+from reviewer.errors import ConfigError
 from reviewer.github.comments import SUMMARY_MARKER
 from tests.github_fixtures import Scenario, app_with, finding, make_pull
-from tests.github_server import PAT, TOKEN, GitHubServer
+from tests.github_server import PAT, TOKEN, Fault, GitHubServer
 
 FINDINGS = [
     finding("src/app.py", 6, "critical", "security", "eval on file content", suggestion="        return fh.read()"),
@@ -182,15 +183,24 @@ def test_files_are_read_across_pages(env: Scenario, gh: GitHubServer, capsys: py
 
 def test_pr_url_argument_and_missing_token(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     make_pull(env.repo, gh)
+    url = f"{gh.url}/acme/app/pull/1"  # the loopback's own host: its API is {host}/api/v3, as GITHUB_API_URL says
     assert run(["pr", "https://github.example/acme/app/issues/1"]) == 2
     assert "is not a pull request URL" in capsys.readouterr().err
     monkeypatch.delenv("GITHUB_TOKEN")
-    assert run(["pr", "https://github.example/acme/app/pull/1", "--no-post"]) == 2
+    assert run(["pr", url, "--no-post"]) == 2
     assert "set GITHUB_TOKEN or pass --token" in capsys.readouterr().err
-    args = ["pr", "https://github.example/acme/app/pull/1", "--token", TOKEN, "--no-post", "--format", "json"]
+    args = ["pr", url, "--token", TOKEN, "--no-post", "--format", "json"]
     args += ["--base-url", env.model.openai_url, "--model", "m", "--config", str(env.config)]
     assert run(args) == 0
     assert [f["title"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["eval on file content", "loop starts wrong"]
+
+
+def test_a_pr_url_and_github_api_url_that_disagree_are_an_error(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    assert run(["pr", "https://octo.ghe.com/acme/app/pull/1", "--no-post"]) == 2
+    err = capsys.readouterr().err
+    assert "the pull request is on octo.ghe.com (API https://api.octo.ghe.com)" in err and f"GITHUB_API_URL is {gh.api}" in err
+    assert gh.requests == []  # the token went nowhere
 
 
 def test_summarize_works_on_the_local_change_and_on_a_pr(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -200,7 +210,7 @@ def test_summarize_works_on_the_local_change_and_on_a_pr(env: Scenario, gh: GitH
     assert json.loads(capsys.readouterr().out)["summary"].startswith("### Load files with eval")
     assert gh.requests == []  # the local mode never talks to GitHub
 
-    assert run(["summarize", "https://github.example/acme/app/pull/1", "--no-post", *model]) == 0
+    assert run(["summarize", f"{gh.url}/acme/app/pull/1", "--no-post", *model]) == 0
     assert "Load files with eval" in json.loads(capsys.readouterr().out)["summary"]
     assert gh.writes() == [] and env.review_requests() == []  # summarize only: no review request
 
@@ -234,25 +244,25 @@ def test_the_api_base_comes_from_github_api_url_else_the_pr_url() -> None:
 
     ghes = parse_ref("https://git.corp.example/team/app/pull/7", None, None)
     assert (ghes.repo, ghes.number) == ("team/app", 7)
-    assert api_url({}, ghes.host) == "https://git.corp.example/api/v3"
-    assert api_url({}, parse_ref("https://github.com/o/r/pull/1", None, None).host) == "https://api.github.com"
-    assert api_url({"GITHUB_API_URL": "https://ghe.example/api/v3/"}, ghes.host) == "https://ghe.example/api/v3"
+    assert api_url({}, ghes) == "https://git.corp.example/api/v3"
+    assert api_url({}, parse_ref("https://github.com/o/r/pull/1", None, None)) == "https://api.github.com"
+    assert api_url({}, parse_ref("https://Octo.GHE.com/o/r/pull/1", None, None)) == "https://api.octo.ghe.com"  # GHE.com data residency
+    assert api_url({"GITHUB_API_URL": "https://git.corp.example/api/v3/"}, ghes) == "https://git.corp.example/api/v3"
+    assert api_url({"GITHUB_API_URL": "https://api.octo.ghe.com"}, None) == "https://api.octo.ghe.com"
+    with pytest.raises(ConfigError, match="GITHUB_API_URL is https://api.github.com"):
+        api_url({"GITHUB_API_URL": "https://api.github.com"}, ghes)
 
 
 def test_a_github_failure_is_one_line_and_exit_3(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    make_pull(env.repo, gh)
+    _, head = make_pull(env.repo, gh)
     saved = tmp_path / "review.json"
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
-    document = json.loads(saved.read_text())
-    # A head GitHub lists the PR's files for but has no commit of (force-pushed away before posting).
-    pull = gh.pulls[1]
-    gh._file_cache[(pull.base_sha, "f" * 40, frozenset())] = gh.files(pull)
-    document["head_sha"] = pull.head_sha = "f" * 40
-    saved.write_text(json.dumps(document))
+    gh.faults.append(Fault("POST", r"/repos/acme/app/issues/1/comments", 500, after=False, times=-1))  # GitHub is down for comments
     capsys.readouterr()
-    assert run(publish_args(env, saved, "f" * 40)) == 3
+    assert run(publish_args(env, saved, head)) == 3
     err = capsys.readouterr().err
-    assert err.startswith("reviewer: error: GitHub answered 422") and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("reviewer: error: could not post the summary comment: 500") and "Traceback" not in err
+    assert len([r for r in gh.requests if r.method == "POST" and r.path.endswith("/issues/1/comments")]) == 2  # looked, sent once more, gave up
 
 
 def test_with_a_personal_token_our_comments_are_found_by_login(env: Scenario, gh: GitHubServer, monkeypatch: pytest.MonkeyPatch) -> None:
