@@ -36,20 +36,45 @@ def env(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     return scenario
 
 
-def test_no_post_prints_sarif_that_code_scanning_accepts(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_post_prints_sarif_that_code_scanning_reads(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     make_pull(env.repo, gh)
+    env.findings = [*FINDINGS, finding("src/app.py", 6, "major", "bug", "the removed line", side="LEFT")]
     assert run(pr_args(env, "--no-post", "--format", "sarif")) == 0
     sarif = json.loads(capsys.readouterr().out)
     assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
     [run_] = sarif["runs"]
-    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    assert run_["automationDetails"] == {"id": "reviewer/"}
+    rules = run_["tool"]["driver"]["rules"]
     results = run_["results"]
-    assert [(r["ruleId"], r["level"]) for r in results] == [("reviewer/security", "error"), ("reviewer/bug", "warning")]
-    assert all(rule_ids[r["ruleIndex"]] == r["ruleId"] for r in results)
+    assert [(r["ruleId"], r["level"]) for r in results] == [("reviewer/security/critical", "error"), ("reviewer/bug/minor", "warning")]
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
+    # What code scanning reads from the rule: its security severity (security rules), description and help.
+    security = rules[results[0]["ruleIndex"]]
+    assert security["properties"]["security-severity"] == "9.0" and "security" in security["properties"]["tags"]
+    assert all(r["fullDescription"]["text"] and r["help"]["text"] and r["help"]["markdown"] for r in rules)
+    assert all("security-severity" not in r["properties"] for r in results)
     region = results[1]["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 2, "endLine": 3}
-    assert results[0]["partialFingerprints"]["reviewerFingerprint/v1"]
+    assert results[0]["partialFingerprints"]["primaryLocationLineHash"]
+    # The removed line has no place in the file as it is now: not a result on line 1, a notification.
+    [notice] = run_["invocations"][0]["toolExecutionNotifications"]
+    assert notice["message"]["text"].startswith("1 findings on removed lines")
     assert gh.writes() == []
+
+
+def test_sarif_keeps_within_code_scannings_result_limit() -> None:
+    from reviewer.backends.base import Usage
+    from reviewer.findings import Finding
+    from reviewer.placement import PlacedFinding, Placement
+    from reviewer.publishers import sarif
+    from reviewer.review import Review
+
+    many = [PlacedFinding(Finding("a.py", i + 1, "RIGHT", "nit", "style", "t", ""), Placement.LINE, f"{i:016x}") for i in range(sarif.MAX_RESULTS)]
+    worst = PlacedFinding(Finding("a.py", 1, "RIGHT", "critical", "bug", "the worst", ""), Placement.LINE, "f" * 16)
+    [run_] = sarif.to_dict(Review((*many, worst), None, Usage(), 0.0, (), ()))["runs"]
+    assert len(run_["results"]) == sarif.MAX_RESULTS and run_["results"][0]["message"]["text"] == "the worst"  # most severe first
+    [notice] = run_["invocations"][0]["toolExecutionNotifications"]
+    assert notice["message"]["text"].startswith("1 less severe findings are left out")
 
 
 def test_no_post_prints_workflow_command_annotations(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
