@@ -130,12 +130,13 @@ def test_an_incremental_summary_lists_the_current_state_not_a_log() -> None:
         "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
         "@@ -0,0 +1,2 @@\n+import os\n+import sys\n@@ -22 +24 @@\n-y = 2\n+y = 3\n"
     )
-    carried_over = carried(memory, texts, push, [], frozenset())
+    carried_over = carried(memory, texts, push, [], frozenset(), frozenset({"app.py"}))
     assert [(e.listed.fingerprint, e.listed.line) for e in carried_over] == [(kept.fingerprint, 5)]
     new = placed(24, title="new finding")
     second = summary_body(saved, [Demoted(new, "why")], posted=0, already_posted=0, review_url=None, carried=carried_over)
     block = findings_block(second)
     assert "untouched finding" in block and "`app.py:5`" in block and "new finding" in block and "fixed finding" not in block
     assert block.count("<details>") == block.count("</details>") == 2
-    assert carried(memory, texts, None, [], frozenset()) == []  # a review of the whole PR lists what it found, nothing older
-    assert carried(memory, texts, push, [], frozenset({kept.fingerprint})) == []  # declined: never listed again
+    assert carried(memory, texts, None, [], frozenset(), frozenset({"app.py"})) == []  # a review of the whole PR lists what it found, nothing older
+    assert carried(memory, texts, push, [], frozenset({kept.fingerprint}), frozenset({"app.py"})) == []  # declined: never listed again
+    assert carried(memory, texts, push, [], frozenset(), frozenset()) == []  # the pull request no longer changes the file

@@ -200,7 +200,7 @@ def comment_body(p: PlacedFinding) -> str:
         suggestion = "\n\n" + (suggestion_block(f.suggestion) if len(f.suggestion) <= SUGGESTION_CHARS else "_(The suggested change is too long for a comment.)_")
     body = ""
     if f.body:
-        body = "\n\n" + fit_text(_cut(f.body, BODY_CHARS), neutralise, BODY_LIMIT - len(head) - len(suggestion) - 2)
+        body = "\n\n" + fit_text(f.body, neutralise, BODY_LIMIT - len(head) - len(suggestion) - 2, BODY_CHARS)
     return head + body + suggestion
 
 
@@ -336,7 +336,7 @@ def walkthrough(pr_review: PullReview, budget: int = WALKTHROUGH_BUDGET) -> str:
     if summary is None:
         return "_No walkthrough in this run._"
     # Summary.markdown() is safe as a whole; cut, it could end inside a fence, which neutralise closes.
-    return fit_text(_cut(summary.markdown(), WALKTHROUGH_CHARS), lambda text: neutralise(text).rstrip(), budget)
+    return fit_text(summary.markdown(), lambda text: neutralise(text).rstrip(), budget, WALKTHROUGH_CHARS)
 
 
 def description_with(body: str, pr_review: PullReview) -> str | None:
@@ -353,7 +353,7 @@ def entries(demoted: Sequence[Demoted]) -> list[Entry]:
     out: list[Entry] = []
     for d in demoted:
         f = d.placed.finding
-        item = Listed(d.placed.fingerprint, f.path, f.side, f.start_line, f.line)
+        item = Listed(d.placed.fingerprint, f.path, f.side, f.start_line, f.line, d.placed.placement is not Placement.OUTSIDE)
         side = " (old file)" if f.side == "LEFT" else ""
         title = one_line(_cut(f.title, TITLE_CHARS))
         text = (
@@ -438,15 +438,19 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + " …"
 
 
-def fit_text(raw: str, render: Callable[[str], str], budget: int) -> str:
-    """`render(raw)` within `budget` characters: `raw` is cut (before rendering, so no escape or fence is split)
-    until what it renders to fits, and the cut says so."""
-    text = render(raw)
-    limit = len(raw)
-    while len(text) > budget and limit > 0:
-        limit = min(limit - 1, int(limit * budget / len(text)) - len(CUT_NOTE))
-        text = render(raw[: max(limit, 0)].rstrip()) + "\n\n" + CUT_NOTE
-    return text if len(text) <= budget else CUT_NOTE
+def fit_text(raw: str, render: Callable[[str], str], budget: int, limit: int | None = None) -> str:
+    """`render(raw)` within `budget` characters (and `raw` within `limit`): `raw` is cut before it is rendered,
+    so no escape or fence is split, until what it renders to fits; a cut says so."""
+    cut = limit is not None and len(raw) > limit
+    size = min(len(raw), limit) if limit is not None else len(raw)
+    while True:
+        text = render(raw[:size].rstrip() if cut else raw)
+        if cut:
+            text += "\n\n" + CUT_NOTE
+        if len(text) <= budget or size == 0:
+            return text if len(text) <= budget else CUT_NOTE
+        size = max(0, min(size - 1, int(size * budget / len(text)) - len(CUT_NOTE)))
+        cut = True
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -71,6 +71,7 @@ class Listed:
     side: str
     start: int | None
     line: int
+    in_change: bool = True  # in a file of the pull request (not a finding about some other file)
 
     @property
     def span(self) -> str:
@@ -122,12 +123,15 @@ def declines(body: str) -> bool:
     return bool(_DECLINED.search(body or ""))
 
 
-def carried(earlier: Memory, texts: Mapping[str, str], since: Diff | None, findings: Sequence[PlacedFinding], dismissed: frozenset[str]) -> list[Entry]:
+def carried(
+    earlier: Memory, texts: Mapping[str, str], since: Diff | None, findings: Sequence[PlacedFinding], dismissed: frozenset[str], pr_paths: frozenset[str]
+) -> list[Entry]:
     """The earlier summary's entries that still hold after this run (none after a review of the whole PR).
 
     An entry this run raises again is replaced by what it says now; one whose lines
-    the push changed is gone (fixed, or the model would have raised it); the others
-    stay, their line numbers moved with the push.
+    the push changed, or whose file the pull request no longer changes, is gone (fixed,
+    or the model would have raised it); the others stay, their line numbers moved with
+    the push. `pr_paths` are the files the pull request changes now.
     """
     if since is None:
         return []
@@ -136,6 +140,8 @@ def carried(earlier: Memory, texts: Mapping[str, str], since: Diff | None, findi
     for item in earlier.listed:
         text = texts.get(item.fingerprint)
         if text is None or item.fingerprint in raised or item.fingerprint in dismissed:
+            continue
+        if item.in_change and item.path not in pr_paths:
             continue
         moved = carry(item, since.file(item.path))
         if moved is not None:
@@ -154,7 +160,7 @@ def carry(item: Listed, file: FileDiff | None) -> Listed | None:
     moved = [_new_number(file, n) for n in range(first, item.line + 1)]
     if any(n is None for n in moved):
         return None
-    return Listed(item.fingerprint, item.path, item.side, moved[0] if item.start else None, moved[-1])  # type: ignore[arg-type]
+    return Listed(item.fingerprint, item.path, item.side, moved[0] if item.start else None, moved[-1], item.in_change)  # type: ignore[arg-type]
 
 
 def _new_number(file: FileDiff, old: int) -> int | None:
@@ -175,7 +181,7 @@ def encode(memory: Memory) -> str:
     """The hidden marker: base64 of JSON, so no path (PR content) can end the HTML comment it sits in."""
     document = {
         "v": 1,
-        "listed": [[i.fingerprint, i.path, i.side, i.start, i.line] for i in memory.listed],
+        "listed": [[i.fingerprint, i.path, i.side, i.start, i.line, i.in_change] for i in memory.listed],
         "dismissed": sorted(memory.dismissed),
     }
     data = base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
@@ -189,7 +195,10 @@ def decode(body: str) -> Memory:
         return Memory()
     try:
         document = json.loads(base64.urlsafe_b64decode(match.group(1)))
-        listed = tuple(Listed(str(fp), str(path), str(side), int(start) if start else None, int(line)) for fp, path, side, start, line in document["listed"])
+        listed = tuple(
+            Listed(str(fp), str(path), str(side), int(start) if start else None, int(line), bool(in_change))
+            for fp, path, side, start, line, in_change in document["listed"]
+        )
         return Memory(listed, frozenset(str(fp) for fp in document["dismissed"]))
     except (ValueError, TypeError, KeyError):
         return Memory()

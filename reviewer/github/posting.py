@@ -87,7 +87,8 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
             first_url = first_url or url
     fixed = _close_fixed(pr, state, threads.resolve, saved.head_sha, note)
     earlier = state.summary_comment.body if state.summary_comment is not None else ""
-    kept = carried(state.memory, entry_texts(findings_block(earlier)), _pushed(pull, saved), findings, threads.dismissed)
+    pr_paths = frozenset(f.path for f in pull.files)
+    kept = carried(state.memory, entry_texts(findings_block(earlier)), _pushed(pull, saved), findings, threads.dismissed, pr_paths)
     # An incomplete run (a backend failed) keeps the head it started from, so the next push reviews what it missed.
     reviewed = saved.head_sha if complete else state.last_head
     body = summary_body(
