@@ -21,8 +21,7 @@ import yaml
 from reviewer.cli import run
 from reviewer.github.comments import SUMMARY_MARKER
 from reviewer.github.event import decide
-from reviewer.github.limits import WaitBudget, rate_limit_wait
-from reviewer.github.limits import RateLimited
+from reviewer.github.limits import RateLimited, WaitBudget, rate_limit_wait
 from reviewer.github.saved import load
 from tests.github_fixtures import Scenario, app_with, finding, make_pull
 from tests.github_server import TOKEN, Fault, GitHubServer, rate_limited
