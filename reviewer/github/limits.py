@@ -130,6 +130,7 @@ class GitHubRetry(Retry):
             if wait is None:
                 from github.Requester import Requester
 
+                response.release_conn()
                 raise Requester.createException(response.status, dict(response.headers), data)
         response.drain_conn()
         self.budget.take(wait, now)
