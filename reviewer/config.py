@@ -21,14 +21,11 @@ from typing import Any, Union, get_args, get_origin
 from urllib.parse import urlparse
 
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import EFFORTS, FAIL_ON, SEVERITIES, TASKS
 
 CONFIG_FILE = ".reviewer.toml"
 DEEPSEEK_URL = "https://api.deepseek.com"
 PROTOCOLS = ("openai", "anthropic", "claude-code", "opencode")
-EFFORTS = ("none", "high", "max")
-SEVERITIES = ("critical", "major", "minor", "nit")  # most severe first
-CATEGORIES = ("bug", "security", "performance", "maintainability", "style", "test")
-TASKS = ("review", "summarize")
 # How a server wants thinking and effort in an OpenAI-format request; "auto"
 # picks "deepseek" for DeepSeek's own API and "vllm" (chat_template_kwargs) elsewhere.
 # For the Anthropic format (protocol anthropic, and opencode's provider package),
@@ -106,7 +103,7 @@ class Routes:
 class ReviewSettings:
     ignore: tuple[str, ...] = ()
     skip_generated: bool = True  # lock files, minified and generated files
-    fail_on: str = field(default="none", metadata={"choices": (*SEVERITIES, "none")})
+    fail_on: str = field(default="none", metadata={"choices": FAIL_ON})
     concurrency: int = field(default=8, metadata={"min": 1})
     max_cost_usd: float | None = field(default=None, metadata={"min": 0})
     instructions: str = ""  # the team's review guidelines, added to every review prompt

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reviewer.config import CATEGORIES
 from reviewer.diff import Diff, parse_diff
 from reviewer.errors import ConfigError, DiffError
 from reviewer.findings import Finding
+from reviewer.vocabulary import CATEGORIES
 
 DIFF_FILE = "diff.patch"
 EXPECTED_FILE = "expected.json"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from reviewer.backends.base import Usage
 from reviewer.config import BackendConfig
+from reviewer.vocabulary import Usage
 
 PRICES_AS_OF = "2026-10-17"  # DeepSeek pricing page (V4.1-Flash-1017, V4-Pro-0813)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewer.backends.base import Message
 from reviewer.errors import TemplateError
+from reviewer.vocabulary import Message
 
 if TYPE_CHECKING:
     import jinja2

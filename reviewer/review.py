@@ -17,9 +17,9 @@ from typing import Any
 
 from reviewer import backends as backend_registry
 from reviewer import pricing, routing
-from reviewer.backends.base import Backend, Message, Usage, effort_gap
+from reviewer.backends.base import Backend, effort_gap
 from reviewer.budget import estimate_tokens, expected_output_tokens, plan_chunks
-from reviewer.config import CATEGORIES, SEVERITIES, BackendConfig, Config
+from reviewer.config import BackendConfig, Config
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
 from reviewer.errors import BackendError, ReviewerError
@@ -29,6 +29,7 @@ from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import Exposed, redact, redact_diff
 from reviewer.summary import FileNote, Summary, parse_summary
+from reviewer.vocabulary import CATEGORIES, SEVERITIES, Message, Usage
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from reviewer.config import TASKS, Config
+from reviewer.config import Config
 from reviewer.diff import Diff, FileDiff
 from reviewer.filters import Skipped
+from reviewer.vocabulary import TASKS
 
 if TYPE_CHECKING:
     import pathspec

@@ -153,6 +153,7 @@ class GitHubServer:
     # Test helpers
 
     def add_pull(self, number: int, base_sha: str, head_sha: str, **meta: Any) -> Pull:
+        self.git("update-ref", f"refs/pull/{number}/head", head_sha)  # as GitHub keeps it, for a fetch of the head
         self.pulls[number] = Pull(number, base_sha, head_sha, **meta)
         return self.pulls[number]
 
@@ -480,6 +481,7 @@ def _repo_json(gh: GitHubServer) -> dict[str, Any]:
         "owner": {"login": owner, "type": "Organization"},
         "url": f"{gh.api}/repos/{gh.repo}",
         "html_url": f"https://github.example/{gh.repo}",
+        "clone_url": str(gh.git_root),  # git fetches from a path as from a URL
         "fork": False,
     }
 

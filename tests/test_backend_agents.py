@@ -16,10 +16,11 @@ import pytest
 
 from reviewer.backends import create
 from reviewer.backends.agent_cli import TOOLS_BIN, ClaudeCode, Finished, OpenCode, review_tree, run_isolated
-from reviewer.backends.base import Message, effort_gap
+from reviewer.backends.base import effort_gap
 from reviewer.cli import run
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
+from reviewer.vocabulary import Message
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer, Reply
 

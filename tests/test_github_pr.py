@@ -63,11 +63,11 @@ def test_no_post_prints_sarif_that_code_scanning_reads(env: Scenario, gh: GitHub
 
 
 def test_sarif_keeps_within_code_scannings_result_limit() -> None:
-    from reviewer.backends.base import Usage
     from reviewer.findings import Finding
     from reviewer.placement import PlacedFinding, Placement
     from reviewer.publishers import sarif
     from reviewer.review import Review
+    from reviewer.vocabulary import Usage
 
     many = [PlacedFinding(Finding("a.py", i + 1, "RIGHT", "nit", "style", "t", ""), Placement.LINE, f"{i:016x}") for i in range(sarif.MAX_RESULTS)]
     worst = PlacedFinding(Finding("a.py", 1, "RIGHT", "critical", "bug", "the worst", ""), Placement.LINE, "f" * 16)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from reviewer.backends.base import Usage
 from reviewer.config import GitHubSettings
 from reviewer.diff import parse_diff
 from reviewer.findings import Finding
@@ -24,6 +23,7 @@ from reviewer.github.comments import (
 from reviewer.github.converge import carried, decode, entry_texts
 from reviewer.placement import Placement, place_one
 from reviewer.review import Review
+from reviewer.vocabulary import Usage
 
 DIFF_TEXT = (
     "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from reviewer.backends import anthropic_compatible, openai_compatible
-from reviewer.backends.base import Completion, Message, Usage
+from reviewer.backends.base import Completion
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
+from reviewer.vocabulary import Message, Usage
 
 # Where `.ci/run` installs the pinned CLIs: the reviewer's own checkout, never the reviewed repository's.
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin"

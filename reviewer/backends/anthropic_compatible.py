@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
-from reviewer.backends.base import Completion, Message, Usage
+from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import Message, Usage
 
 EFFORTS = frozenset({"none", "high", "max"})
 # Anthropic's own API thinks within a token budget; DeepSeek ignores budgets and reads output_config.effort.

@@ -6,10 +6,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from reviewer.backends.base import Completion, Message, Usage
+from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import Message, Usage
 
 # Which effort levels each server dialect can be asked for explicitly.
 DIALECT_EFFORTS: dict[str, frozenset[str]] = {

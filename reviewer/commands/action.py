@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import RunOptions, environ, note, progress_printer
-from reviewer.config import CONFIG_FILE, EFFORTS, SEVERITIES, Config
+from reviewer.config import CONFIG_FILE, Config
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import EFFORTS, FAIL_ON
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -114,8 +115,8 @@ def _options(env: Mapping[str, str]) -> tuple[RunOptions, str]:
     fail_on = action_input(env, "fail-on")
     if effort and effort not in EFFORTS:
         raise ConfigError(f"input effort: {effort!r} is not one of: {', '.join(EFFORTS)}")
-    if fail_on and fail_on not in (*SEVERITIES, "none"):
-        raise ConfigError(f"input fail-on: {fail_on!r} is not one of: {', '.join((*SEVERITIES, 'none'))}")
+    if fail_on and fail_on not in FAIL_ON:
+        raise ConfigError(f"input fail-on: {fail_on!r} is not one of: {', '.join(FAIL_ON)}")
     config = action_input(env, "config")
     absolute = bool(config) and Path(config or "").is_absolute()
     options = RunOptions(

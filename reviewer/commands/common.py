@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from reviewer import config as config_module
-from reviewer.config import EFFORTS, SEVERITIES, Config
+from reviewer.config import Config
 from reviewer.errors import ConfigError, ExitCode
 from reviewer.safe_text import printable
+from reviewer.vocabulary import EFFORTS, FAIL_ON, at_or_above
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff
@@ -81,7 +82,7 @@ def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit
             "base_url": click.option("--base-url", help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...); needs --model."),
             "model": click.option("--model", help="Model name (with --base-url, or instead of the configured one)."),
             "effort": click.option("--effort", type=click.Choice(EFFORTS), help="Thinking effort: none (Non-Think), high, max."),
-            "fail_on": click.option("--fail-on", type=click.Choice((*SEVERITIES, "none")), help="Exit 1 when a finding is at or above this severity."),
+            "fail_on": click.option("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 when a finding is at or above this severity."),
             "dry_run": click.option("--dry-run", is_flag=True, help="Build every request and print it with token and cost estimates; send nothing."),
             "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once."),
             "max_cost": click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
@@ -180,28 +181,14 @@ def load_guidelines(config: Config, repo: RepoFiles | None) -> str:
     return "\n\n".join(parts)
 
 
-ALL_FORMATS = ("text", "json", "markdown", "sarif", "github")
-
-
 def render_review(review: Review, output_format: str) -> str:
-    """The review in one of ALL_FORMATS, for stdout."""
-    from reviewer.publishers import annotations, markdown, sarif, terminal
-    from reviewer.publishers import json as json_publisher
+    """The review in one of the publishers' formats, for stdout: coloured when stdout is a terminal that may be."""
+    from reviewer import publishers
 
-    if output_format == "json":
-        return json_publisher.render(review)
-    if output_format == "markdown":
-        return markdown.render(review)
-    if output_format == "sarif":
-        return sarif.render(review)
-    if output_format == "github":
-        return annotations.render(review.findings)
-    return terminal.render(review, colour=colour_ok())
+    return publishers.render(review, output_format, colour=colour_ok())
 
 
 def exit_code(findings_severities: list[str], fail_on: str, incomplete: bool) -> int:
-    from reviewer.findings import at_or_above
-
     if any(at_or_above(s, fail_on) for s in findings_severities):
         return ExitCode.FINDINGS
     return ExitCode.INCOMPLETE if incomplete else ExitCode.OK

@@ -10,6 +10,7 @@ from reviewer import config as config_module
 from reviewer.commands.common import RunOptions, build_config, config_option, environ, trust_option
 from reviewer.config import Config
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import TASKS
 
 
 @click.group()
@@ -45,7 +46,7 @@ def check(config_path: Path | None, trust_repo_config: bool) -> int:
     env = environ()
     where = cfg.source or "built-in defaults"
     problems = []
-    routed = {name for task in config_module.TASKS for name in cfg.routes.for_task(task)}
+    routed = {name for task in TASKS for name in cfg.routes.for_task(task)}
     routed |= {name for rule in cfg.routes.rules for name in rule.backends}
     for name in sorted(routed):
         backend = cfg.backend(name)

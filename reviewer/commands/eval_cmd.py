@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +20,10 @@ from reviewer.errors import ConfigError, ExitCode
 if TYPE_CHECKING:
     from reviewer.config import Config
     from reviewer.evaluation import Case, CaseRun, VariantRun
+    from reviewer.pipeline import Setup
     from reviewer.prompts import Templates
     from reviewer.repo_files import RepoFiles
-    from reviewer.review import BackendPool, Budget, Plan
+    from reviewer.review import BackendPool, Budget
 
 DEFAULT_VARIANT = "default"
 # What the prompt says the change is. Never the case's folder name: that often names the bug to find.
@@ -33,15 +35,15 @@ class Arm:
     """One column of the comparison: a template variant on a backend."""
 
     name: str
-    templates: Templates
-    pool: BackendPool
+    setup: Setup
+    pool: BackendPool  # shared by the arm's cases; an agent arm's only sets its backends up (each case has its own tree)
+    agents: bool
 
 
 @dataclass(frozen=True)
 class Job:
     arm: int  # index into the arms
     case: Case
-    plan: Plan
 
 
 @click.command("eval")
@@ -72,25 +74,24 @@ def eval_suite(opts: RunOptions, suite: Path, variant_specs: tuple[str, ...], ba
     unscored (the rest is still printed), 2 for a bad suite or option.
     """
     from reviewer.evaluation import load_suite
+    from reviewer.pipeline import Change, plan
     from reviewer.publishers import evaluation as report
     from reviewer.repo_files import WorkingTree
-    from reviewer.review import Budget, plan_review
+    from reviewer.review import Budget
     from reviewer.sources.git import find_root
 
     cases = load_suite(suite)
     root = find_root(Path.cwd())
     files = WorkingTree(root) if root else None
     base = build_config(opts, files)
-    arms = _arms(opts, files, base, _variants(files, variant_specs), backend_names)
-    guidelines = load_guidelines(base, files)
+    arms = _arms(opts, files, base, _variants(files, variant_specs), backend_names, load_guidelines(base, files))
     # Every prompt is built, and every backend set up, before the first request: a bad template or a
     # missing key stops the run at once rather than after half the suite has been paid for.
     jobs = []
     for index, arm in enumerate(arms):
         for case in cases:
-            plan = plan_review(case.diff, arm.pool.config, arm.templates, description=CASE_DESCRIPTION, guidelines=guidelines)
-            arm.pool.preflight(plan.requests)
-            jobs.append(Job(index, case, plan))
+            arm.pool.preflight(plan(Change(case.diff, CASE_DESCRIPTION), arm.setup, ("review",)).requests)
+            jobs.append(Job(index, case))
     runs = _run(jobs, arms, base.review.concurrency, Budget(base.review.max_cost_usd), progress_printer())
     click.echo(report.render(runs, opts.output_format), nl=False)
     return ExitCode.INCOMPLETE if any(r.unscored for r in runs) else ExitCode.OK
@@ -117,15 +118,26 @@ def _variants(files: RepoFiles | None, specs: tuple[str, ...]) -> list[tuple[str
 
 
 def _arms(
-    opts: RunOptions, files: RepoFiles | None, base: Config, variants: list[tuple[str, Templates]], backend_names: tuple[str, ...]
+    opts: RunOptions,
+    files: RepoFiles | None,
+    base: Config,
+    variants: list[tuple[str, Templates]],
+    backend_names: tuple[str, ...],
+    guidelines: str,
 ) -> list[Arm]:
+    from reviewer.pipeline import Setup, needs_tree
     from reviewer.review import BackendPool
 
     if backend_names and opts.base_url:
         raise ConfigError("--backend and --base-url exclude each other: --base-url is the one backend of the run")
-    configs = [(f"@{b}", build_config(dataclasses.replace(opts, backend=b), files)) for b in backend_names]
-    pools = [(suffix, BackendPool(_one_case_at_a_time(c), environ())) for suffix, c in configs or [("", base)]]
-    return [Arm(name + suffix, templates, pool) for name, templates in variants for suffix, pool in pools]
+    configs = [(f"@{b}", _one_case_at_a_time(build_config(dataclasses.replace(opts, backend=b), files))) for b in backend_names]
+    arms = []
+    for suffix, config in configs or [("", _one_case_at_a_time(base))]:
+        agents = needs_tree(config, ("review",))
+        # An agent backend is only set up here (executable, key); each case gives it a tree of its own.
+        pool = BackendPool(config, environ(), workdir=Path.cwd() if agents else None)
+        arms += [(suffix, config, pool, agents)]
+    return [Arm(name + suffix, Setup(config, templates, guidelines), pool, agents) for name, templates in variants for suffix, config, pool, agents in arms]
 
 
 def _one_case_at_a_time(config: Config) -> Config:
@@ -148,7 +160,7 @@ def _run(
 
     def work(job: Job) -> CaseRun:
         nonlocal done
-        result = _run_case(job, arms[job.arm].pool, budget)
+        result = _run_case(job, arms[job.arm], budget)
         with lock:
             done += 1
             if progress:
@@ -163,13 +175,21 @@ def _run(
     ]
 
 
-def _run_case(job: Job, pool: BackendPool, budget: Budget) -> CaseRun:
+def _run_case(job: Job, arm: Arm, budget: Budget) -> CaseRun:
     from reviewer.evaluation import CaseRun, score
-    from reviewer.review import run_review
+    from reviewer.pipeline import Change, run
+    from reviewer.sources.diff_tree import materialise
 
     started = time.monotonic()
+    change = Change(job.case.diff, CASE_DESCRIPTION)
     # One budget for the whole suite: every request of every case is reserved against it.
-    review = run_review(job.plan, job.case.diff, pool, description=CASE_DESCRIPTION, budget=budget)
+    if arm.agents:
+        with tempfile.TemporaryDirectory(prefix="reviewer-case-") as holder:
+            tree = materialise(job.case.diff, Path(holder) / "tree")
+            review = run(dataclasses.replace(change, tree=tree), arm.setup, environ(), ("review",), budget=budget).review
+    else:
+        review = run(change, arm.setup, environ(), ("review",), pool=arm.pool, budget=budget).review
+    assert review is not None  # not a dry run
     seconds = time.monotonic() - started
     findings = tuple(p.finding for p in review.findings)
     scored = None if review.incomplete else score(findings, job.case.expected, job.case.changed_lines)

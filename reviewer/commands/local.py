@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import (
-    ALL_FORMATS,
     LocalWork,
     RunOptions,
     build_config,
@@ -21,6 +20,7 @@ from reviewer.commands.common import (
     render_review,
     review_options,
 )
+from reviewer.publishers import ALL_FORMATS
 
 if TYPE_CHECKING:
     from reviewer.config import Config

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from reviewer.commands.common import (
-    ALL_FORMATS,
     RunOptions,
     build_config,
     environ,
@@ -28,6 +27,7 @@ from reviewer.commands.common import (
     review_options,
 )
 from reviewer.config import CONFIG_FILE, Config
+from reviewer.publishers import ALL_FORMATS
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager

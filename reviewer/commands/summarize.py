@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import (
-    ALL_FORMATS,
     RunOptions,
     build_config,
     local_change,
@@ -26,6 +25,7 @@ from reviewer.commands.common import (
 from reviewer.commands.local import execute
 from reviewer.commands.pr import PrOutcome, finish, local_tree, open_pr, pr_options
 from reviewer.errors import ConfigError
+from reviewer.publishers import ALL_FORMATS
 
 if TYPE_CHECKING:
     from reviewer.github.flow import TreeSource

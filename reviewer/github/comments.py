@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from reviewer.config import GitHubSettings
 from reviewer.errors import PublishError
-from reviewer.findings import at_or_above, severity_rank
 from reviewer.github.converge import Entry, Listed, Memory, OurComment, encode
 from reviewer.placement import PlacedFinding, Placement
 from reviewer.publishers.terminal import usage_line
 from reviewer.safe_text import MARKER_PREFIX, fence_for, inline_code, neutralise, one_line
+from reviewer.vocabulary import SEVERITY, at_or_above, severity_rank
 
 if TYPE_CHECKING:
     from github.PullRequest import ReviewComment
@@ -71,7 +71,6 @@ TAIL_BUDGET = 12000  # the summary's lists of files not reviewed, errors and not
 CUT_NOTE = "_(cut to fit GitHub's comment size limit)_"
 MAX_FILE_COMMENTS = 10  # each is its own content-creating request (GitHub allows ~80 a minute)
 MAX_PROBES = 24  # pending reviews tried while looking for the comments a 422 refers to
-ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
 Note = Callable[[str], None]
 T = TypeVar("T")
@@ -190,7 +189,7 @@ def fingerprint_marker(value: str) -> str:
 def comment_body(p: PlacedFinding) -> str:
     """Marker, heading, the model's explanation and a suggestion block: under BODY_LIMIT whatever the model wrote."""
     f = p.finding
-    heading = f"**{ICONS[f.severity]} {f.severity} · {f.category}**: {one_line(_cut(f.title, TITLE_CHARS))}"
+    heading = f"**{SEVERITY[f.severity].icon} {f.severity} · {f.category}**: {one_line(_cut(f.title, TITLE_CHARS))}"
     if p.placement is Placement.FILE:
         heading += f" (line {f.line}{' of the old file' if f.side == 'LEFT' else ''})"
     head = f"{fingerprint_marker(p.fingerprint)}\n{heading}"
@@ -357,7 +356,7 @@ def entries(demoted: Sequence[Demoted]) -> list[Entry]:
         side = " (old file)" if f.side == "LEFT" else ""
         title = one_line(_cut(f.title, TITLE_CHARS))
         text = (
-            f"- {ICONS[f.severity]} **{f.severity}** {inline_code(f'{f.path}:{item.span}')}{side}: {title} "
+            f"- {SEVERITY[f.severity].icon} **{f.severity}** {inline_code(f'{f.path}:{item.span}')}{side}: {title} "
             f"_({one_line(d.reason)})_ {MARKER_PREFIX}item={item.fingerprint} -->"
         )
         if f.body:
@@ -397,15 +396,10 @@ def _fit_lines(lines: list[str], budget: int) -> list[str]:
 
 
 def _tail(pr_review: PullReview) -> list[str]:
+    from reviewer.publishers.markdown import status_sections
+
     review = pr_review.review
-    out: list[str] = []
-    budget = TAIL_BUDGET // 3  # each list its share: a thousand skipped files must not push out the errors
-    if review.skipped:
-        out += ["### Not reviewed", ""] + _fit_lines([f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped], budget) + [""]
-    if review.errors:
-        out += ["### Errors", ""] + _fit_lines([f"- {one_line(_cut(e, 2000))}" for e in review.errors], budget) + [""]
-    if review.notes:
-        out += ["### Notes", ""] + _fit_lines([f"- {one_line(_cut(n, 2000))}" for n in review.notes], budget) + [""]
+    out = _fit_lines(status_sections(review), TAIL_BUDGET)  # three thousand skipped files must not crowd out the findings
     out.append(f"<sub>{usage_line(review.usage)} · cost ${review.cost_usd:.4f}</sub>")
     return out
 

@@ -90,10 +90,10 @@ def review_pull(
     progress: Progress | None = None,
 ) -> Reviewed:
     """Review the PR (or only what is new since our last review), or say why not."""
-    from reviewer.backends.base import Usage
     from reviewer.diff import within
     from reviewer.pipeline import Change, needs_tree, run
     from reviewer.review import Review
+    from reviewer.vocabulary import Usage
 
     config, info, ref = setup.config, pull.info, pull.ref
     skipped_why = skip_reason(info, config.github, explicit=explicit)

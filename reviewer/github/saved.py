@@ -17,8 +17,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reviewer.backends.base import Usage
-from reviewer.config import CATEGORIES, SEVERITIES
 from reviewer.errors import ConfigError
 from reviewer.filters import Skipped
 from reviewer.findings import Finding
@@ -27,6 +25,7 @@ from reviewer.placement import PlacedFinding, Placement
 from reviewer.publishers import json as json_publisher
 from reviewer.review import Answered, Review
 from reviewer.summary import FileNote, Summary
+from reviewer.vocabulary import CATEGORIES, SEVERITIES, Usage
 
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 FORMAT = "reviewer-pr-review/2"

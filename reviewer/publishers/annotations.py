@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reviewer.findings import severity_rank
 from reviewer.placement import PlacedFinding
 from reviewer.safe_text import printable
+from reviewer.vocabulary import SEVERITY, severity_rank
 
-LEVELS = {"critical": "error", "major": "warning", "minor": "notice", "nit": "notice"}
+if TYPE_CHECKING:
+    from reviewer.review import Review
+
 PER_LEVEL = 10
 PER_JOB = 50
 STEP_SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub's cap per step, with headroom
@@ -31,7 +34,7 @@ def workflow_commands(findings: Iterable[PlacedFinding], elsewhere: str | None =
     lines: list[str] = []
     left_out = 0
     for placed in ordered:
-        level = LEVELS[placed.finding.severity]
+        level = SEVERITY[placed.finding.severity].annotation_level
         if counts.get(level, 0) >= PER_LEVEL or len(lines) >= PER_JOB:
             left_out += 1
             continue
@@ -59,11 +62,11 @@ def command(placed: PlacedFinding) -> str:
         props["endLine"] = str(f.line)
     props["title"] = f"{f.severity} · {f.category}: {f.title}"
     rendered = ",".join(f"{k}={_property(v)}" for k, v in props.items())
-    return f"::{LEVELS[f.severity]} {rendered}::{_data(f.body or f.title)}"
+    return f"::{SEVERITY[f.severity].annotation_level} {rendered}::{_data(f.body or f.title)}"
 
 
-def render(findings: Iterable[PlacedFinding]) -> str:
-    lines = workflow_commands(findings)
+def render(review: Review, *, colour: bool = False) -> str:
+    lines = workflow_commands(review.findings)
     return "\n".join(lines) + "\n" if lines else ""
 
 

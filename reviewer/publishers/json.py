@@ -46,5 +46,5 @@ def to_dict(review: Review) -> dict[str, Any]:
     }
 
 
-def render(review: Review) -> str:
+def render(review: Review, *, colour: bool = False) -> str:
     return json.dumps(to_dict(review), indent=2, ensure_ascii=False) + "\n"

@@ -17,16 +17,12 @@ from typing import Any
 from urllib.parse import quote
 
 from reviewer import __version__
-from reviewer.config import CATEGORIES, SEVERITIES
-from reviewer.findings import severity_rank
 from reviewer.placement import PlacedFinding, Placement
 from reviewer.review import Review
 from reviewer.safe_text import printable
+from reviewer.vocabulary import CATEGORIES, SEVERITIES, SEVERITY, severity_rank
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVELS = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
-# Code scanning sorts security alerts by this 0-10 score, read from the rule of a `security`-tagged result.
-SECURITY_SEVERITY = {"critical": "9.0", "major": "7.0", "minor": "4.0", "nit": "1.0"}
 MAX_RESULTS = 25000  # per run, as code scanning accepts
 MAX_GZIP_BYTES = 10 * 1024 * 1024  # an upload, gzip-compressed
 AUTOMATION_ID = "reviewer/"  # the analysis category: uploads with it replace each other's alerts
@@ -51,7 +47,7 @@ def _rule(category: str, severity: str) -> dict[str, Any]:
     properties: dict[str, Any] = {"tags": [category], "precision": "medium"}
     if category == "security":
         properties["tags"] = ["security"]
-        properties["security-severity"] = SECURITY_SEVERITY[severity]
+        properties["security-severity"] = SEVERITY[severity].security_severity  # code scanning reads it from a `security` rule
     return {
         "id": f"reviewer/{category}/{severity}",
         "name": f"{category.capitalize()}{severity.capitalize()}",
@@ -61,7 +57,7 @@ def _rule(category: str, severity: str) -> dict[str, Any]:
             "text": f"{text} The alert's message says what reviewer found and why it matters.",
             "markdown": f"**{severity.capitalize()} {category} finding.** {text}\n\nThe alert's message says what reviewer found and why it matters.",
         },
-        "defaultConfiguration": {"level": LEVELS[severity]},
+        "defaultConfiguration": {"level": SEVERITY[severity].sarif_level},
         "properties": properties,
     }
 
@@ -81,7 +77,7 @@ def _result(placed: PlacedFinding) -> dict[str, Any]:
     return {
         "ruleId": rule_id,
         "ruleIndex": RULE_INDEX[rule_id],
-        "level": LEVELS[f.severity],
+        "level": SEVERITY[f.severity].sarif_level,
         "message": {"text": printable(f"{f.title}\n\n{f.body}".strip())},  # shown as plain text: no control character survives
         "locations": [{"physicalLocation": location}],
         # Code scanning matches alerts across runs by `primaryLocationLineHash`; ours survives rewording and moved lines.
@@ -123,5 +119,5 @@ def _document(results: list[dict[str, Any]], elsewhere: int, over_limit: int) ->
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render(review: Review) -> str:
+def render(review: Review, *, colour: bool = False) -> str:
     return json.dumps(to_dict(review), indent=2, ensure_ascii=False) + "\n"

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import click
 
-from reviewer.backends.base import Usage
 from reviewer.review import Review
 from reviewer.safe_text import printable
+from reviewer.vocabulary import SEVERITY, Usage
 
-_COLOURS = {"critical": "red", "major": "magenta", "minor": "yellow", "nit": "cyan"}
 
-
-def render(review: Review, *, colour: bool) -> str:
+def render(review: Review, *, colour: bool = False) -> str:
     def style(text: str, **kw: object) -> str:
         return click.style(text, **kw) if colour else text  # type: ignore[arg-type]
 
@@ -25,7 +23,7 @@ def render(review: Review, *, colour: bool) -> str:
         where = f"{printable(f.path, newlines=False)}:{f.line}" + (" (old)" if f.side == "LEFT" else "")
         if not placed.anchored:
             where += " (not on a changed line)"
-        out.append(f"{style(where, bold=True)}: {style(f.severity, fg=_COLOURS[f.severity], bold=True)}: {printable(f.title, newlines=False)}")
+        out.append(f"{style(where, bold=True)}: {style(f.severity, fg=SEVERITY[f.severity].colour, bold=True)}: {printable(f.title, newlines=False)}")
         for line in printable(f.body).splitlines():
             out.append(f"    {line}")
         if f.suggestion:
