@@ -117,6 +117,7 @@ class GitHubServer:
         self.read_only = False
         self.permissions_granted: dict[str, str] | None = None  # a workflow's `permissions:`; None grants everything
         self.can_resolve = True  # whether the token may resolve review threads (GraphQL viewerCanResolve)
+        self.unnamed_resolvers: set[str] = set()  # resolvers GraphQL answers `resolvedBy: null` for (a bot need not be a User)
         self.comment_body_limit = BODY_LIMIT  # GitHub counts differently from us: review comments over this are refused
         self.faults: list[Fault] = []
         self.refuse_lines: set[tuple[str, int]] = set()  # GitHub sees these differently from our parse: 422
@@ -692,7 +693,7 @@ def _graphql(gh: GitHubServer, request: dict[str, Any]) -> tuple[int, Any, dict[
                 "isResolved": root["resolved"],
                 "isOutdated": gh.outdated(pull, root),
                 "viewerCanResolve": gh.can_resolve and not gh.read_only,
-                "resolvedBy": {"login": root["resolved_by"]} if root["resolved"] else None,
+                "resolvedBy": {"login": root["resolved_by"]} if root["resolved"] and root["resolved_by"] not in gh.unnamed_resolvers else None,
                 "comments": {"nodes": [{"databaseId": c["id"], "author": {"login": _graphql_login(c["user"])}, "body": c["body"]} for c in [root, *replies]]},
             })
         more = start + 100 < len(roots)

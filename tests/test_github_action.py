@@ -186,6 +186,7 @@ def test_summarize_comment_command_refreshes_only_the_walkthrough(scenario: Scen
     scenario.config.write_text("[github]\nseconds_between_writes = 0.0\nupdate_description = true\n", encoding="utf-8")
     result = scenario.action("issue_comment", scenario.comment_event(1, "/summarize"), capsys)
     assert result.code == 0, result.stderr
+    assert result.outputs["review-url"] == ""  # a walkthrough is no review
     [summary] = our_summaries(gh)
     body = str(summary["body"])
     assert "Refreshed title" in body and "Load files with eval" not in body

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from reviewer.cli import run
-from reviewer.github.comments import SUMMARY_MARKER
+from reviewer.github.comments import SUMMARY_MARKER, fingerprint_of
+from reviewer.github.converge import decode
 from reviewer.github.event import decide
 from reviewer.github.limits import RateLimited, WaitBudget, rate_limit_wait
 from reviewer.github.saved import load
@@ -331,8 +332,13 @@ def test_the_annotation_overflow_note_points_at_what_exists(scenario: Scenario, 
 # Re-reviews that converge.
 
 
-def test_three_pushes_the_fixed_thread_is_resolved_and_nothing_is_repeated(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("resolver_named", [True, False], ids=["resolvedBy names us", "resolvedBy is null for a bot"])
+def test_three_pushes_the_fixed_thread_is_resolved_and_nothing_is_repeated(
+    scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], resolver_named: bool
+) -> None:
     _, first = make_pull(scenario.repo, gh)
+    if not resolver_named:
+        gh.unnamed_resolvers = {"github-actions"}
     eval_issue = finding("src/app.py", 6, "critical", "security", "eval on file content")
     loop_issue = finding("src/new.py", 3, "major", "bug", "loop starts wrong")
     naming = finding("src/app.py", 6, "nit", "style", "name the variable")  # below the inline threshold: in the summary
@@ -357,6 +363,8 @@ def test_three_pushes_the_fixed_thread_is_resolved_and_nothing_is_repeated(scena
     assert eval_thread["resolved"]
     [summary] = summaries(gh)
     assert "name the variable" not in summary["body"] and "eval on file content" not in summary["body"]
+    memory = decode(summary["body"])  # the thread we resolved is not mistaken for one a person declined
+    assert memory.dismissed == frozenset() and memory.fixed == {fingerprint_of(eval_thread["body"])}
     roots = [c for c in gh.visible_comments() if c.get("in_reply_to_id") is None]
     assert sorted((c["path"], c["line"]) for c in roots) == [("src/app.py", 6), ("src/new.py", 3), ("src/new.py", 9)]  # none twice
     assert sum(1 for r in gh.requests if r.path == "/graphql" and "resolveReviewThread" in r.body["query"]) == 1

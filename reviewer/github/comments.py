@@ -22,6 +22,7 @@ shows.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -283,7 +284,7 @@ def summary_body(
     heading_note: str = "",
     carried: Sequence[Entry] = (),
     reviewed_head: str | None = None,
-    dismissed: frozenset[str] = frozenset(),
+    remembered: Memory | None = None,
     declined: int = 0,
     resolved: int = 0,
 ) -> str:
@@ -292,7 +293,8 @@ def summary_body(
     `carried` are the entries of the summary this one replaces that still hold
     (reviewer.github.converge.carried): the list is the current state, not a log.
     `reviewed_head` is recorded for the next run to review from; None records
-    nothing, so the next run reviews the whole PR.
+    nothing, so the next run reviews the whole PR. `remembered` is the hidden state
+    kept besides the list: the fingerprints declined, and those we resolved.
     """
     out = [SUMMARY_MARKER, "## reviewer", ""]
     if heading_note:
@@ -315,11 +317,12 @@ def summary_body(
     tail = _tail(pr_review)
     current = entries(demoted)
     fresh = {e.listed.fingerprint for e in current}
-    fixed = len("\n".join(out + tail)) + len(encode(Memory((), dismissed))) + 400
+    remembered = remembered or Memory()
+    fixed = len("\n".join(out + tail)) + len(encode(remembered)) + 400
     listed = _fit_entries(current + [e for e in carried if e.listed.fingerprint not in fresh], BODY_LIMIT - fixed)
     if listed:
         out += ["### Findings not posted as comments", "", FINDINGS_START, *(e.text for e in listed), FINDINGS_END, ""]
-    state = encode(Memory(tuple(e.listed for e in listed), dismissed))
+    state = encode(dataclasses.replace(remembered, listed=tuple(e.listed for e in listed)))
     marks = [state] + ([f"{MARKER_PREFIX}head={reviewed_head} -->"] if reviewed_head else [])
     return _truncate("\n".join(out + tail), BODY_LIMIT - sum(len(m) + 1 for m in marks)) + "\n" + "".join(m + "\n" for m in marks)
 

@@ -84,6 +84,7 @@ class Memory:
 
     listed: tuple[Listed, ...] = ()
     dismissed: frozenset[str] = field(default_factory=frozenset)
+    fixed: frozenset[str] = field(default_factory=frozenset)  # threads we resolved ourselves: GraphQL may not name a bot as resolvedBy
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,14 @@ class ThreadPlan:
     dismissed: frozenset[str]  # fingerprints people declined, now or earlier
 
 
-def plan_threads(threads: Iterable[Thread], findings: Sequence[PlacedFinding], settings: GitHubSettings, remembered: frozenset[str]) -> ThreadPlan:
+def plan_threads(threads: Iterable[Thread], findings: Sequence[PlacedFinding], settings: GitHubSettings, memory: Memory) -> ThreadPlan:
     raised = {p.fingerprint for p in findings}
     raised_kinds = {(p.finding.path, p.finding.category) for p in findings}
     resolve: list[Thread] = []
-    dismissed = set(remembered)
+    dismissed = set(memory.dismissed)
     for t in threads:
-        if t.root.declined or (t.resolved and not t.resolved_by_us):
+        ours = t.resolved_by_us or t.root.fingerprint in memory.fixed
+        if t.root.declined or (t.resolved and not ours):
             dismissed.add(t.root.fingerprint)
             continue
         if t.resolved or not t.outdated or settings.resolve_fixed == "never":
@@ -183,6 +185,7 @@ def encode(memory: Memory) -> str:
         "v": 1,
         "listed": [[i.fingerprint, i.path, i.side, i.start, i.line, i.in_change] for i in memory.listed],
         "dismissed": sorted(memory.dismissed),
+        "fixed": sorted(memory.fixed),
     }
     data = base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
     return f"{MARKER_PREFIX}state={data} -->"
@@ -199,7 +202,7 @@ def decode(body: str) -> Memory:
             Listed(str(fp), str(path), str(side), int(start) if start else None, int(line), bool(in_change))
             for fp, path, side, start, line, in_change in document["listed"]
         )
-        return Memory(listed, frozenset(str(fp) for fp in document["dismissed"]))
+        return Memory(listed, frozenset(str(fp) for fp in document["dismissed"]), frozenset(str(fp) for fp in document.get("fixed", [])))
     except (ValueError, TypeError, KeyError):
         return Memory()
 

@@ -44,7 +44,7 @@ from reviewer.github.comments import (
     summary_body,
     walkthrough,
 )
-from reviewer.github.converge import ADDRESSED_MARKER, Thread, carried, entry_texts, plan_threads
+from reviewer.github.converge import ADDRESSED_MARKER, Memory, Thread, carried, entry_texts, plan_threads
 from reviewer.github.pull import ours
 from reviewer.placement import PlacedFinding
 from reviewer.safe_text import MARKER_PREFIX, inline_code
@@ -67,7 +67,7 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
     state = pull.state(settings.bot_login)
     findings = saved.review.findings
     complete = not saved.review.incomplete  # a failed backend saw nothing: its silence fixes nothing
-    threads = plan_threads(_threads(pull, state, note) if complete else [], findings, settings, state.memory.dismissed)
+    threads = plan_threads(_threads(pull, state, note) if complete else [], findings, settings, state.memory)
     plan = plan_post(findings, state.fingerprints, settings, threads.dismissed)
     demoted = list(plan.demoted)
     review_url = first_url = None
@@ -85,7 +85,7 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
         else:
             posted += 1
             first_url = first_url or url
-    fixed = _close_fixed(pr, state, threads.resolve, saved.head_sha, note)
+    fixed, resolved = _close_fixed(pr, state, threads.resolve, saved.head_sha, note)
     earlier = state.summary_comment.body if state.summary_comment is not None else ""
     pr_paths = frozenset(f.path for f in pull.files)
     kept = carried(state.memory, entry_texts(findings_block(earlier)), _pushed(pull, saved), findings, threads.dismissed, pr_paths)
@@ -93,7 +93,7 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
     reviewed = saved.head_sha if complete else state.last_head
     body = summary_body(
         saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, carried=kept,
-        reviewed_head=reviewed, dismissed=threads.dismissed, declined=len(plan.dismissed), resolved=fixed,
+        reviewed_head=reviewed, remembered=Memory((), threads.dismissed, state.memory.fixed | resolved), declined=len(plan.dismissed), resolved=fixed,
     )
     summary_url = _upsert_summary(pr, state, body, note)
     return Published(review_url, summary_url, posted, len(demoted), len(plan.already_posted), fixed, first_url)
@@ -102,7 +102,7 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
 def publish_not_reviewed(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note: Note) -> str | None:
     """A PR skipped as a whole (too large): the summary says so, not silence."""
     state = pull.state(settings.bot_login)
-    body = summary_body(saved, (), posted=0, already_posted=0, review_url=None, dismissed=state.memory.dismissed)
+    body = summary_body(saved, (), posted=0, already_posted=0, review_url=None, remembered=state.memory)
     return _upsert_summary(pull.pull, state, body, note)
 
 
@@ -224,18 +224,20 @@ def _threads(pull: GitHubPull, state: PostedState, note: Note) -> list[Thread]:
         return []
 
 
-def _close_fixed(pr: PullRequest, state: PostedState, threads: tuple[Thread, ...], head_sha: str, note: Note) -> int:
-    """Resolve our threads that this push fixed; where the token cannot, say so once in the thread. How many were closed."""
+def _close_fixed(pr: PullRequest, state: PostedState, threads: tuple[Thread, ...], head_sha: str, note: Note) -> tuple[int, frozenset[str]]:
+    """Resolve our threads that this push fixed; where the token cannot, say so once in the thread.
+
+    How many were closed either way, and the fingerprints of those resolved (remembered as ours, not a person's).
+    """
     closed = 0
+    resolved: set[str] = set()
     for t in threads:
         if t.can_resolve and _resolve(pr, t, note):
             closed += 1
-            continue
-        if t.root.acknowledged:
-            continue
-        if _reply_addressed(pr, state, t.root.id, head_sha, note):
+            resolved.add(t.root.fingerprint)
+        elif not t.root.acknowledged and _reply_addressed(pr, state, t.root.id, head_sha, note):
             closed += 1
-    return closed
+    return closed, frozenset(resolved)
 
 
 def _reply_addressed(pr: PullRequest, state: PostedState, root: int, head_sha: str, note: Note) -> bool:
