@@ -14,7 +14,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
@@ -91,12 +91,18 @@ class Rule:
 @dataclass(frozen=True)
 class Routes:
     review: tuple[str, ...] = ("deepseek-pro",)
-    summarize: tuple[str, ...] = ("deepseek-pro",)
+    # None: not configured, so the task follows `review` (code routed to your own server stays there).
+    summarize: tuple[str, ...] | None = None
+    judge: tuple[str, ...] | None = None
     self_hosted_only: bool = False
     rules: tuple[Rule, ...] = ()
 
     def for_task(self, task: str) -> tuple[str, ...]:
-        return self.review if task == "review" else self.summarize
+        own: tuple[str, ...] | None = getattr(self, task)
+        return self.review if own is None else own
+
+    def follows_review(self, task: str) -> bool:
+        return task != "review" and getattr(self, task) is None
 
 
 @dataclass(frozen=True)
@@ -189,10 +195,13 @@ class Layer:
     user: bool = False  # the user's own file: the only one that may name trusted repositories
 
 
-# What a repository's file may not decide unless the repository is trusted: a command to run, an
-# endpoint to send code (and a key) to, the variable a key is read from, whether an endpoint counts
-# as inside your network, and a file to read.
-REPOSITORY_RESTRICTED = ("command", "base_url", "api_key_env", "self_hosted")
+# What a repository's file may not decide unless the repository is trusted: a program to run (an
+# agent protocol, a command), an endpoint to send code (and a key) to, the variable a key is read
+# from, whether an endpoint counts as inside your network, what a backend costs (a price of 0 would
+# switch your cost limit off), and a file to read.
+REPOSITORY_RESTRICTED = (
+    "protocol", "command", "base_url", "api_key_env", "self_hosted", "price_input", "price_cached_input", "price_output",
+)
 
 
 def read_layer(path: Path, *, trusted: bool = True, user: bool = False) -> Layer:
@@ -225,7 +234,7 @@ def from_layers(layers: list[Layer]) -> Config:
     for layer in layers:
         from_mapping(layer.data, layer.where, check_references=False)  # each file's own errors name that file
         _check_layer(layer)
-        data = layer.data if layer.trusted else _routes_kept(merged, layer.data)
+        data = layer.data if layer.trusted else _untrusted_view(merged, layer.data)
         merged = _merge(merged, data)
     sources = " + ".join(layer.where for layer in layers) or None
     return from_mapping(merged, sources)
@@ -261,13 +270,19 @@ def _check_layer(layer: Layer) -> None:
 USER_CONFIG_HINT = "~/.config/reviewer/config.toml"
 
 
-def _routes_kept(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """An untrusted layer without the task routes your own configuration already chose: where code goes is yours."""
-    chosen = [task for task in TASKS if task in (earlier.get("routes") or {})]
+def _untrusted_view(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What an untrusted layer may still say over your own file: no task routes once you chose any (where code
+    goes is yours, and a task you left to follow `review` must not be sent elsewhere either), and a cost limit
+    only lower than yours."""
+    out = dict(data)
     routes = data.get("routes")
-    if not chosen or not isinstance(routes, Mapping):
-        return data
-    return {**data, "routes": {k: v for k, v in routes.items() if k not in chosen}}
+    if any(task in (earlier.get("routes") or {}) for task in TASKS) and isinstance(routes, Mapping):
+        out["routes"] = {k: v for k, v in routes.items() if k not in TASKS}
+    limit = (earlier.get("review") or {}).get("max_cost_usd")
+    review = data.get("review")
+    if limit is not None and isinstance(review, Mapping) and "max_cost_usd" in review:
+        out["review"] = {**review, "max_cost_usd": min(limit, review["max_cost_usd"])}
+    return out
 
 
 def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -301,17 +316,50 @@ def parse_toml(text: str, where: str | Path) -> dict[str, Any]:
 
 
 def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_references: bool = True) -> Config:
+    """The settings in `data`; a ConfigError listing every problem found, one per line, not only the first."""
     where = str(source or "configuration")
-    _reject_unknown(data, ("routes", "backends", "review", "github", "trust"), where, "")
+    problems = _Problems()
+    problems.attempt(_reject_unknown, data, ("routes", "backends", "review", "github", "trust"), where, "")
     backends = dict(BUILTIN_BACKENDS)
     raw_backends = data.get("backends", {})
-    _expect_table(raw_backends, where, "backends")
-    for name, table in raw_backends.items():
-        _expect_table(table, where, f"backends.{name}")
-        backend = _build(BackendConfig, table, where, f"backends.{name}")
-        backends[name] = _with_default_key(dataclasses.replace(backend, name=name))
-    _expect_table(data.get("routes", {}), where, "routes")
-    routes_table = dict(data.get("routes", {}))
+    if problems.attempt(_expect_table, raw_backends, where, "backends", default=False) is not False:
+        for name, table in raw_backends.items():
+            backend = problems.attempt(_build, BackendConfig, table, where, f"backends.{name}")
+            if backend is not None:
+                backends[name] = _with_default_key(dataclasses.replace(backend, name=name))
+    routes = problems.attempt(_routes, data.get("routes", {}), where) or Routes()
+    review = problems.attempt(_build, ReviewSettings, data.get("review", {}), where, "review") or ReviewSettings()
+    github = problems.attempt(_build, GitHubSettings, data.get("github", {}), where, "github") or GitHubSettings()
+    trust = problems.attempt(_build, TrustSettings, data.get("trust", {}), where, "trust") or TrustSettings()
+    config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
+    problems.attempt(_check_values, config, where)
+    if check_references:
+        problems.attempt(validate, config)
+    problems.raise_any()
+    return config
+
+
+class _Problems:
+    """Every ConfigError of one file, so that a user fixes them in one go."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def attempt(self, check: Callable[..., _T], *args: Any, default: Any = None) -> Any:
+        try:
+            return check(*args)
+        except ConfigError as exc:
+            self.messages += [m for m in str(exc).splitlines() if m not in self.messages]
+            return default
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise ConfigError("\n".join(self.messages))
+
+
+def _routes(table: Any, where: str) -> Routes:
+    _expect_table(table, where, "routes")
+    routes_table = dict(table)
     rules = routes_table.pop("rules", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{where}: routes.rules must be an array of tables ([[routes.rules]])")
@@ -319,56 +367,59 @@ def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_re
         if isinstance(routes_table.get(key), str):
             routes_table[key] = [routes_table[key]]
     routes = _build(Routes, routes_table, where, "routes")
-    routes = dataclasses.replace(
-        routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules))
-    )
-    review = _build(ReviewSettings, data.get("review", {}), where, "review")
-    github = _build(GitHubSettings, data.get("github", {}), where, "github")
-    trust = _build(TrustSettings, data.get("trust", {}), where, "trust")
-    config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
-    _check_values(config, where)
-    if check_references:
-        validate(config)
-    return config
+    return dataclasses.replace(routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules)))
 
 
 def validate(config: Config) -> None:
     """Cross-key checks: every route and rule names a defined backend, numbers make sense."""
     where = str(config.source or "configuration")
     routed = {name for task in TASKS for name in config.routes.for_task(task)}
+    problems: list[str] = []
     for task in TASKS:
         names = config.routes.for_task(task)
         if not names:
-            raise ConfigError(f"{where}: routes.{task} is empty; name at least one backend")
-        for name in names:
-            if name not in config.backends:
-                raise ConfigError(_unknown_backend(where, f"routes.{task}", name, config))
+            problems.append(f"{where}: routes.{task} is empty; name at least one backend")
+        problems += [_unknown_backend(where, f"routes.{task}", name, config) for name in names if name not in config.backends]
     for i, rule in enumerate(config.routes.rules):
         if not rule.paths or not rule.backends:
-            raise ConfigError(f"{where}: routes.rules[{i}] needs both `paths` and `backends`")
+            problems.append(f"{where}: routes.rules[{i}] needs both `paths` and `backends`")
         for name in rule.backends:
             if name not in config.backends:
-                raise ConfigError(_unknown_backend(where, f"routes.rules[{i}].backends", name, config))
-            if name not in routed:
+                problems.append(_unknown_backend(where, f"routes.rules[{i}].backends", name, config))
+            elif name not in routed:
                 # A rule narrows where matching files go; it never adds a destination the routes did not choose.
-                raise ConfigError(
+                problems.append(
                     f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in TASKS)}); "
                     f"a rule only narrows which routed backends see its files: add {name!r} to a route"
                 )
+    if problems:
+        raise ConfigError("\n".join(dict.fromkeys(problems)))
 
 
 def _check_values(config: Config, where: str) -> None:
     """Checks on each backend alone: a usable URL, and a key variable that belongs to that host."""
+    problems: list[str] = []
     for name, backend in config.backends.items():
         if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
-            raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
+            problems.append(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
+        if not _plain_netloc(urlparse(backend.base_url).netloc):
+            problems.append(f"{where}: backends.{name}.base_url: its host part holds a backslash, %, a space or a control character")
+        if backend.api_key_env is not None and not _VARIABLE.fullmatch(backend.api_key_env):
+            problems.append(
+                f"{where}: backends.{name}.api_key_env must be the NAME of an environment variable (letters, digits, _), "
+                "never the key itself: put the key in a variable and name it here"
+            )
+            continue
         problem = key_problem(backend)
         if problem:
-            raise ConfigError(f"{where}: backends.{name}.api_key_env: {problem}")
+            problems.append(f"{where}: backends.{name}.api_key_env: {problem}")
         if backend.is_deepseek and urlparse(backend.base_url).scheme != "https" and backend.api_key_env:
-            raise ConfigError(f"{where}: backends.{name}.base_url: DeepSeek's API is served over https; {backend.base_url!r} would send the key in clear")
+            problems.append(f"{where}: backends.{name}.base_url: DeepSeek's API is served over https; {backend.base_url!r} would send the key in clear")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Variables that hold the CI system's own credentials and inputs: never a model key.
 RESERVED_KEY_PREFIXES = ("GITHUB_", "INPUT_", "ACTIONS_", "RUNNER_")
 # Keys of one provider: sent to that provider's hosts only.
@@ -410,15 +461,19 @@ def with_overrides(
     if base_url:
         if not model:
             raise ConfigError("--base-url needs --model too (the model name your server serves)")
-        # A one-off endpoint: no key unless the user's environment names one.
-        backends["cli"] = BackendConfig(name="cli", base_url=base_url, model=model, api_key_env="REVIEWER_API_KEY")
-        routes = dataclasses.replace(routes, review=("cli",), summarize=("cli",))
+        if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
+            raise ConfigError(f"--base-url {redact_url(base_url)!r} must start with http:// or https://, e.g. http://{base_url}")
+        # A one-off endpoint, named after its host so that messages say which server; the key, if the
+        # server needs one, from REVIEWER_API_KEY.
+        name = one_off_name(base_url)
+        backends[name] = BackendConfig(name=name, base_url=base_url, model=model, api_key_env=ONE_OFF_KEY)
+        routes = dataclasses.replace(routes, review=(name,), summarize=None, judge=None)
     elif backend:
         if backend not in backends:
             raise ConfigError(_unknown_backend("--backend", "", backend, config))
-        routes = dataclasses.replace(routes, review=(backend,), summarize=(backend,))
+        routes = dataclasses.replace(routes, review=(backend,), summarize=None, judge=None)
     if (model and not base_url) or effort:
-        for name in {*routes.review, *routes.summarize}:
+        for name in {n for task in TASKS for n in routes.for_task(task)}:
             changes: dict[str, Any] = {}
             if model and not base_url:
                 changes["model"] = model
@@ -439,9 +494,27 @@ def with_overrides(
     return dataclasses.replace(config, backends=backends, routes=routes, review=review)
 
 
+ONE_OFF_KEY = "REVIEWER_API_KEY"  # the key of the --base-url endpoint, for a server that needs one
+
+
+def one_off_name(base_url: str) -> str:
+    """The --base-url backend's name: its host and port, as the user typed them (never a password)."""
+    parts = urlparse(base_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
 def is_deepseek_url(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower().rstrip(".")
+    """DeepSeek's own host, read the way every client reads it: no user part, nothing a parser could take differently."""
+    parts = urlparse(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.username is not None or not _plain_netloc(parts.netloc):
+        return False
     return host == "deepseek.com" or host.endswith(".deepseek.com")
+
+
+def _plain_netloc(netloc: str) -> bool:
+    # WHATWG URL parsers (the agent CLIs run on Node) treat `\` like `/`: `https://evil\@api.deepseek.com` is evil's.
+    return not any(c in netloc for c in "\\%") and not any(c.isspace() or ord(c) < 32 for c in netloc)
 
 
 def is_private_url(url: str) -> bool:
@@ -495,7 +568,12 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
     """The merged configuration as TOML; keys are shown as set or not set, never their values."""
     lines = ["[routes]"]
     for task in TASKS:
-        lines.append(f"{task} = {toml_value(list(config.routes.for_task(task)))}")
+        names = config.routes.for_task(task)
+        where = ", then ".join(f"{n} ({config.backend(n).shown_url}{', self-hosted' if config.backend(n).is_self_hosted else ''})" for n in names)
+        if config.routes.follows_review(task):
+            lines.append(f"# {task} is not set, so it follows review: {where}")
+        else:
+            lines.append(f"{task} = {toml_value(list(names))}  # {where}")
     lines.append(f"self_hosted_only = {toml_value(config.routes.self_hosted_only)}")
     for rule in config.routes.rules:
         lines += ["", "[[routes.rules]]", f"paths = {toml_value(list(rule.paths))}", f"backends = {toml_value(list(rule.backends))}"]
@@ -562,21 +640,28 @@ def _build(cls: type[_T], table: Any, where: str, section: str) -> _T:
     """Build a settings dataclass from a TOML table, checking every key and type."""
     _expect_table(table, where, section)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}  # type: ignore[arg-type]
-    _reject_unknown(table, tuple(fields), where, section)
+    problems = _Problems()
+    problems.attempt(_reject_unknown, table, tuple(fields), where, section)
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for key, value in table.items():
-        full = f"{section}.{key}" if section else key
-        values[key] = _coerce(value, hints[key], where, full)
-        choices = fields[key].metadata.get("choices")
-        if choices and values[key] not in choices:
-            raise ConfigError(f"{where}: {full} = {value!r} is not one of: {', '.join(choices)}")
-        least, most = fields[key].metadata.get("min"), fields[key].metadata.get("max")
-        if least is not None and values[key] is not None and values[key] < least:
-            raise ConfigError(f"{where}: {full} = {value!r} must be at least {least}")
-        if most is not None and values[key] is not None and values[key] > most:
-            raise ConfigError(f"{where}: {full} = {value!r} must be at most {most}")
+        if key in fields:
+            problems.attempt(_set_value, values, key, value, hints[key], fields[key], where, f"{section}.{key}" if section else key)
+    problems.raise_any()
     return cls(**values)
+
+
+def _set_value(values: dict[str, Any], key: str, value: Any, hint: Any, spec: dataclasses.Field[Any], where: str, full: str) -> None:
+    coerced = _coerce(value, hint, where, full)
+    choices = spec.metadata.get("choices")
+    if choices and coerced not in choices:
+        raise ConfigError(f"{where}: {full} = {value!r} is not one of: {', '.join(choices)}")
+    least, most = spec.metadata.get("min"), spec.metadata.get("max")
+    if least is not None and coerced is not None and coerced < least:
+        raise ConfigError(f"{where}: {full} = {value!r} must be at least {least}")
+    if most is not None and coerced is not None and coerced > most:
+        raise ConfigError(f"{where}: {full} = {value!r} must be at most {most}")
+    values[key] = coerced
 
 
 def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
@@ -623,9 +708,12 @@ def _expect_table(value: Any, where: str, key: str) -> None:
 
 
 def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str, section: str) -> None:
+    problems = []
     for key in table:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
             full = f"{section}.{key}" if section else key
-            raise ConfigError(f"{where}: unknown key {full!r}{hint}")
+            problems.append(f"{where}: unknown key {full!r}{hint}")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -72,6 +72,17 @@ def price_for(backend: BackendConfig, when: datetime) -> Price | None:
     return None
 
 
+def rate(backend: BackendConfig, when: datetime) -> str | None:
+    """Which rate a request at `when` is billed at, for the cost line: "peak" or "off-peak" where DeepSeek's
+    table applies, "unknown" where no price is known (the cost then counts as 0), None for a set price."""
+    price = price_for(backend, when)
+    if price is None:
+        return "unknown"
+    if backend.price_input is None and backend.price_output is None and backend.is_deepseek:
+        return "peak" if is_peak(when) else "off-peak"
+    return None
+
+
 def cost(backend: BackendConfig, usage: Usage, when: datetime) -> float:
     price = price_for(backend, when)
     return price.cost(usage) if price else 0.0

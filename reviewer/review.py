@@ -67,6 +67,7 @@ class Answered:
     paths: tuple[str, ...]
     usage: Usage
     cost_usd: float
+    rate: str | None = None  # pricing.rate: "peak", "off-peak", "unknown" (no price), None (a set price)
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def plan_review(
                     "categories": CATEGORIES,
                     "nonce": nonce,
                 }
-                messages = templates.messages(task, context)
+                # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
+                messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages(task, context))
                 tokens = sum(estimate_tokens(m.content) for m in messages)
                 requests.append(Request(task, messages, route.backends, chunk.paths, tokens, context))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
@@ -373,7 +375,7 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _
         for attempt in (1, 2):
             estimate = estimated_cost(request, backend.config, clock())
             if not budget.reserve(estimate):
-                outcome.errors.append(_over_budget(request, budget.limit))
+                outcome.errors.append(_over_budget(request, estimate, budget))
                 return outcome
             try:
                 completion = backend.complete(request.messages)
@@ -398,7 +400,8 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget) -> _
                 outcome.notes = [e for e in outcome.errors if not e.startswith(f"{name}: ")]
                 outcome.errors = [e for e in outcome.errors if e.startswith(f"{name}: ")]
                 outcome.answered = Answered(
-                    request.task, name, completion.model, request.paths, outcome.usage, outcome.cost_usd
+                    request.task, name, completion.model, request.paths, outcome.usage, outcome.cost_usd,
+                    pricing.rate(backend.config, clock()),
                 )
                 return outcome
     return outcome
@@ -414,10 +417,11 @@ def _unpriced_notes(plan: Plan, config: Config, budget: Budget, when: datetime) 
     )
 
 
-def _over_budget(request: Request, limit: float | None) -> str:
+def _over_budget(request: Request, estimate: float, budget: Budget) -> str:
     return (
-        f"not sent: the {request.task} request for {', '.join(request.paths)} could pass "
-        f"max_cost_usd (${limit:.2f}); raise it with --max-cost"
+        f"not sent: the {request.task} request for {', '.join(request.paths)} is estimated at ${estimate:.4f}, "
+        f"and ${budget.spent + budget.reserved:.4f} of the max_cost_usd limit of ${budget.limit or 0:.4f} is spent or "
+        "committed already; raise it with --max-cost"
     )
 
 

@@ -195,6 +195,10 @@ def test_dry_runs_on_a_pull_request_send_nothing_and_write_nothing(scenario: Sce
     assert "summarize" in capsys.readouterr().out
     assert run(["pr", url, *common]) == 0
     assert "review" in capsys.readouterr().out
+    # A PR too large to review gets a summary saying so, but not from a dry run.
+    scenario.config.write_text("[github]\nseconds_between_writes = 0.0\nmax_files = 1\n")
+    assert run(["pr", url, *common]) == 0
+    assert "over github.max_files" in capsys.readouterr().err
     assert scenario.model.posts() == [] and gh.writes() == []
 
 

@@ -175,13 +175,14 @@ def test_text_and_markdown_reports(suite: Path, model_server: ModelServer, capsy
 
     assert run(["eval", *base]) == 0
     text = capsys.readouterr().out
-    assert "67% (2/3)" in text  # the variant's row
+    assert "67% 2/3" in text and "50% 2/4" in text and "0.57" in text  # the variant's row: recall, precision, F1
+    assert all(len(line) <= 80 for line in text.splitlines())
     assert "sql: found 1/2, 3 finding(s), noise 2, false alarms 1" in text
     assert "missed src/db.py:7-8 (bug)" in text
 
     assert run(["eval", *base, "--format", "markdown"]) == 0
     markdown = capsys.readouterr().out
-    assert "| default | 67% (2/3) | 2 | 1 | 30.8 |" in markdown
+    assert "| default | 67% 2/3 | 50% 2/4 | 0.57 | - | 2.0 | $0.0000 |" in markdown
     assert "- util: found 1/1, 1 finding(s), noise 0, false alarms 0" in markdown
 
 

@@ -159,6 +159,7 @@ def test_publish_refuses_a_tampered_review(env: Scenario, gh: GitHubServer, tmp_
         ("severity", lambda d: d["review"]["findings"][0].update(severity="urgent"), "invalid severity"),
         ("head", lambda d: d.update(head_sha=d["head_sha"] + " --> @octocat <!-- x"), "head_sha is not a commit SHA"),
         ("usage", lambda d: d["review"]["usage"].update(prompt_tokens="many"), "usage counts must be whole numbers"),
+        ("finding", lambda d: d["review"]["findings"].__setitem__(0, 1), "AttributeError"),
     ]
     original = saved.read_text()
     for _, change, message in tampered:

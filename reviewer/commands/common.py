@@ -40,6 +40,7 @@ class RunOptions:
     effort: str | None = None
     fail_on: str | None = None
     dry_run: bool = False
+    verbose: bool = False
     concurrency: int | None = None
     max_cost: float | None = None
     trust_repo_config: bool = False
@@ -79,11 +80,19 @@ def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit
             "config_path": config_option,
             "output_format": click.option("--format", "output_format", type=click.Choice(formats), default="text", show_default=True, help="Output format."),
             "backend": click.option("--backend", help="Send every task to this configured backend."),
-            "base_url": click.option("--base-url", help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...); needs --model."),
+            "base_url": click.option(
+                "--base-url",
+                metavar="URL",
+                help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...), http(s)://; needs --model. "
+                "Its key, if it needs one, from $REVIEWER_API_KEY.",
+            ),
             "model": click.option("--model", help="Model name (with --base-url, or instead of the configured one)."),
             "effort": click.option("--effort", type=click.Choice(EFFORTS), help="Thinking effort: none (Non-Think), high, max."),
             "fail_on": click.option("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 when a finding is at or above this severity."),
-            "dry_run": click.option("--dry-run", is_flag=True, help="Build every request and print it with token and cost estimates; send nothing."),
+            "dry_run": click.option(
+                "--dry-run", is_flag=True, help="Build every request and print a table of them with token and cost estimates; send nothing."
+            ),
+            "verbose": click.option("--verbose", "-v", is_flag=True, help="With --dry-run: also print every prompt in full."),
             "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once."),
             "max_cost": click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
             "trust_repo_config": trust_option,
@@ -199,16 +208,17 @@ def colour_ok() -> bool:
 
 
 def progress_printer() -> Callable[[str], None] | None:
-    """A one-line progress display on stderr, only when a person is watching."""
+    """A one-line progress display on stderr, only when a person is watching; dimmed unless NO_COLOR is set."""
     if not sys.stderr.isatty():
         return None
     from rich.console import Console
 
-    console = Console(stderr=True)
+    plain = "NO_COLOR" in os.environ  # no-color.org: no colour, and no other styling either
+    console = Console(stderr=True, no_color=plain)
 
     def show(message: str) -> None:
         # Plain text: no rich markup (a `[link=…]` would be an OSC 8 sequence), no control character.
-        console.print(f"… {printable(message)}", style="dim", highlight=False, markup=False)
+        console.print(f"… {printable(message)}", style=None if plain else "dim", highlight=False, markup=False)
 
     return show
 

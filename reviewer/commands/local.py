@@ -57,7 +57,9 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     from reviewer.review import utc_now
 
     if work.diff.empty:
-        note(f"reviewer: nothing to review ({work.description} has no changes)")
+        note(f"reviewer: nothing to review: {work.description} has no changes")
+        if opts.output_format == "text" and not work.untracked:
+            return 0  # that one line says it all; other formats still print their (empty) document
     files = WorkingTree(work.root)
     # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
     untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
@@ -65,7 +67,7 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     setup = Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
     result = run(change, setup, environ(), tasks, dry_run=opts.dry_run, progress=progress_printer())
     if result.review is None:
-        click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format), nl=False)
+        click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format, verbose=opts.verbose), nl=False)
         return 0
     click.echo(render_review(result.review, opts.output_format), nl=False)
     return exit_code([p.finding.severity for p in result.review.findings], config.review.fail_on, result.review.incomplete)

@@ -163,23 +163,27 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
     from reviewer.github.flow import deliver
     from reviewer.github.saved import save
     from reviewer.publishers import plan as plan_publisher
-    from reviewer.publishers.terminal import usage_line
     from reviewer.review import utc_now
 
     if reviewed.plan is not None:
-        click.echo(plan_publisher.render(reviewed.plan, config, utc_now(), opts.output_format), nl=False)
+        click.echo(plan_publisher.render(reviewed.plan, config, utc_now(), opts.output_format, verbose=opts.verbose), nl=False)
         return PrOutcome(0)
     pr_review: PullReview | None = reviewed.pr_review
     if pr_review is None:
         return PrOutcome(0)
     url = ""
-    review = pr_review.review
     if output:
         save(pr_review, output)
     if post:
         url = deliver(pull, pr_review, config.github, env, note, click.echo, saved_at=output)
-        click.echo(f"reviewer: {url or 'nothing new posted'}\n{usage_line(review.usage)} · cost ${review.cost_usd:.4f}")
     elif not output:
-        click.echo(render_review(review, opts.output_format), nl=False)
+        click.echo(render_review(pr_review.review, opts.output_format), nl=False)
+    review = pr_review.review
+    if post or output:  # nothing else tells a person at the terminal what the run did and cost
+        from reviewer.publishers.terminal import cost_line, usage_line
+
+        where = url or (f"saved to {output}" if output and not post else f"{pull.ref.repo}#{pull.ref.number}")
+        count = len(review.findings)
+        note(f"reviewer: {where}: {count} finding{'s' if count != 1 else ''} · {usage_line(review.usage)} · {cost_line(review)}")
     code = exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
     return PrOutcome(code, len(review.findings), review.cost_usd, url)

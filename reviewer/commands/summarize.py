@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 @click.command()
 @pr_options
 @range_options
-@review_options(formats=ALL_FORMATS)
+@review_options(formats=ALL_FORMATS, omit=("fail_on",))  # a summary has no findings to fail on
 def summarize(
     opts: RunOptions,
     url: str | None,

@@ -103,6 +103,8 @@ def review_pull(
     too_large = size_reason(info, config.github)
     if too_large:
         note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {too_large}")
+        if dry_run:  # a dry run writes nothing, not even the summary that says so
+            return Reviewed()
         empty = Review((), None, Usage(), 0.0, (), ())
         return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, empty, not_reviewed_reason=too_large, api_url=pull.api))
     last_head = pull.state(config.github.bot_login).last_head if "review" in tasks else None

@@ -66,7 +66,7 @@ def load(path: Path) -> PullReview:
         raise ConfigError(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
     try:
         return _from_document(document)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: damaged saved review ({type(exc).__name__}: {exc})") from None
 
 

@@ -10,7 +10,8 @@ from reviewer.config import Config
 from reviewer.review import Plan, estimated_cost
 
 
-def render(plan: Plan, config: Config, when: datetime, output_format: str) -> str:
+def render(plan: Plan, config: Config, when: datetime, output_format: str, *, verbose: bool = False) -> str:
+    """JSON holds every prompt; text is a table of the requests, and the prompts only when `verbose`."""
     rows: list[dict[str, Any]] = []
     for request in plan.requests:
         backend = config.backend(request.backends[0])
@@ -31,16 +32,24 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
     if output_format == "json":
         document = {"dry_run": True, "requests": rows, "skipped": skipped, "estimated_cost_usd": round(total, 6)}
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    out: list[str] = []
+    out = ["#  task       backend → fallbacks       prompt tokens  est. cost  files"]
     for index, row in enumerate(rows, 1):
+        files = ", ".join(row["paths"])
         out.append(
-            f"=== request {index}/{len(rows)} · {row['task']} · {' → '.join(row['backends'])} "
-            f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens · "
-            f"est. ${row['estimated_cost_usd']:.4f}"
+            f"{index:<2} {row['task']:<10} {' → '.join(row['backends'])[:24]:<24} {row['prompt_tokens']:>14,}  "
+            f"${row['estimated_cost_usd']:>8.4f}  {files if len(files) <= 60 else files[:57] + '...'}"
         )
-        for message in row["messages"]:
-            out += [f"--- {message['role']} ---", message["content"].rstrip()]
-        out.append("")
+    if verbose:
+        for index, row in enumerate(rows, 1):
+            out += [
+                "",
+                f"=== request {index}/{len(rows)} · {row['task']} · {' → '.join(row['backends'])} "
+                f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens · "
+                f"est. ${row['estimated_cost_usd']:.4f}",
+            ]
+            for message in row["messages"]:
+                out += [f"--- {message['role']} ---", message["content"].rstrip()]
+    out.append("")
     for s in skipped:
         out.append(f"skipped {s['path']}: {s['reason']}")
     out.append(
@@ -48,4 +57,6 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
         f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens, "
         f"estimated ${total:.4f} (output estimated by effort; nothing was sent)"
     )
+    if not verbose and rows:
+        out.append("the prompts in full: add --verbose, or --format json > FILE")
     return "\n".join(out) + "\n"

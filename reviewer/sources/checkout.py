@@ -27,6 +27,8 @@ from pathlib import Path
 
 from reviewer.errors import ConfigError, DiffError
 
+# A checkout runs the user's post-checkout hook (husky, git-lfs: often "npm install"): not on PR content.
+NO_HOOKS = "core.hooksPath=/dev/null"
 CHECKOUT_HINT = (
     "check out the PR's head in the workflow before the review step:\n"
     "  - uses: actions/checkout@v4\n"
@@ -74,7 +76,7 @@ def temporary(clone: Path | None, head: PullHead, env: Mapping[str, str]) -> Ite
     added_worktree = False
     try:
         if clone is not None and _git(clone, "cat-file", "-e", f"{head.sha}^{{commit}}").returncode == 0:
-            _check(_git(clone, "worktree", "add", "--detach", "--quiet", str(tree), head.sha), "create a worktree at the head")
+            _check(_git(clone, "-c", NO_HOOKS, "worktree", "add", "--detach", "--quiet", str(tree), head.sha), "create a worktree at the head")
             added_worktree = True
         else:
             _fetch(tree, head, env)
@@ -103,7 +105,7 @@ def _fetch(tree: Path, head: PullHead, env: Mapping[str, str]) -> None:
             if repo.git.rev_parse("FETCH_HEAD") != head.sha:
                 # The PR moved on since its head was read: the agent must read the code the diff is of.
                 repo.git.fetch("--depth", "1", "--no-tags", head.clone_url, head.sha)
-        repo.git.checkout("--detach", "--quiet", head.sha)
+        repo.git.execute(["git", "-c", NO_HOOKS, "checkout", "--detach", "--quiet", head.sha])
     except git.GitCommandError as exc:
         detail = (exc.stderr or str(exc)).strip().splitlines()[-1:] or [""]
         raise DiffError(

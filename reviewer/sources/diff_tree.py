@@ -28,8 +28,9 @@ def materialise(diff: Diff, into: Path) -> Path:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("".join(f"{lines.get(n, '')}\n" for n in range(1, max(lines) + 1)), encoding="utf-8", errors="surrogateescape")
-    # Agent backends read the files git lists (tracked, or untracked and not ignored).
-    done = subprocess.run(["git", "init", "-q", str(into)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ConfigError(f"cannot make a git tree for an agent at {into}: {done.stderr.strip()}")
+    # Agent backends read the files git tracks.
+    for args in (["init", "-q"], ["add", "-A"]):
+        done = subprocess.run(["git", "-C", str(into), *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ConfigError(f"cannot make a git tree for an agent at {into}: {done.stderr.strip()}")
     return into
