@@ -155,6 +155,14 @@ class GitHubSettings:
     # Who our comments are posted as when the token cannot ask GET /user (GITHUB_TOKEN, a GitHub App):
     # only this login's comments count as ours. An App posts as "SLUG[bot]".
     bot_login: str = "github-actions[bot]"
+    # GitHub's rate limits: the most a run waits for them in all (past it the review is saved and the
+    # run exits 3), and the first wait on a secondary limit that names none (GitHub: at least a minute).
+    max_rate_limit_wait: float = field(default=300.0, metadata={"min": 0, "max": 3600})
+    secondary_rate_wait: float = field(default=60.0, metadata={"min": 0, "max": 600})
+    request_timeout: int = field(default=60, metadata={"min": 1, "max": 600})  # seconds per GitHub request
+    # Our thread whose lines a later push changed, and that the new review does not raise again, is resolved:
+    # "unanswered" only when nobody replied to it, "always" even then, "never" leaves every thread alone.
+    resolve_fixed: str = field(default="unanswered", metadata={"choices": ("never", "unanswered", "always")})
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def test_dry_runs_on_a_pull_request_send_nothing_and_write_nothing(scenario: Sce
     monkeypatch.setenv("GITHUB_API_URL", gh.api)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     make_pull(scenario.repo, gh)
-    url = f"https://github.example/{gh.repo}/pull/1"
+    url = f"{gh.url}/{gh.repo}/pull/1"  # the loopback host: its API is what GITHUB_API_URL says
     common = ["--base-url", scenario.model.openai_url, "--model", "m", "--config", str(scenario.config), "--dry-run"]
     assert run(["summarize", url, *common]) == 0
     assert "summarize" in capsys.readouterr().out

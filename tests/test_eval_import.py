@@ -37,7 +37,7 @@ def test_import_fetches_each_diff_and_writes_golden_comments(
     make_pull(repo, gh)
     monkeypatch.setenv("GITHUB_API_URL", gh.api)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    folder = benchmark_folder(tmp_path, f"https://github.com/{gh.repo}/pull/1")
+    folder = benchmark_folder(tmp_path, f"{gh.url}/{gh.repo}/pull/1")  # the loopback's own host, whose API GITHUB_API_URL names
     suite = tmp_path / "suite"
 
     assert run(["eval", "import", str(folder), str(suite)]) == 0

@@ -40,15 +40,16 @@ def test_local_review_as_sarif_and_annotations(repo: GitRepo, model_server: Mode
 def test_sarif_locations_for_odd_paths_and_removed_lines() -> None:
     from reviewer.publishers import sarif
 
-    def placed(path: str, side: str) -> PlacedFinding:
-        return PlacedFinding(Finding(path, 7, side, "major", "bug", "t", "b"), Placement.LINE, "0" * 16)  # type: ignore[arg-type]
+    def placed(path: str, side: str, placement: Placement = Placement.LINE) -> PlacedFinding:
+        return PlacedFinding(Finding(path, 7, side, "major", "bug", "t", "b"), placement, "0" * 16)  # type: ignore[arg-type]
 
-    review = Review((placed("docs/my file#1.md", "RIGHT"), placed("gone.py", "LEFT")), None, Usage(), 0.0, (), ())
-    right, left = sarif.to_dict(review)["runs"][0]["results"]
+    review = Review((placed("docs/my file#1.md", "RIGHT"), placed("gone.py", "LEFT"), placed("other.py", "RIGHT", Placement.OUTSIDE)), None, Usage(), 0.0, (), ())
+    [run_] = sarif.to_dict(review)["runs"]
+    [right] = run_["results"]  # no alert on line 1 of a file that may no longer exist
     assert right["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "docs/my%20file%231.md"
     assert right["locations"][0]["physicalLocation"]["region"] == {"startLine": 7, "endLine": 7}
-    assert left["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}  # code scanning requires a region
-    assert left["message"]["text"].startswith("(on removed line 7 of the old file)")
+    [notice] = run_["invocations"][0]["toolExecutionNotifications"]
+    assert notice["message"]["text"].startswith("2 findings on removed lines or outside the change's files are not results")
 
 
 def _sample_review() -> Review:
@@ -86,3 +87,4 @@ def test_formats_are_the_registry_and_the_cli_choices() -> None:
         [option] = [p for p in command.params if p.name == "output_format"]
         assert isinstance(option.type, click.Choice)
         assert tuple(option.type.choices) == ALL_FORMATS, command.name
+

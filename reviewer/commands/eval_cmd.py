@@ -407,6 +407,7 @@ def eval_import(folder: Path, suite: Path, token: str | None) -> int:
     import json
 
     from reviewer.commands.common import note
+    from reviewer.config import GitHubSettings
     from reviewer.eval_import import read_folder
     from reviewer.evaluation import DIFF_FILE, EXPECTED_FILE
     from reviewer.github.api import api_url, connect, github_errors, parse_ref
@@ -422,7 +423,7 @@ def eval_import(folder: Path, suite: Path, token: str | None) -> int:
                 kept += 1
                 continue
             ref = parse_ref(pull.url, None, None)
-            diff = GitHubPull.open(connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), 0.0), ref).whole(None)
+            diff = GitHubPull.open(connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref), GitHubSettings(seconds_between_writes=0.0)), ref).whole(None)
             if diff.diff.empty:
                 note(f"reviewer: {pull.url}: GitHub sent no diff this reviewer can read; no case made")
                 continue

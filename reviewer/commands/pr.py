@@ -121,7 +121,7 @@ def open_pr(url: str | None, repo: str | None, number: int | None, token: str | 
 
     ref = parse_ref(url, repo, number)
     env = environ()
-    pull, setup = open_trusted(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), ref, opts, env)
+    pull, setup = open_trusted(token or env.get("GITHUB_TOKEN"), api_url(env, ref), ref, opts, env)
     return PrSession(pull, setup, env, find_root(Path.cwd()))
 
 
@@ -132,18 +132,18 @@ def open_trusted(
 
     A file named by --config (or the Action's absolute `config` input) is the user's choice and read as given.
     """
-    from reviewer.github.api import connect
+    from reviewer.github.api import connect, connection_settings
     from reviewer.github.pull import GitHubPull
     from reviewer.pipeline import Setup
     from reviewer.prompts import Templates, overrides_from
 
-    preliminary = build_config(opts, None, env=env)  # yours alone: how fast to write while the base is read
-    gh = connect(token, api, preliminary.github.seconds_between_writes)
+    preliminary = build_config(opts, None, env=env)  # yours alone: how to talk to GitHub while the base is read
+    gh = connect(token, api, preliminary.github)
     pull = GitHubPull.open(gh, ref)
     files = pull.base_files
     config = build_config(opts, files, repo_trusted=True, repo_config=repo_config, env=env)
-    if config.github.seconds_between_writes != preliminary.github.seconds_between_writes:
-        pull = GitHubPull(connect(token, api, config.github.seconds_between_writes), ref, pull.repo, pull.pull)
+    if connection_settings(config.github) != connection_settings(preliminary.github):
+        pull = GitHubPull.open(connect(token, api, config.github), ref)  # its objects carry the client that made them
     return pull, Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
 
 
@@ -176,7 +176,7 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
     if output:
         save(pr_review, output)
     if post:
-        url = deliver(pull, pr_review, config.github, env, note, click.echo)
+        url = deliver(pull, pr_review, config.github, env, note, click.echo, saved_at=output)
     elif not output:
         click.echo(render_review(pr_review.review, opts.output_format), nl=False)
     review = pr_review.review

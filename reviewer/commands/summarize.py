@@ -82,6 +82,6 @@ def summarize_pr(
         outcome = finish(pull, reviewed, setup.config, opts, env, post=False, output=None)
         return PrOutcome(0, 0, outcome.cost_usd)  # a walkthrough has no findings to fail on
     review = reviewed.pr_review.review
-    url = refresh_walkthrough(pull, reviewed.pr_review, setup.config.github) or ""
-    note(f"reviewer: walkthrough refreshed on {pull.ref.repo}#{pull.ref.number}")
-    return PrOutcome(3 if review.incomplete else 0, 0, review.cost_usd, url)
+    url = refresh_walkthrough(pull, reviewed.pr_review, setup.config.github, note) or ""
+    note(f"reviewer: walkthrough refreshed on {pull.ref.repo}#{pull.ref.number}: {url}")
+    return PrOutcome(3 if review.incomplete else 0, 0, review.cost_usd)  # no review posted: the review-url output stays empty

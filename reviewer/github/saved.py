@@ -41,6 +41,7 @@ def dump(pr_review: PullReview) -> str:
         "base_sha": pr_review.base_sha,
         "since_sha": pr_review.since_sha,
         "not_reviewed_reason": pr_review.not_reviewed_reason,
+        "api_url": pr_review.api_url,
         "review": json_publisher.to_dict(pr_review.review),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -125,6 +126,7 @@ def _from_document(d: dict[str, Any]) -> PullReview:
         if d.get(key) is not None and not _SHA.fullmatch(str(d[key])):
             raise ValueError(f"{key} is not a commit SHA")
     reason = d.get("not_reviewed_reason")
+    api = d.get("api_url")
     return PullReview(
         repo=str(d["repo"]),
         number=int(d["number"]),
@@ -133,6 +135,7 @@ def _from_document(d: dict[str, Any]) -> PullReview:
         review=review,
         since_sha=d.get("since_sha"),
         not_reviewed_reason=str(reason) if reason is not None else None,
+        api_url=str(api) if api is not None else None,
     )
 
 

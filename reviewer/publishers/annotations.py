@@ -24,8 +24,11 @@ PER_JOB = 50
 STEP_SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub's cap per step, with headroom
 
 
-def workflow_commands(findings: Iterable[PlacedFinding]) -> list[str]:
-    """`::error file=…,line=…::message` lines, most severe first, within GitHub's per-step limits."""
+def workflow_commands(findings: Iterable[PlacedFinding], elsewhere: str | None = None) -> list[str]:
+    """`::error file=…,line=…::message` lines, most severe first, within GitHub's per-step limits.
+
+    `elsewhere` names where every finding can be read, when the caller wrote one (the job summary).
+    """
     ordered = sorted(findings, key=lambda p: (severity_rank(p.finding.severity), p.finding.path, p.finding.line))
     counts: dict[str, int] = {}
     lines: list[str] = []
@@ -44,7 +47,8 @@ def workflow_commands(findings: Iterable[PlacedFinding]) -> list[str]:
             lines.pop()
             left_out += 1
         level = room[0] if room else "notice"
-        message = f"{left_out} more findings are not shown as annotations (GitHub shows {PER_LEVEL} per level); see the job summary"
+        message = f"{left_out} more findings are not shown as annotations (GitHub shows {PER_LEVEL} per level per step)"
+        message += f"; see {elsewhere}" if elsewhere else "; `--format text` or `--format json` lists them all"
         lines.append(f"::{level}::{_data(message)}")
     return lines
 
