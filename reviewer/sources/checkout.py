@@ -31,7 +31,7 @@ from reviewer.errors import ConfigError, DiffError
 NO_HOOKS = "core.hooksPath=/dev/null"
 CHECKOUT_HINT = (
     "check out the PR's head in the workflow before the review step:\n"
-    "  - uses: actions/checkout@v4\n"
+    "  - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2\n"
     "    with:\n"
     "      ref: ${{ github.event.pull_request.head.sha }}\n"
     "      persist-credentials: false"
