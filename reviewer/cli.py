@@ -6,7 +6,9 @@ one line on stderr and its exit code, never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -28,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "prompts": "reviewer.commands.prompts_cmd:prompts",
     "backends": "reviewer.commands.backends_cmd:backends",
     "eval": "reviewer.commands.eval_cmd:eval_suite",
+    "eval import": "reviewer.commands.eval_cmd:eval_import",  # a subcommand of a command that takes an argument
     "cost": "reviewer.commands.cost_cmd:cost",
 }
 
@@ -41,14 +44,24 @@ SHORT_HELP: dict[str, str] = {
     "config": "Show or check the configuration.",
     "prompts": "List, show and render the prompt templates in effect.",
     "backends": "Check each backend; import backends from OpenCode or Claude Code.",
-    "eval": "Run an evaluation suite per template variant and backend: recall, noise, tokens, cost, time.",
+    "eval": "Measure templates on an eval suite: recall, precision, F1, false positives; gate on a baseline.",
     "cost": "Sum the runs saved with `reviewer pr --output` by month, and price them on other models.",
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *COMMANDS})
+        return sorted({*super().list_commands(ctx), *(name for name in COMMANDS if " " not in name)})
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if len(args) > 1 and f"{args[0]} {args[1]}" in COMMANDS:  # `eval import`: `eval` itself takes SUITE
+            return f"{args[0]} {args[1]}", self.get_command(ctx, f"{args[0]} {args[1]}"), args[2:]
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the commands are: {', '.join(self.list_commands(ctx))}"
+            raise click.UsageError(f"no command named {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
@@ -83,19 +96,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
+def error(message: str) -> None:
+    """The one style of every error line: `reviewer: error: ...`."""
+    click.echo(f"reviewer: error: {message}", err=True)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
+    # PyGithub and urllib3 log retries and warnings of their own; what matters reaches the user as our message.
+    for library in ("github", "urllib3"):
+        logging.getLogger(library).addHandler(logging.NullHandler())
+        logging.getLogger(library).propagate = False
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="reviewer", standalone_mode=False)
     except ReviewerError as exc:
         from reviewer.redact import redact  # a message can carry what it failed on: a key in a URL, a config line
         from reviewer.safe_text import printable
 
-        click.echo(f"reviewer: error: {printable(redact(str(exc)))}", err=True)  # it may quote a server's or a file's text
+        error(printable(redact(str(exc))))  # it may quote a server's or a file's text
         return int(exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "reviewer"
+        error(f"{exc.format_message()} (see `{where} --help`)")
+        return ExitCode.USAGE
     except click.ClickException as exc:
-        exc.show()
+        error(exc.format_message())
         return ExitCode.USAGE if exc.exit_code == 2 else int(exc.exit_code)
     except click.Abort as exc:
         if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort

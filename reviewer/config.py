@@ -14,21 +14,22 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 from urllib.parse import urlparse
 
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import EFFORTS, FAIL_ON, SEVERITIES, TASKS
 
 CONFIG_FILE = ".reviewer.toml"
 DEEPSEEK_URL = "https://api.deepseek.com"
 PROTOCOLS = ("openai", "anthropic", "claude-code", "opencode")
-EFFORTS = ("none", "high", "max")
-SEVERITIES = ("critical", "major", "minor", "nit")  # most severe first
-CATEGORIES = ("bug", "security", "performance", "maintainability", "style", "test")
-TASKS = ("review", "summarize")
+# Routes that may be left empty: the pass they name is then off.
+OPTIONAL_ROUTES = ("verify",)
+ROUTED = (*TASKS, *OPTIONAL_ROUTES)
+DEFAULT_TEAM_RULES = ("REVIEW.md", "AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md")
 # How a server wants thinking and effort in an OpenAI-format request; "auto"
 # picks "deepseek" for DeepSeek's own API and "vllm" (chat_template_kwargs) elsewhere.
 # For the Anthropic format (protocol anthropic, and opencode's provider package),
@@ -94,19 +95,34 @@ class Rule:
 @dataclass(frozen=True)
 class Routes:
     review: tuple[str, ...] = ("deepseek-pro",)
-    summarize: tuple[str, ...] = ("deepseek-pro",)
+    # None: not configured, so the task follows `review` (code routed to your own server stays there).
+    summarize: tuple[str, ...] | None = None
+    judge: tuple[str, ...] | None = None
+    verify: tuple[str, ...] = ()  # the verification pass: off until a backend is named (it never follows review)
     self_hosted_only: bool = False
     rules: tuple[Rule, ...] = ()
 
     def for_task(self, task: str) -> tuple[str, ...]:
-        return self.review if task == "review" else self.summarize
+        own: tuple[str, ...] | None = getattr(self, task)
+        return self.review if own is None else own
+
+    def follows_review(self, task: str) -> bool:
+        return task in TASKS and task != "review" and getattr(self, task) is None
+
+
+@dataclass(frozen=True)
+class PathInstruction:
+    """Guidance for the requests whose files match `paths` (gitignore-style patterns)."""
+
+    paths: tuple[str, ...] = ()
+    text: str = ""
 
 
 @dataclass(frozen=True)
 class ReviewSettings:
     ignore: tuple[str, ...] = ()
     skip_generated: bool = True  # lock files, minified and generated files
-    fail_on: str = field(default="none", metadata={"choices": (*SEVERITIES, "none")})
+    fail_on: str = field(default="none", metadata={"choices": FAIL_ON})
     concurrency: int = field(default=8, metadata={"min": 1})
     # The gate for a large change: a run whose estimate (as --dry-run makes it) is over this sends nothing,
     # and a run stops sending before it could pass it.
@@ -118,6 +134,14 @@ class ReviewSettings:
     # smaller one pays the instructions and the thinking again for little more parallelism.
     min_chunk_tokens: int = field(default=8000, metadata={"min": 500})
     combine_summary: bool = True  # one backend reviews and summarizes: one request per chunk answers both
+    # The team's conventions files, read in this order from the repository (the base branch on a PR).
+    team_rules: tuple[str, ...] = DEFAULT_TEAM_RULES
+    path_instructions: tuple[PathInstruction, ...] = field(default=(), metadata={"table": PathInstruction})
+    context_tokens: int = field(default=16000, metadata={"min": 0})  # code around the hunks per request; 0: the diff alone
+    call_sites: int = field(default=3, metadata={"min": 0})  # call sites shown for each changed function
+    tools: bool = False  # HTTP backends may read_file, grep and list_files in the change's tree
+    tool_rounds: int = field(default=8, metadata={"min": 1, "max": 50})  # tool calls answered per request before it must answer
+    tool_tokens: int = field(default=300000, metadata={"min": 1000})  # prompt and output tokens one request's tool rounds may spend
 
 
 @dataclass(frozen=True)
@@ -140,6 +164,14 @@ class GitHubSettings:
     # Who our comments are posted as when the token cannot ask GET /user (GITHUB_TOKEN, a GitHub App):
     # only this login's comments count as ours. An App posts as "SLUG[bot]".
     bot_login: str = "github-actions[bot]"
+    # GitHub's rate limits: the most a run waits for them in all (past it the review is saved and the
+    # run exits 3), and the first wait on a secondary limit that names none (GitHub: at least a minute).
+    max_rate_limit_wait: float = field(default=300.0, metadata={"min": 0, "max": 3600})
+    secondary_rate_wait: float = field(default=60.0, metadata={"min": 0, "max": 600})
+    request_timeout: int = field(default=60, metadata={"min": 1, "max": 600})  # seconds per GitHub request
+    # Our thread whose lines a later push changed, and that the new review does not raise again, is resolved:
+    # "unanswered" only when nobody replied to it, "always" even then, "never" leaves every thread alone.
+    resolve_fixed: str = field(default="unanswered", metadata={"choices": ("never", "unanswered", "always")})
 
 
 @dataclass(frozen=True)
@@ -193,10 +225,13 @@ class Layer:
     user: bool = False  # the user's own file: the only one that may name trusted repositories
 
 
-# What a repository's file may not decide unless the repository is trusted: a command to run, an
-# endpoint to send code (and a key) to, the variable a key is read from, whether an endpoint counts
-# as inside your network, and a file to read.
-REPOSITORY_RESTRICTED = ("command", "base_url", "api_key_env", "self_hosted")
+# What a repository's file may not decide unless the repository is trusted: a program to run (an
+# agent protocol, a command), an endpoint to send code (and a key) to, the variable a key is read
+# from, whether an endpoint counts as inside your network, what a backend costs (a price of 0 would
+# switch your cost limit off), and a file to read.
+REPOSITORY_RESTRICTED = (
+    "protocol", "command", "base_url", "api_key_env", "self_hosted", "price_input", "price_cached_input", "price_output",
+)
 
 
 def read_layer(path: Path, *, trusted: bool = True, user: bool = False) -> Layer:
@@ -229,7 +264,7 @@ def from_layers(layers: list[Layer]) -> Config:
     for layer in layers:
         from_mapping(layer.data, layer.where, check_references=False)  # each file's own errors name that file
         _check_layer(layer)
-        data = layer.data if layer.trusted else _routes_kept(merged, layer.data)
+        data = layer.data if layer.trusted else _untrusted_view(merged, layer.data)
         merged = _merge(merged, data)
     sources = " + ".join(layer.where for layer in layers) or None
     return from_mapping(merged, sources)
@@ -247,8 +282,9 @@ def _check_layer(layer: Layer) -> None:
             for key in REPOSITORY_RESTRICTED:
                 if key in table:
                     problems.append(f"{layer.where}: backends.{name}.{key}")
-        if "guidelines_file" in (layer.data.get("review") or {}):
-            problems.append(f"{layer.where}: review.guidelines_file")
+        for key in ("guidelines_file", "team_rules"):
+            if key in (layer.data.get("review") or {}):
+                problems.append(f"{layer.where}: review.{key}")
     if not problems:
         return
     if layer.trusted:
@@ -265,13 +301,19 @@ def _check_layer(layer: Layer) -> None:
 USER_CONFIG_HINT = "~/.config/reviewer/config.toml"
 
 
-def _routes_kept(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """An untrusted layer without the task routes your own configuration already chose: where code goes is yours."""
-    chosen = [task for task in TASKS if task in (earlier.get("routes") or {})]
+def _untrusted_view(earlier: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What an untrusted layer may still say over your own file: no task routes once you chose any (where code
+    goes is yours, and a task you left to follow `review` must not be sent elsewhere either), and a cost limit
+    only lower than yours."""
+    out = dict(data)
     routes = data.get("routes")
-    if not chosen or not isinstance(routes, Mapping):
-        return data
-    return {**data, "routes": {k: v for k, v in routes.items() if k not in chosen}}
+    if any(task in (earlier.get("routes") or {}) for task in ROUTED) and isinstance(routes, Mapping):
+        out["routes"] = {k: v for k, v in routes.items() if k not in ROUTED}
+    limit = (earlier.get("review") or {}).get("max_cost_usd")
+    review = data.get("review")
+    if limit is not None and isinstance(review, Mapping) and "max_cost_usd" in review:
+        out["review"] = {**review, "max_cost_usd": min(limit, review["max_cost_usd"])}
+    return out
 
 
 def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -305,60 +347,102 @@ def parse_toml(text: str, where: str | Path) -> dict[str, Any]:
 
 
 def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_references: bool = True) -> Config:
+    """The settings in `data`; a ConfigError listing every problem found, one per line, not only the first."""
     where = str(source or "configuration")
-    _reject_unknown(data, ("routes", "backends", "review", "github", "trust"), where, "")
+    problems = _Problems()
+    problems.attempt(_reject_unknown, data, ("routes", "backends", "review", "github", "trust"), where, "")
     backends = dict(BUILTIN_BACKENDS)
     raw_backends = data.get("backends", {})
-    _expect_table(raw_backends, where, "backends")
-    for name, table in raw_backends.items():
-        _expect_table(table, where, f"backends.{name}")
-        backend = _build(BackendConfig, table, where, f"backends.{name}")
-        backends[name] = _with_default_key(dataclasses.replace(backend, name=name))
-    _expect_table(data.get("routes", {}), where, "routes")
-    routes_table = dict(data.get("routes", {}))
+    if problems.attempt(_expect_table, raw_backends, where, "backends", default=False) is not False:
+        for name, table in raw_backends.items():
+            backend = problems.attempt(_build, BackendConfig, table, where, f"backends.{name}")
+            if backend is not None:
+                backends[name] = _with_default_key(dataclasses.replace(backend, name=name))
+    routes = problems.attempt(_routes, data.get("routes", {}), where) or Routes()
+    review = problems.attempt(_review, data.get("review", {}), where) or ReviewSettings()
+    github = problems.attempt(_build, GitHubSettings, data.get("github", {}), where, "github") or GitHubSettings()
+    trust = problems.attempt(_build, TrustSettings, data.get("trust", {}), where, "trust") or TrustSettings()
+    config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
+    problems.attempt(_check_values, config, where)
+    if check_references:
+        problems.attempt(validate, config)
+    problems.raise_any()
+    return config
+
+
+class _Problems:
+    """Every ConfigError of one file, so that a user fixes them in one go."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def attempt(self, check: Callable[..., _T], *args: Any, default: Any = None) -> Any:
+        try:
+            return check(*args)
+        except ConfigError as exc:
+            self.messages += [m for m in str(exc).splitlines() if m not in self.messages]
+            return default
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise ConfigError("\n".join(self.messages))
+
+
+def _review(table: Any, where: str) -> ReviewSettings:
+    _expect_table(table, where, "review")
+    review_table = dict(table)
+    instructions = review_table.pop("path_instructions", [])
+    if not isinstance(instructions, list):
+        raise ConfigError(f"{where}: review.path_instructions must be an array of tables ([[review.path_instructions]])")
+    review = _build(ReviewSettings, review_table, where, "review")
+    return dataclasses.replace(
+        review,
+        path_instructions=tuple(_build(PathInstruction, t, where, f"review.path_instructions[{i}]") for i, t in enumerate(instructions)),
+    )
+
+
+def _routes(table: Any, where: str) -> Routes:
+    _expect_table(table, where, "routes")
+    routes_table = dict(table)
     rules = routes_table.pop("rules", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{where}: routes.rules must be an array of tables ([[routes.rules]])")
-    for key in TASKS:  # a single name is a fallback list of one
+    for key in ROUTED:  # a single name is a fallback list of one
         if isinstance(routes_table.get(key), str):
             routes_table[key] = [routes_table[key]]
+    if routes_table.get("verify") == ["none"]:
+        routes_table["verify"] = []
     routes = _build(Routes, routes_table, where, "routes")
-    routes = dataclasses.replace(
-        routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules))
-    )
-    review = _build(ReviewSettings, data.get("review", {}), where, "review")
-    github = _build(GitHubSettings, data.get("github", {}), where, "github")
-    trust = _build(TrustSettings, data.get("trust", {}), where, "trust")
-    config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
-    _check_values(config, where)
-    if check_references:
-        validate(config)
-    return config
+    return dataclasses.replace(routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules)))
 
 
 def validate(config: Config) -> None:
     """Cross-key checks: every route and rule names a defined backend, numbers make sense."""
     where = str(config.source or "configuration")
-    routed = {name for task in TASKS for name in config.routes.for_task(task)}
-    for task in TASKS:
+    routed = {name for task in ROUTED for name in config.routes.for_task(task)}
+    problems: list[str] = []
+    for task in ROUTED:
         names = config.routes.for_task(task)
-        if not names:
-            raise ConfigError(f"{where}: routes.{task} is empty; name at least one backend")
-        for name in names:
-            if name not in config.backends:
-                raise ConfigError(_unknown_backend(where, f"routes.{task}", name, config))
+        if not names and task not in OPTIONAL_ROUTES:
+            problems.append(f"{where}: routes.{task} is empty; name at least one backend")
+        problems += [_unknown_backend(where, f"routes.{task}", name, config) for name in names if name not in config.backends]
+    for i, instruction in enumerate(config.review.path_instructions):
+        if not instruction.paths or not instruction.text.strip():
+            problems.append(f"{where}: review.path_instructions[{i}] needs both `paths` and `text`")
     for i, rule in enumerate(config.routes.rules):
         if not rule.paths or not rule.backends:
-            raise ConfigError(f"{where}: routes.rules[{i}] needs both `paths` and `backends`")
+            problems.append(f"{where}: routes.rules[{i}] needs both `paths` and `backends`")
         for name in rule.backends:
             if name not in config.backends:
-                raise ConfigError(_unknown_backend(where, f"routes.rules[{i}].backends", name, config))
-            if name not in routed:
+                problems.append(_unknown_backend(where, f"routes.rules[{i}].backends", name, config))
+            elif name not in routed:
                 # A rule narrows where matching files go; it never adds a destination the routes did not choose.
-                raise ConfigError(
-                    f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in TASKS)}); "
+                problems.append(
+                    f"{where}: routes.rules[{i}].backends: {name!r} is in no route ({', '.join(f'routes.{t}' for t in ROUTED)}); "
                     f"a rule only narrows which routed backends see its files: add {name!r} to a route"
                 )
+    if problems:
+        raise ConfigError("\n".join(dict.fromkeys(problems)))
 
 
 def _check_values(config: Config, where: str) -> None:
@@ -368,16 +452,28 @@ def _check_values(config: Config, where: str) -> None:
     unknown = [m for m in config.github.compare_models if m not in OTHER_MODELS]
     if unknown:
         raise ConfigError(f"{where}: github.compare_models: no price for {', '.join(map(repr, unknown))}; known: {', '.join(OTHER_MODELS)}")
+    problems: list[str] = []
     for name, backend in config.backends.items():
         if not urlparse(backend.base_url).scheme.startswith("http") and backend.protocol in ("openai", "anthropic"):
-            raise ConfigError(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
+            problems.append(f"{where}: backends.{name}.base_url {backend.base_url!r} must start with http:// or https://")
+        if not _plain_netloc(urlparse(backend.base_url).netloc):
+            problems.append(f"{where}: backends.{name}.base_url: its host part holds a backslash, %, a space or a control character")
+        if backend.api_key_env is not None and not _VARIABLE.fullmatch(backend.api_key_env):
+            problems.append(
+                f"{where}: backends.{name}.api_key_env must be the NAME of an environment variable (letters, digits, _), "
+                "never the key itself: put the key in a variable and name it here"
+            )
+            continue
         problem = key_problem(backend)
         if problem:
-            raise ConfigError(f"{where}: backends.{name}.api_key_env: {problem}")
+            problems.append(f"{where}: backends.{name}.api_key_env: {problem}")
         if backend.is_deepseek and urlparse(backend.base_url).scheme != "https" and backend.api_key_env:
-            raise ConfigError(f"{where}: backends.{name}.base_url: DeepSeek's API is served over https; {backend.base_url!r} would send the key in clear")
+            problems.append(f"{where}: backends.{name}.base_url: DeepSeek's API is served over https; {backend.base_url!r} would send the key in clear")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Variables that hold the CI system's own credentials and inputs: never a model key.
 RESERVED_KEY_PREFIXES = ("GITHUB_", "INPUT_", "ACTIONS_", "RUNNER_")
 # Keys of one provider: sent to that provider's hosts only.
@@ -419,15 +515,19 @@ def with_overrides(
     if base_url:
         if not model:
             raise ConfigError("--base-url needs --model too (the model name your server serves)")
-        # A one-off endpoint: no key unless the user's environment names one.
-        backends["cli"] = BackendConfig(name="cli", base_url=base_url, model=model, api_key_env="REVIEWER_API_KEY")
-        routes = dataclasses.replace(routes, review=("cli",), summarize=("cli",))
+        if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
+            raise ConfigError(f"--base-url {redact_url(base_url)!r} must start with http:// or https://, e.g. http://{base_url}")
+        # A one-off endpoint, named after its host so that messages say which server; the key, if the
+        # server needs one, from REVIEWER_API_KEY. It takes every task, verification too when it is on.
+        name = one_off_name(base_url)
+        backends[name] = BackendConfig(name=name, base_url=base_url, model=model, api_key_env=ONE_OFF_KEY)
+        routes = dataclasses.replace(routes, review=(name,), summarize=None, judge=None, verify=(name,) if routes.verify else ())
     elif backend:
         if backend not in backends:
             raise ConfigError(_unknown_backend("--backend", "", backend, config))
-        routes = dataclasses.replace(routes, review=(backend,), summarize=(backend,))
+        routes = dataclasses.replace(routes, review=(backend,), summarize=None, judge=None, verify=(backend,) if routes.verify else ())
     if (model and not base_url) or effort:
-        for name in {*routes.review, *routes.summarize}:
+        for name in {n for task in TASKS for n in routes.for_task(task)}:
             changes: dict[str, Any] = {}
             if model and not base_url:
                 changes["model"] = model
@@ -448,9 +548,27 @@ def with_overrides(
     return dataclasses.replace(config, backends=backends, routes=routes, review=review)
 
 
+ONE_OFF_KEY = "REVIEWER_API_KEY"  # the key of the --base-url endpoint, for a server that needs one
+
+
+def one_off_name(base_url: str) -> str:
+    """The --base-url backend's name: its host and port, as the user typed them (never a password)."""
+    parts = urlparse(base_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
 def is_deepseek_url(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower().rstrip(".")
+    """DeepSeek's own host, read the way every client reads it: no user part, nothing a parser could take differently."""
+    parts = urlparse(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.username is not None or not _plain_netloc(parts.netloc):
+        return False
     return host == "deepseek.com" or host.endswith(".deepseek.com")
+
+
+def _plain_netloc(netloc: str) -> bool:
+    # WHATWG URL parsers (the agent CLIs run on Node) treat `\` like `/`: `https://evil\@api.deepseek.com` is evil's.
+    return not any(c in netloc for c in "\\%") and not any(c.isspace() or ord(c) < 32 for c in netloc)
 
 
 def is_private_url(url: str) -> bool:
@@ -503,8 +621,15 @@ def _mask_segment(segment: str) -> str:
 def to_toml(config: Config, environ: Mapping[str, str]) -> str:
     """The merged configuration as TOML; keys are shown as set or not set, never their values."""
     lines = ["[routes]"]
-    for task in TASKS:
-        lines.append(f"{task} = {toml_value(list(config.routes.for_task(task)))}")
+    for task in ROUTED:
+        names = config.routes.for_task(task)
+        where = ", then ".join(f"{n} ({config.backend(n).shown_url}{', self-hosted' if config.backend(n).is_self_hosted else ''})" for n in names)
+        if config.routes.follows_review(task):
+            lines.append(f"# {task} is not set, so it follows review: {where}")
+        elif not names:
+            lines.append(f"# {task} is off")
+        else:
+            lines.append(f"{task} = {toml_value(list(names))}  # {where}")
     lines.append(f"self_hosted_only = {toml_value(config.routes.self_hosted_only)}")
     for rule in config.routes.rules:
         lines += ["", "[[routes.rules]]", f"paths = {toml_value(list(rule.paths))}", f"backends = {toml_value(list(rule.backends))}"]
@@ -527,8 +652,10 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
         settings = getattr(config, section)
         for f in dataclasses.fields(settings):
             value = getattr(settings, f.name)
-            if value is not None:
+            if value is not None and "table" not in f.metadata:
                 lines.append(f"{f.name} = {toml_value(value)}")
+    for instruction in config.review.path_instructions:
+        lines += ["", "[[review.path_instructions]]", f"paths = {toml_value(list(instruction.paths))}", f"text = {toml_value(instruction.text)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -571,21 +698,28 @@ def _build(cls: type[_T], table: Any, where: str, section: str) -> _T:
     """Build a settings dataclass from a TOML table, checking every key and type."""
     _expect_table(table, where, section)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}  # type: ignore[arg-type]
-    _reject_unknown(table, tuple(fields), where, section)
+    problems = _Problems()
+    problems.attempt(_reject_unknown, table, tuple(fields), where, section)
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for key, value in table.items():
-        full = f"{section}.{key}" if section else key
-        values[key] = _coerce(value, hints[key], where, full)
-        choices = fields[key].metadata.get("choices")
-        if choices and values[key] not in choices:
-            raise ConfigError(f"{where}: {full} = {value!r} is not one of: {', '.join(choices)}")
-        least, most = fields[key].metadata.get("min"), fields[key].metadata.get("max")
-        if least is not None and values[key] is not None and values[key] < least:
-            raise ConfigError(f"{where}: {full} = {value!r} must be at least {least}")
-        if most is not None and values[key] is not None and values[key] > most:
-            raise ConfigError(f"{where}: {full} = {value!r} must be at most {most}")
+        if key in fields:
+            problems.attempt(_set_value, values, key, value, hints[key], fields[key], where, f"{section}.{key}" if section else key)
+    problems.raise_any()
     return cls(**values)
+
+
+def _set_value(values: dict[str, Any], key: str, value: Any, hint: Any, spec: dataclasses.Field[Any], where: str, full: str) -> None:
+    coerced = _coerce(value, hint, where, full)
+    choices = spec.metadata.get("choices")
+    if choices and coerced not in choices:
+        raise ConfigError(f"{where}: {full} = {value!r} is not one of: {', '.join(choices)}")
+    least, most = spec.metadata.get("min"), spec.metadata.get("max")
+    if least is not None and coerced is not None and coerced < least:
+        raise ConfigError(f"{where}: {full} = {value!r} must be at least {least}")
+    if most is not None and coerced is not None and coerced > most:
+        raise ConfigError(f"{where}: {full} = {value!r} must be at most {most}")
+    values[key] = coerced
 
 
 def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
@@ -632,9 +766,12 @@ def _expect_table(value: Any, where: str, key: str) -> None:
 
 
 def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str, section: str) -> None:
+    problems = []
     for key in table:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
             full = f"{section}.{key}" if section else key
-            raise ConfigError(f"{where}: unknown key {full!r}{hint}")
+            problems.append(f"{where}: unknown key {full!r}{hint}")
+    if problems:
+        raise ConfigError("\n".join(problems))

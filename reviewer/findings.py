@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reviewer.config import CATEGORIES, SEVERITIES
 from reviewer.diff import Side
+from reviewer.vocabulary import CATEGORIES, SEVERITIES
 
 _SEVERITY_ALIASES = {
     "blocker": "critical",
@@ -67,15 +67,6 @@ class ParsedAnswer:
     findings: tuple[Finding, ...]
     errors: tuple[str, ...]
     usable: bool = True  # False when no JSON object with a "findings" list was found
-
-
-def severity_rank(severity: str) -> int:
-    """0 for critical, growing with less severe levels."""
-    return SEVERITIES.index(severity)
-
-
-def at_or_above(severity: str, threshold: str) -> bool:
-    return threshold != "none" and severity_rank(severity) <= severity_rank(threshold)
 
 
 def parse_answer(text: str) -> ParsedAnswer:

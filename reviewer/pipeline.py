@@ -34,6 +34,9 @@ class Change:
     skipped: tuple[Skipped, ...] = ()  # changed files the source could not put into the diff, each with why
     whole: Diff | None = None  # what the walkthrough describes, when more than `diff` (an incremental PR review)
     tree: Path | None = None  # the files after the change, for agent backends; None where there is none
+    # False when `tree` is only near the change's new side (a local --staged or --range review reads the working
+    # tree): agents still read it, but code context and tools, which cite its line numbers, do not.
+    tree_exact: bool = True
     notes: tuple[str, ...] = ()  # what the source wants said in the output
 
 
@@ -61,10 +64,21 @@ def over_limit(planned: Plan, config: Config) -> str | None:
     estimate = estimated_total(planned, config, utc_now())
     if limit is None or estimate <= limit:
         return None
+    count = len(planned.requests)
     return (
-        f"a review would cost about ${estimate:.2f} ({len(planned.requests)} requests, estimated before sending any), "
-        f"over review.max_cost_usd = ${limit:.2f}; raise it (or --max-cost) to review this change"
+        f"not sent: the review is estimated at ${estimate:.4f} ({count} request{'s' if count != 1 else ''}, before sending any), "
+        f"more than all of the max_cost_usd limit of ${limit:.4f}; raise it with --max-cost (or review.max_cost_usd)"
     )
+
+
+def code_tree(change: Change) -> Path | None:
+    """The tree code context is read from: the change's, when it holds exactly the files after the change."""
+    return change.tree if change.tree_exact else None
+
+
+def wants_tree(config: Config, tasks: tuple[str, ...]) -> bool:
+    """Whether a review would read the change's tree for code context or tools, when there is one (not required)."""
+    return "review" in tasks and (config.review.context_tokens > 0 or config.review.tools)
 
 
 def needs_tree(config: Config, tasks: tuple[str, ...]) -> bool:
@@ -91,7 +105,9 @@ def plan(change: Change, setup: Setup, tasks: tuple[str, ...]) -> Plan:
     from reviewer.review import plan_review
 
     def one(diff: Diff, tasks: tuple[str, ...]) -> Plan:
-        return plan_review(diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=tasks)
+        return plan_review(
+            diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=tasks, tree=code_tree(change)
+        )
 
     if change.whole is None:
         parts = [one(change.diff, tasks)]
@@ -115,12 +131,13 @@ def run(
     budget: Budget | None = None,  # an eval suite holds one cost limit across its cases
 ) -> Run:
     from reviewer.filters import Skipped
-    from reviewer.review import BackendPool, run_review
+    from reviewer.review import BackendPool, Budget, run_review
+    from reviewer.verify import verify
 
     planned = plan(change, setup, tasks)
     if dry_run:
         return Run(planned, None)
-    pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff)
+    pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff, exact_tree=change.tree_exact)
     refused = None if budget is not None else over_limit(planned, setup.config)  # an eval suite's budget spans its cases
     if refused:
         # Nothing is sent; the secrets committed are still reported (they need no request).
@@ -128,6 +145,7 @@ def run(
         left_out = tuple(Skipped(p, f"not reviewed: {refused}") for p in dict.fromkeys(p for r in planned.requests for p in r.paths))
         review = dataclasses.replace(review, skipped=review.skipped + left_out, errors=(refused,), incomplete=True)
         return Run(planned, review, refused)
+    budget = budget or Budget(setup.config.review.max_cost_usd)  # the verification pass spends from it too
     pool.preflight(planned.requests)
     if planned.requests and progress:
         files = len({p for r in planned.requests for p in r.paths})
@@ -138,6 +156,7 @@ def run(
         planned, change.whole or change.diff, pool, description=change.description, on_progress=progress, budget=budget,
         incremental=change.whole is not None,
     )
+    review = verify(review, planned, change.whole or change.diff, setup.templates, pool, budget, tree=code_tree(change))
     if change.notes:
         review = dataclasses.replace(review, notes=review.notes + change.notes)
     return Run(planned, review)

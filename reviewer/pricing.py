@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from reviewer.backends.base import Usage
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import Usage
 
 PRICES_AS_OF = "2026-10-17"  # DeepSeek pricing page (V4.1-Flash-1017, V4-Pro-0813)
 
@@ -70,6 +70,17 @@ def price_for(backend: BackendConfig, when: datetime) -> Price | None:
     for prefix, (off_peak, peak) in _DEEPSEEK.items():
         if model.startswith(prefix):
             return peak if is_peak(when) else off_peak
+    return None
+
+
+def rate(backend: BackendConfig, when: datetime) -> str | None:
+    """Which rate a request at `when` is billed at, for the cost line: "peak" or "off-peak" where DeepSeek's
+    table applies, "unknown" where no price is known (the cost then counts as 0), None for a set price."""
+    price = price_for(backend, when)
+    if price is None:
+        return "unknown"
+    if backend.price_input is None and backend.price_output is None and backend.is_deepseek:
+        return "peak" if is_peak(when) else "off-peak"
     return None
 
 

@@ -34,6 +34,7 @@ class Status:
         self._started: float | None = None
         self._status: dict[int, str] = {}  # thread → the status code of the retry it is about to wait for
         self._handler = _RetryLog(self)
+        self._levels: dict[str, int] = {}  # the SDK loggers' own levels, set back at the end
 
     def __call__(self, message: str) -> None:
         """A message from the run (what it is about to do)."""
@@ -45,6 +46,7 @@ class Status:
         for name in _SDK_LOGGERS:
             logger = logging.getLogger(name)
             logger.addHandler(self._handler)
+            self._levels[name] = logger.level
             if logger.getEffectiveLevel() > logging.DEBUG:
                 logger.setLevel(logging.DEBUG)  # the status code is logged at debug level
         if self._live:
@@ -74,7 +76,9 @@ class Status:
 
     def end(self) -> None:
         for name in _SDK_LOGGERS:
-            logging.getLogger(name).removeHandler(self._handler)
+            logger = logging.getLogger(name)
+            logger.removeHandler(self._handler)
+            logger.setLevel(self._levels.pop(name, logger.level))
         if self._live:
             self._live.stop()
 
@@ -118,7 +122,7 @@ class _RetryLog(logging.Handler):
 
 
 class Live:
-    """One status line on a terminal, redrawn in place four times a second (rich); NO_COLOR is honoured by rich."""
+    """One status line on a terminal, redrawn in place four times a second (rich)."""
 
     def __init__(self) -> None:
         from rich.console import Console

@@ -95,4 +95,8 @@ class WorkingTree:
         resolved = candidate.resolve()
         if resolved != self.root and self.root not in resolved.parents:
             raise ConfigError(f"{relative}: a symbolic link that leads out of the repository ({self.where}); refusing to read it")
+        # Inside the repository too: a link can reach a file git ignores (a .env), which must never become a prompt.
+        parts = Path(relative).parts
+        if any((self.root.joinpath(*parts[: i + 1])).is_symlink() for i in range(len(parts))):
+            raise ConfigError(f"{relative}: a symbolic link ({self.where}); settings, templates and guidelines must be plain files")
         return resolved

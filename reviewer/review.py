@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from reviewer import backends as backend_registry
 from reviewer import pricing, routing, tokens
-from reviewer.backends.base import Backend, Message, Usage, effort_gap
+from reviewer.backends.base import Backend, effort_gap
 from reviewer.budget import expected_output_tokens, plan_chunks
-from reviewer.config import CATEGORIES, SEVERITIES, BackendConfig, Config
+from reviewer.config import BackendConfig, Config
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
 from reviewer.errors import BackendError, ReviewerError
@@ -29,8 +29,11 @@ from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import Exposed, redact, redact_diff
 from reviewer.summary import FileNote, Summary, parse_summary
+from reviewer.verdicts import Verdict, parse_verdicts
+from reviewer.vocabulary import CATEGORIES, SEVERITIES, Message, Usage
 
 if TYPE_CHECKING:
+    from reviewer.backends.tools import ToolBox
     from reviewer.progress import Status
 
 Clock = Callable[[], datetime]
@@ -49,6 +52,7 @@ class Request:
     paths: tuple[str, ...]
     prompt_tokens: int  # estimated
     context: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what the templates saw
+    context_tokens: int = 0  # of prompt_tokens, the code shown around the hunks (estimated)
     # A review that also describes its chunk in the same answer: one backend serves both tasks, so the
     # diff is read (and paid for) once, and nothing waits for another request to fill the cache.
     summarizes: bool = False
@@ -75,6 +79,15 @@ class Answered:
     paths: tuple[str, ...]
     usage: Usage
     cost_usd: float
+    rate: str | None = None  # pricing.rate: "peak", "off-peak", "unknown" (no price), None (a set price)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A finding the verification pass rejected, and the verifier's reason."""
+
+    finding: PlacedFinding
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,10 @@ class Review:
     notes: tuple[str, ...] = ()  # failures that a fallback backend recovered from; efforts a backend cannot honour
     incomplete: bool = False  # a request failed or was not sent: some files went unreviewed
     description: str = ""
+    context_tokens: int = 0  # prompt tokens sent as code around the hunks (estimated; in usage.prompt_tokens too)
+    dropped: tuple[Dropped, ...] = ()  # rejected by the verification pass
+    verify_usage: Usage = Usage()  # the verification pass's share of usage and cost_usd
+    verify_cost_usd: float = 0.0
 
 
 class BackendPool:
@@ -101,13 +118,17 @@ class BackendPool:
         factory: Callable[..., Backend] = backend_registry.create,
         workdir: Path | None = None,  # the repository root, where agent backends (claude-code, opencode) run
         diff: Diff | None = None,  # the change under review: renames out of a rule's paths stay withheld
+        exact_tree: bool = True,  # whether workdir holds exactly the files after the change (tools read it only then)
     ) -> None:
         self.config = config
         self._environ = environ
         self._factory = factory
         self._workdir = workdir
         self._diff = diff
+        self._exact_tree = exact_tree
         self._made: dict[str, Backend] = {}
+        self._toolboxes: dict[str, ToolBox] = {}
+        self._trees: list[Any] = []  # the temporary copies the tools read, removed with the pool
         self._lock = threading.Lock()
 
     def preflight(self, requests: tuple[Request, ...]) -> None:
@@ -130,6 +151,26 @@ class BackendPool:
             made = list(self._made.values())
         return tuple(sorted(gap for backend in made if (gap := effort_gap(backend))))
 
+    def tools(self, name: str) -> ToolBox | None:
+        """Read-only tools for backend `name`, when `[review] tools` is on and there is a tree; over a copy of it without
+        what a routing rule withholds from that backend (as an agent backend gets)."""
+        import tempfile
+
+        from reviewer.backends.agent_cli import review_tree
+        from reviewer.backends.tools import ToolBox
+        from reviewer.source_tree import SourceTree
+
+        settings = self.config.review
+        if not settings.tools or self._workdir is None or not self._exact_tree or not self.get(name).uses_tools:
+            return None
+        with self._lock:
+            if name not in self._toolboxes:
+                holder = tempfile.TemporaryDirectory(prefix="reviewer-tools-")
+                self._trees.append(holder)
+                tree = review_tree(self._workdir, Path(holder.name), routing.withheld(self.config, name, self._diff))
+                self._toolboxes[name] = ToolBox(SourceTree(tree), settings.tool_rounds, settings.tool_tokens)
+            return self._toolboxes[name]
+
     def get(self, name: str) -> Backend:
         with self._lock:
             if name not in self._made:
@@ -150,6 +191,7 @@ def plan_review(
     description: str,
     guidelines: str,
     tasks: tuple[str, ...] = ("review",),
+    tree: Path | None = None,  # the files after the change, where code context is read
 ) -> Plan:
     """Every request the run would send, built but not sent (this is also --dry-run).
 
@@ -158,6 +200,9 @@ def plan_review(
     Secrets are redacted before anything is rendered: in the diff (line for line, so
     numbers stay right), the description and the guidelines.
     """
+    from reviewer.context import CodeContext, code_context
+    from reviewer.team_rules import instructions_for
+
     nonce = secrets.token_hex(8)
     source = diff
     diff, found = redact_diff(diff)
@@ -179,12 +224,17 @@ def plan_review(
         for route in groups:
             if task == "summarize" and route in together:
                 continue  # answered by the review requests of the same files
+            tree_files = _context_tree(config, tree, route.backends, diff) if task == "review" else None
             chunks = plan_chunks(
                 route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
                 min_tokens=config.review.min_chunk_tokens, count=count,
             )
             for index, chunk in enumerate(chunks, 1):
+                around = code_context(chunk.files, tree_files, config.review.context_tokens, config.review.call_sites) if tree_files else CodeContext()
                 context: dict[str, Any] = {
+                    "code_context": around.text,
+                    "tools": config.review.tools,
+                    "path_instructions": instructions_for(config.review.path_instructions, chunk.paths),
                     "description": description,
                     "guidelines": guidelines,
                     "diff": render_files(chunk.files),
@@ -198,9 +248,10 @@ def plan_review(
                     "nonce": nonce,
                 }
                 summarizes = task == "review" and route in together
-                messages = templates.messages(COMBINED_TEMPLATES if summarizes else task, context)
+                # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
+                messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
                 prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, count, counted)
-                requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, summarizes))
+                requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff)
 
@@ -231,6 +282,16 @@ def _combined(routed: Mapping[str, tuple[list[routing.RouteGroup], list[Skipped]
     return [route for route in routed["review"][0] if route in summaries]
 
 
+def _context_tree(config: Config, tree: Path | None, backends: tuple[str, ...], diff: Diff) -> Any:
+    """The tree code context is read from for a route group: without what a rule keeps from any of its backends."""
+    if tree is None or config.review.context_tokens <= 0:
+        return None
+    from reviewer.source_tree import SourceTree
+
+    hidden = [routing.withheld(config, name, diff) for name in backends]
+    return SourceTree(tree, lambda path: not any(h(path) for h in hidden))
+
+
 def estimated_cost(request: Request, backend: BackendConfig, when: datetime) -> float:
     """What sending `request` once to `backend` is expected to cost (output estimated by effort and size)."""
     output = expected_output_tokens(backend.effort, request.prompt_tokens, files=len(request.paths) if request.summarizes or request.task == "summarize" else 0)
@@ -249,6 +310,8 @@ class _Outcome:
     answered: Answered | None = None
     findings: tuple[Finding, ...] = ()
     summary: Summary | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    context_tokens: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     usage: Usage = Usage()
@@ -309,7 +372,7 @@ def run_review(
 
     def work(request: Request) -> _Outcome:
         nonlocal done
-        outcome = _ask(request, pool, clock, budget, status)
+        outcome = ask(request, pool, clock, budget, status)
         with done_lock:
             done += 1
             if on_progress and status is None:
@@ -376,6 +439,7 @@ def _gathered(
         notes=plan.selection.notes + pool.effort_notes() + _unpriced_notes(plan, config, budget, clock()) + tuple(n for o in outcomes for n in o.notes),
         incomplete=bool(failed_paths),
         description=description,
+        context_tokens=sum(o.context_tokens for o in outcomes),
     ), known)
 
 
@@ -445,7 +509,7 @@ def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Rev
     )
 
 
-def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget, status: Status | None = None) -> _Outcome:
+def ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget, status: Status | None = None) -> _Outcome:
     """Try each backend in order; an unusable answer is asked again once before moving on.
 
     Every attempt, on every backend, is reserved against the budget at that
@@ -461,12 +525,14 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget, stat
         for attempt in (1, 2):
             estimate = estimated_cost(request, backend.config, clock())
             if not budget.reserve(estimate):
-                outcome.errors.append(_over_budget(request, budget.limit))
+                outcome.errors.append(_over_budget(request, estimate, budget))
                 return outcome
+            outcome.context_tokens += request.context_tokens
             if status:
                 status.sending()
             try:
-                completion = backend.complete(request.messages)
+                box = pool.tools(name) if request.task == "review" else None
+                completion = backend.complete(request.messages, tools=box) if box else backend.complete(request.messages)
             except BackendError as exc:
                 outcome.errors.append(str(exc))
                 spent = outcome.charge(backend.config, exc.usage, clock()) if exc.usage else 0.0
@@ -478,10 +544,17 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget, stat
             budget.settle(estimate, spent)
             if status:
                 status.answered(completion.usage, spent)
-            if request.task == "summarize" or request.summarizes:
+            if request.summarizes:
                 outcome.summary = parse_summary(completion.text)
             if request.task == "summarize":
+                outcome.summary = parse_summary(completion.text)
                 usable = True
+            elif request.task == "verify":
+                verdicts = parse_verdicts(completion.text)
+                usable = verdicts is not None
+                outcome.verdicts = verdicts or ()
+                if not usable and attempt == 2:
+                    outcome.errors.append(f"{name}: answered no verdicts twice")
             else:
                 parsed = parse_answer(completion.text)
                 usable = parsed.usable
@@ -495,7 +568,8 @@ def _ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget, stat
                 outcome.notes = [e for e in outcome.errors if not e.startswith(f"{name}: ")]
                 outcome.errors = [e for e in outcome.errors if e.startswith(f"{name}: ")]
                 outcome.answered = Answered(
-                    request.task, name, completion.model, request.paths, outcome.usage, outcome.cost_usd
+                    request.task, name, completion.model, request.paths, outcome.usage, outcome.cost_usd,
+                    pricing.rate(backend.config, clock()),
                 )
                 return outcome
     return outcome
@@ -511,10 +585,11 @@ def _unpriced_notes(plan: Plan, config: Config, budget: Budget, when: datetime) 
     )
 
 
-def _over_budget(request: Request, limit: float | None) -> str:
+def _over_budget(request: Request, estimate: float, budget: Budget) -> str:
     return (
-        f"not sent: the {request.task} request for {', '.join(request.paths)} could pass "
-        f"max_cost_usd (${limit:.2f}); raise it with --max-cost"
+        f"not sent: the {request.task} request for {', '.join(request.paths)} is estimated at ${estimate:.4f}, "
+        f"and ${budget.spent + budget.reserved:.4f} of the max_cost_usd limit of ${budget.limit or 0:.4f} is spent or "
+        "committed already; raise it with --max-cost"
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from reviewer.config import TASKS, Config
+from reviewer.config import ROUTED, Config
 from reviewer.diff import Diff, FileDiff
 from reviewer.filters import Skipped
 
@@ -36,7 +36,7 @@ def candidates(config: Config, task: str, *paths: str) -> tuple[tuple[str, ...],
     if matching:
         # A rule only narrows: it may pick, among the backends this run routes for any task, the ones
         # its files may go to; it never adds one (so --base-url or the Action's base-url pins every file).
-        routed = {n for t in TASKS for n in config.routes.for_task(t)}
+        routed = {n for t in ROUTED for n in config.routes.for_task(t)}
         allowed = routed.intersection(*(r.backends for r in matching))
         names = [n for n in names if n in allowed] or [n for n in matching[0].backends if n in allowed]
         if not names:

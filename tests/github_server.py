@@ -6,9 +6,16 @@ comments (with replies and resolution), issue comments, labels, drafts and
 collaborator permissions. It validates review comments as GitHub does: the
 path must be in the diff, `line` in one of its hunks on that side,
 `start_line` before `line` in the same hunk; one invalid comment rejects the
-whole review with 422. Lists paginate with `Link` headers. `read_only`
-answers 403 to every write, as a fork PR's token gets. Every request is
-recorded, so tests assert on what actually went over the wire.
+whole review with 422; a body over 65,536 characters is refused. Lists
+paginate with `Link` headers. `read_only` answers 403 to every write, as a
+fork PR's token gets; `permissions` grants only what a workflow declares.
+GraphQL serves the two calls reviewer makes: the review threads of a pull
+request (resolved, outdated, who resolved them) and `resolveReviewThread`.
+`faults` make it misbehave as GitHub sometimes does: a 502 or a dropped
+connection after the write was carried out, an answer slower than the
+client's timeout, a rate limit (403 or 429, with or without `retry-after`
+and `x-ratelimit-*`). Every request is recorded, headers too, so tests
+assert on what actually went over the wire.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ OTHER_APP = "ghs_loopbackotherapp"  # another App's or workflow's token: a diffe
 BOT = {"login": "github-actions[bot]", "type": "Bot", "id": 41898282}
 USERS = {TOKEN: BOT, PAT: {"login": "maintainer", "type": "User", "id": 5}, OTHER_APP: {"login": "other-app[bot]", "type": "Bot", "id": 77}}
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+BODY_LIMIT = 65536
+NOT_ACCESSIBLE = {"message": "Resource not accessible by integration"}
+LEVELS = {"none": 0, "read": 1, "write": 2}
 
 
 @dataclass
@@ -57,7 +67,41 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     body: Any
-    status: int = 0  # what the server answered
+    status: int = 0  # what the server answered (a fault's answer, or the real one when the answer was lost)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    """What the server does to the next `times` requests that match `method` and `path` (a regex, in full)."""
+
+    method: str
+    path: str
+    status: int | None = 502  # the answer sent instead; None: the real one
+    payload: Any = field(default_factory=lambda: {"message": "Server Error"})
+    headers: dict[str, str] = field(default_factory=dict)
+    after: bool = True  # True: the request is carried out first (its answer is what gets lost); False: refused as is
+    drop: bool = False  # close the connection without an answer
+    delay: float = 0.0  # seconds before answering
+    times: int = 1  # -1: every matching request
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times != 0 and method == self.method and re.fullmatch(self.path, path) is not None
+
+
+def rate_limited(method: str, path: str, status: int = 403, *, retry_after: str | None = None, reset_in: float | None = None, secondary: bool = True, times: int = 1) -> Fault:
+    """GitHub's rate-limit answer, before anything is done: a secondary limit, or (reset_in) the primary one spent."""
+    import time
+
+    headers: dict[str, str] = {}
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
+    if reset_in is not None:
+        headers.update({"x-ratelimit-limit": "1000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time() + reset_in))})
+        message = "API rate limit exceeded for installation ID 1."
+    else:
+        message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." if secondary else "Too many requests"
+    return Fault(method, path, status, {"message": message}, headers, after=False, times=times)
 
 
 class GitHubServer:
@@ -71,12 +115,18 @@ class GitHubServer:
         self.issue_comments: list[dict[str, Any]] = []
         self.permissions: dict[str, str] = {}
         self.read_only = False
+        self.permissions_granted: dict[str, str] | None = None  # a workflow's `permissions:`; None grants everything
+        self.can_resolve = True  # whether the token may resolve review threads (GraphQL viewerCanResolve)
+        self.unnamed_resolvers: set[str] = set()  # resolvers GraphQL answers `resolvedBy: null` for (a bot need not be a User)
+        self.comment_body_limit = BODY_LIMIT  # GitHub counts differently from us: review comments over this are refused
+        self.faults: list[Fault] = []
         self.refuse_lines: set[tuple[str, int]] = set()  # GitHub sees these differently from our parse: 422
         self.requests: list[Recorded] = []
         self.actor: dict[str, Any] = BOT  # who the current request's token is (requests are served one at a time)
         self._ids = itertools.count(1000)
         self._file_cache: dict[tuple[str, str, frozenset[str]], list[dict[str, Any]]] = {}  # git is slow; commits never change
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # ends a fault's delay when the server stops
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits up to one interval, and every test stops a server.
@@ -97,12 +147,14 @@ class GitHubServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
     # Test helpers
 
     def add_pull(self, number: int, base_sha: str, head_sha: str, **meta: Any) -> Pull:
+        self.git("update-ref", f"refs/pull/{number}/head", head_sha)  # as GitHub keeps it, for a fetch of the head
         self.pulls[number] = Pull(number, base_sha, head_sha, **meta)
         return self.pulls[number]
 
@@ -119,10 +171,31 @@ class GitHubServer:
 
     def human_reply(self, comment_id: int, body: str, *, resolve: bool = False) -> dict[str, Any]:
         parent = next(c for c in self.review_comments if c["id"] == comment_id)
-        parent["resolved"] = parent.get("resolved", False) or resolve
+        if resolve:
+            self.resolve(comment_id, "bob")
         reply = {**parent, "id": next(self._ids), "body": body, "user": {"login": "bob", "type": "User", "id": 9}, "in_reply_to_id": comment_id}
+        reply["resolved"] = False
         self.review_comments.append(reply)
         return reply
+
+    def resolve(self, comment_id: int, by: str) -> None:
+        """Resolve the thread that comment starts, as `by` (a GraphQL login: a bot's has no `[bot]`)."""
+        root = next(c for c in self.review_comments if c["id"] == comment_id)
+        root["resolved"], root["resolved_by"] = True, by
+
+    def threads(self, number: int) -> list[dict[str, Any]]:
+        """The review threads of a pull request: each first comment, and what GitHub would say of it."""
+        return [c for c in self.visible_comments() if c["pull"] == number and c.get("in_reply_to_id") is None]
+
+    def outdated(self, pull: Pull, comment: dict[str, Any]) -> bool:
+        """As GitHub marks a thread outdated: a later commit changed the lines it is on (the old side's lines never change)."""
+        if comment["commit_id"] == pull.head_sha or comment.get("side") == "LEFT":
+            return False
+        diff = self.git("diff", "--no-color", comment["commit_id"], pull.head_sha, "--", comment["path"]).stdout
+        if comment.get("subject_type") == "file" or "+++ /dev/null" in diff:
+            return bool(diff)
+        first = comment.get("start_line") or comment["line"]
+        return bool(_removed_lines(diff) & set(range(first, comment["line"] + 1)))
 
     # GitHub's view of a pull request, from git
 
@@ -218,6 +291,22 @@ def _hunk_lines(patch: str) -> list[dict[str, set[int]]]:
     return hunks
 
 
+def _removed_lines(diff: str) -> set[int]:
+    """The old side's line numbers a diff removes (a changed line is removed and added)."""
+    removed: set[int] = set()
+    old = 0
+    for line in diff.splitlines():
+        match = _HUNK.match(line)
+        if match:
+            old = int(match[1])
+        elif line.startswith("-") and not line.startswith("---"):
+            removed.add(old)
+            old += 1
+        elif not line.startswith(("+", "\\")):
+            old += 1
+    return removed
+
+
 class _Reply(Exception):
     def __init__(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self.status, self.payload, self.headers = status, payload, headers or {}
@@ -249,28 +338,45 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             parsed = urlparse(self.path)
-            if not parsed.path.startswith(gh.prefix + "/"):
-                self._send(404, {"message": "Not Found"}, {})
-                return
-            parsed = parsed._replace(path=parsed.path[len(gh.prefix) :])
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
+            graphql = parsed.path == _graphql_path(gh.prefix)
+            if not graphql and not parsed.path.startswith(gh.prefix + "/"):
+                self._send(404, {"message": "Not Found"}, {})
+                return
+            path = "/graphql" if graphql else parsed.path[len(gh.prefix) :]
             query = parse_qs(parsed.query)
             with gh._lock:
-                recorded = Recorded(method, parsed.path, query, body)
+                recorded = Recorded(method, path, query, body, headers={k.lower(): v for k, v in self.headers.items()})
                 gh.requests.append(recorded)
+                fault = next((f for f in gh.faults if f.matches(method, path)), None)
+                if fault is not None:
+                    fault.times -= 1
                 try:
                     actor = USERS.get(self.headers.get("Authorization", "").split(" ")[-1])
                     if actor is None:
                         raise _Reply(401, {"message": "Bad credentials"})
                     gh.actor = actor
-                    if method != "GET" and gh.read_only:
-                        raise _Reply(403, {"message": "Resource not accessible by integration"})
-                    status, payload, headers = self._route(method, parsed.path, query, body or {})
+                    if fault is not None and not fault.after:
+                        raise _Reply(fault.status or 500, fault.payload, fault.headers)
+                    if graphql:
+                        status, payload, headers = _graphql(gh, body or {})
+                    else:
+                        _check_permission(gh, method, path)
+                        if method != "GET" and gh.read_only:
+                            raise _Reply(403, NOT_ACCESSIBLE)
+                        status, payload, headers = self._route(method, path, query, body or {})
                 except _Reply as reply:
                     status, payload, headers = reply.status, reply.payload, reply.headers
                 recorded.status = status
+            if fault is not None and fault.after:
+                gh._stopping.wait(fault.delay)
+                if fault.drop:
+                    self.close_connection = True
+                    return
+                if fault.status is not None:
+                    status, payload, headers = fault.status, fault.payload, fault.headers
             self._send(status, payload, headers)
 
         def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
@@ -309,12 +415,12 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                 if comment is None:
                     raise _Reply(404, {"message": "Not Found"})
                 if method == "PATCH":
-                    comment["body"] = body["body"]
+                    comment["body"] = _body(body)
                 return 200, comment, {}
             if m := re.fullmatch(r"issues/(\d+)/comments", rest):
                 pull = _pull(gh, int(m[1]))
                 if method == "POST":
-                    comment = {"id": next(gh._ids), "body": body["body"], "user": gh.actor}
+                    comment = {"id": next(gh._ids), "body": _body(body), "user": gh.actor}
                     comment["url"] = f"{gh.api}{base}/issues/comments/{comment['id']}"
                     comment["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#issuecomment-{comment['id']}"
                     comment["issue_number"] = pull.number
@@ -324,7 +430,7 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
             if m := re.fullmatch(r"pulls/(\d+)", rest):
                 pull = _pull(gh, int(m[1]))
                 if method == "PATCH":
-                    pull.body = body.get("body", pull.body)
+                    pull.body = _body(body) if "body" in body else pull.body
                 return 200, _pull_json(gh, pull), {}
             if m := re.fullmatch(r"pulls/(\d+)/files", rest):
                 return _page(self, gh.files(_pull(gh, int(m[1]))), query)
@@ -343,6 +449,14 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                     gh.reviews.remove(review)
                     gh.review_comments[:] = [c for c in gh.review_comments if c.get("pull_request_review_id") != review["id"]]
                 return 200, review, {}
+            if m := re.fullmatch(r"pulls/(\d+)/comments/(\d+)/replies", rest):
+                pull = _pull(gh, int(m[1]))
+                parent = next((c for c in gh.review_comments if c["id"] == int(m[2]) and c["pull"] == pull.number), None)
+                if parent is None:
+                    raise _Reply(404, {"message": "Not Found"})
+                fields = {k: parent[k] for k in ("path", "line", "side", "start_line", "start_side", "subject_type")}
+                reply = _store_comment(gh, pull, {**fields, "body": _body(body), "in_reply_to": parent["id"]}, None, parent["commit_id"])
+                return 201, reply, {}
             if m := re.fullmatch(r"pulls/(\d+)/comments", rest):
                 pull = _pull(gh, int(m[1]))
                 if method == "POST":
@@ -368,6 +482,7 @@ def _repo_json(gh: GitHubServer) -> dict[str, Any]:
         "owner": {"login": owner, "type": "Organization"},
         "url": f"{gh.api}/repos/{gh.repo}",
         "html_url": f"https://github.example/{gh.repo}",
+        "clone_url": str(gh.git_root),  # git fetches from a path as from a URL
         "fork": False,
     }
 
@@ -451,6 +566,7 @@ def _create_review(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[s
         raise _Reply(422, {"message": "Unprocessable Entity", "errors": [f"invalid event {event}"]})
     if event in ("COMMENT", "REQUEST_CHANGES") and not body.get("body"):
         raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["Body is required for COMMENT"]})
+    _body(body, required=False)
     if any(r["state"] == "PENDING" and r["pull"] == pull.number for r in gh.reviews):
         raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["User can only have one pending review per pull request"]})
     commit = body.get("commit_id", pull.head_sha)
@@ -458,8 +574,7 @@ def _create_review(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[s
         raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["commit_id is not part of the pull request"]})
     comments = body.get("comments") or []
     for comment in comments:
-        if len(comment.get("body", "")) > 65536:
-            raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["Body is too long (maximum is 65536 characters)"]})
+        _body(comment, limit=gh.comment_body_limit)
         problem = gh.check_comment(pull, comment)
         if problem:  # one bad comment fails the whole review, and GitHub does not say which
             raise _Reply(422, {"message": "Unprocessable Entity", "errors": [problem]})
@@ -481,8 +596,7 @@ def _create_review(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[s
 
 
 def _create_comment(gh: GitHubServer, pull: Pull, body: dict[str, Any]) -> dict[str, Any]:
-    if len(body.get("body", "")) > 65536:
-        raise _Reply(422, {"message": "Unprocessable Entity", "errors": ["Body is too long (maximum is 65536 characters)"]})
+    _body(body, limit=gh.comment_body_limit)
     problem = gh.check_comment(pull, body)
     if problem:
         raise _Reply(422, {"message": "Unprocessable Entity", "errors": [problem]})
@@ -505,11 +619,91 @@ def _store_comment(gh: GitHubServer, pull: Pull, comment: dict[str, Any], review
         "user": gh.actor,
         "in_reply_to_id": comment.get("in_reply_to"),
         "resolved": False,
+        "resolved_by": None,
     }
     stored["url"] = f"{gh.api}/repos/{gh.repo}/pulls/comments/{stored['id']}"
     stored["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#discussion_r{stored['id']}"
     gh.review_comments.append(stored)
     return stored
+
+
+def _body(body: dict[str, Any], *, limit: int = BODY_LIMIT, required: bool = True) -> str:
+    """A request's `body` field, refused as GitHub refuses one over its size limit."""
+    text = body.get("body") if required else body.get("body", "")
+    if not isinstance(text, str):
+        raise _Reply(422, {"message": "Invalid request.", "errors": ["body is missing"]})
+    if len(text) > limit:
+        raise _Reply(422, {"message": "Validation Failed", "errors": [{"resource": "IssueComment", "code": "custom", "field": "body", "message": f"Body is too long (maximum is {limit} characters)"}]})
+    return text
+
+
+def _needs(method: str, path: str) -> tuple[str, str]:
+    """The permission a request needs, as GitHub's fine-grained permissions for GITHUB_TOKEN say."""
+    level = "read" if method == "GET" else "write"
+    if re.search(r"/(contents|commits|compare)(/|$)", path):
+        return "contents", level
+    if re.search(r"/(pulls|issues)(/|$)", path):
+        return "pull-requests", level  # comments on a pull request: `pull-requests` (or `issues`) covers them
+    return "metadata", "read"
+
+
+def _check_permission(gh: GitHubServer, method: str, path: str, need: tuple[str, str] | None = None) -> None:
+    scope, level = need or _needs(method, path)
+    granted = gh.permissions_granted
+    if granted is None or scope == "metadata":
+        return
+    have = max(LEVELS[granted.get(scope, "none")], LEVELS[granted.get("issues", "none")] if scope == "pull-requests" and "/issues/" in path else 0)
+    if have < LEVELS[level]:
+        raise _Reply(403, NOT_ACCESSIBLE)
+
+
+def _graphql_path(prefix: str) -> str:
+    """Where PyGithub sends GraphQL: `/api/graphql` next to Enterprise Server's `/api/v3`, else `/graphql`."""
+    return (prefix[: -len("/v3")] if prefix.endswith("/v3") else prefix) + "/graphql"
+
+
+def _graphql(gh: GitHubServer, request: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    """The two operations reviewer sends; anything else is an error, as an unknown field would be."""
+    text, variables = request.get("query", ""), request.get("variables") or {}
+    if "resolveReviewThread" in text:
+        thread_id = ((variables.get("input") or {}).get("threadId")) or ""
+        root = next((c for c in gh.review_comments if f"PRRT_{c['id']}" == thread_id), None)
+        if root is None:
+            return 200, {"data": {"resolveReviewThread": None}, "errors": [{"type": "NOT_FOUND", "message": f"Could not resolve to a node with the global id of '{thread_id}'"}]}, {}
+        try:
+            _check_permission(gh, "POST", "/pulls", ("pull-requests", "write"))
+            if gh.read_only or not gh.can_resolve:
+                raise _Reply(403, NOT_ACCESSIBLE)
+        except _Reply:
+            return 200, {"data": {"resolveReviewThread": None}, "errors": [{"type": "FORBIDDEN", "message": NOT_ACCESSIBLE["message"]}]}, {}
+        gh.resolve(root["id"], _graphql_login(gh.actor))
+        return 200, {"data": {"resolveReviewThread": {"thread": {"id": thread_id, "isResolved": True}}}}, {}
+    if "reviewThreads" in text:
+        _check_permission(gh, "GET", "/pulls", ("pull-requests", "read"))
+        if f"{variables.get('owner')}/{variables.get('name')}" != gh.repo:
+            return 200, {"data": {"repository": None}, "errors": [{"type": "NOT_FOUND", "message": "Could not resolve to a Repository"}]}, {}
+        pull = _pull(gh, int(variables["number"]))
+        start = int(variables.get("after") or 0)
+        roots = gh.threads(pull.number)
+        nodes = []
+        for root in roots[start : start + 100]:
+            replies = [c for c in gh.visible_comments() if c.get("in_reply_to_id") == root["id"]]
+            nodes.append({
+                "id": f"PRRT_{root['id']}",
+                "isResolved": root["resolved"],
+                "isOutdated": gh.outdated(pull, root),
+                "viewerCanResolve": gh.can_resolve and not gh.read_only,
+                "resolvedBy": {"login": root["resolved_by"]} if root["resolved"] and root["resolved_by"] not in gh.unnamed_resolvers else None,
+                "comments": {"nodes": [{"databaseId": c["id"], "author": {"login": _graphql_login(c["user"])}, "body": c["body"]} for c in [root, *replies]]},
+            })
+        more = start + 100 < len(roots)
+        page = {"pageInfo": {"hasNextPage": more, "endCursor": str(start + 100) if more else None}, "nodes": nodes}
+        return 200, {"data": {"repository": {"pullRequest": {"reviewThreads": page}}}}, {}
+    return 200, {"errors": [{"message": "this loopback GitHub serves only reviewThreads and resolveReviewThread"}]}, {}
+
+
+def _graphql_login(user: dict[str, Any]) -> str:
+    return str(user["login"]).removesuffix("[bot]")
 
 
 def _page(handler: BaseHTTPRequestHandler, items: list[Any], query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:

@@ -56,7 +56,8 @@ def test_example_review_workflow_uses_pull_request_with_least_permissions() -> N
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
     assert "pull_request" in triggers and "pull_request_target" not in triggers
     assert set(triggers["pull_request"]["types"]) == {"opened", "synchronize", "reopened", "ready_for_review"}
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert workflow["permissions"] == {}  # nothing by default; the job asks for what it needs
+    assert workflow["jobs"]["review"]["permissions"] == {"contents": "read", "pull-requests": "write"}
     steps = workflow["jobs"]["review"]["steps"]
     assert any(step.get("uses") == "./" for step in steps)
 
@@ -74,12 +75,12 @@ def test_fork_two_step_never_runs_pr_code_with_a_write_token() -> None:
     analyze = load(".github/examples/review-fork-analyze.yml")
     publish = load(".github/examples/review-fork-publish.yml")
     assert list(analyze[True]) == ["pull_request"]
-    assert "write" not in analyze["permissions"].values()
+    assert analyze["permissions"] == {} and "write" not in analyze["jobs"]["analyze"]["permissions"].values()
     analyze_runs = " ".join(s.get("run", "") for s in analyze["jobs"]["analyze"]["steps"])
     assert "--no-post" in analyze_runs and "--output review.json" in analyze_runs
 
     assert publish[True]["workflow_run"]["workflows"] == [analyze["name"]]
-    assert publish["permissions"]["pull-requests"] == "write"
+    assert publish["jobs"]["publish"]["permissions"]["pull-requests"] == "write"
     steps = publish["jobs"]["publish"]["steps"]
     assert not any(str(s.get("uses", "")).startswith("actions/checkout") for s in steps)
     assert any("reviewer publish review.json --head-sha" in s.get("run", "") for s in steps)

@@ -16,10 +16,11 @@ import pytest
 
 from reviewer.backends import create
 from reviewer.backends.agent_cli import TOOLS_BIN, ClaudeCode, Finished, OpenCode, review_tree, run_isolated
-from reviewer.backends.base import Message, effort_gap
+from reviewer.backends.base import effort_gap
 from reviewer.cli import run
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
+from reviewer.vocabulary import Message
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer, Reply
 
@@ -275,15 +276,16 @@ def test_review_tree_leaves_agent_configuration_and_ignored_files_out(repo: GitR
     for path in ("src/app.py", ".claude/settings.json", "sub/.opencode/plugin/x.js", "opencode.json", "opencode.jsonc", ".mcp.json", "CLAUDE.md", "node_modules/big.js"):
         repo.write(path, path)
     repo.write(".gitignore", "node_modules/\n")
-    repo.commit("files")
-    repo.write("new.py", "untracked but not ignored")
     outside = tmp_path / "id_rsa"
     outside.write_text("PRIVATE KEY")
     (repo.root / "key.txt").symlink_to(outside)  # a PR pointing a link out of the checkout
     (repo.root / "src" / "alias.py").symlink_to("app.py")
+    repo.commit("files")
+    # Untracked: not part of the change, and in CI perhaps a credential an earlier step left in the workspace.
+    repo.write("gha-creds-1a2b3c.json", "untracked but not ignored")
     tree = review_tree(repo.root, tmp_path / "copies")
     copied = sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file())
-    assert copied == [".gitignore", "CLAUDE.md", "new.py", "src/alias.py", "src/app.py"]
+    assert copied == [".gitignore", "CLAUDE.md", "src/alias.py", "src/app.py"]
     assert (tree / "src/app.py").read_text() == "src/app.py"
     assert (tree / "src/alias.py").read_text() == "src/app.py"  # links within the checkout still work
     assert not (tree / "key.txt").exists() and not (tree / "key.txt").is_symlink()

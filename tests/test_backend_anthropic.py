@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from reviewer.backends.anthropic_compatible import AnthropicCompatible, endpoint
-from reviewer.backends.base import Message
 from reviewer.config import DEEPSEEK_URL, BackendConfig
 from reviewer.errors import BackendError, ConfigError
+from reviewer.vocabulary import Message
 from tests.model_server import ModelServer, Reply
 
 MESSAGES = (Message("system", "you review code"), Message("user", "the diff"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reviewer.backends.base import Message
 from reviewer.backends.openai_compatible import OpenAICompatible, effort_fields
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
+from reviewer.vocabulary import Message
 from tests.model_server import ModelServer, Reply
 
 MESSAGES = (Message("system", "you review code"), Message("user", "the diff"))

@@ -46,9 +46,10 @@ def test_a_stream_that_stalls_mid_answer_is_a_backend_failure(model_server: Mode
 
 
 def test_blank_answers_before_a_failure_are_still_billed() -> None:
-    from reviewer.backends.base import Completion, Usage
+    from reviewer.backends.base import Completion
     from reviewer.backends.http_failures import first_nonblank
     from reviewer.config import BackendConfig
+    from reviewer.vocabulary import Usage
 
     answers = iter([Completion("", "thought hard", Usage(1, 100, 0, 5000, 4900), "m")])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from reviewer.cli import run
@@ -100,3 +102,70 @@ def test_help_imports_no_heavy_library() -> None:
     )
     output = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
     assert output.rsplit("LOADED:", 1)[1].strip() == ""
+
+
+def _changed(repo: GitRepo) -> None:
+    repo.write("a.py", "x = 1\n")
+    repo.commit()
+    repo.write("a.py", "x = 2\n")
+
+
+def test_a_full_replacement_of_the_system_template_still_gets_the_answer_format(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    _changed(repo)
+    repo.write(".reviewer/prompts/review_system.j2", "You review Python for a bank. Be strict.\n")
+    assert run(["prompts", "render", "review_system.j2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("You review Python for a bank. Be strict.\n\nAnswer with one JSON object")
+    assert '"findings"' in out and "critical|major|minor|nit" in out
+    assert run(["prompts", "list"]) == 0
+    assert "answer format: not included, so appended to the rendered message" in capsys.readouterr().out
+
+
+def test_an_emptied_answer_format_block_is_put_back(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    _changed(repo)
+    repo.write(".reviewer/prompts/summarize_system.j2", '{% extends "packaged/summarize_system.j2" %}{% block answer_format %}{% endblock %}')
+    assert run(["prompts", "render", "summarize_system.j2"]) == 0
+    assert '"walkthrough"' in capsys.readouterr().out
+
+
+def test_the_answer_format_itself_cannot_be_overridden(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    _changed(repo)
+    repo.write(".reviewer/prompts/_answer_format.j2", "Answer in prose.\n")
+    assert run(["prompts", "render", "review_system.j2"]) == 2
+    assert "_answer_format.j2: the answer format cannot be replaced" in capsys.readouterr().err
+
+
+def test_a_misspelt_block_is_an_error_naming_the_blocks_that_exist(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    _changed(repo)
+    repo.write(".reviewer/prompts/review_system.j2", '{% extends "packaged/review_system.j2" %}\n{% block focuss %}SQL only.{% endblock %}\n')
+    assert run(["local", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "review_system.j2: block 'focuss' (did you mean 'focus'?) is not a block of packaged/review_system.j2" in err
+    assert "its blocks are: role, focus, rules, tools, untrusted, guidelines, answer_format" in err
+    assert err.count("\n") == 1  # one line, no traceback
+
+
+def test_prompts_list_shows_blocks_and_variables(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write(".reviewer/prompts/review_system.j2", '{% extends "packaged/review_system.j2" %}{% block focus %}{{ guidelines }}{% endblock %}')
+    assert run(["prompts", "list"]) == 0
+    out = capsys.readouterr().out
+    start = lambda name: re.search(rf"^{re.escape(name)}", out, re.MULTILINE).start()  # noqa: E731  (its own line, not an extends)
+    system = out[start("review_system.j2"):start("review_user.j2")]
+    assert "extends: packaged/review_system.j2" in system and "overrides: focus" in system
+    assert "variables: categories, guidelines, severities, tools" in system
+    user = out[start("review_user.j2"):start("summarize_system.j2")]
+    assert "blocks: markers, context, code_context, path_instructions, diff, description, task" in user
+    assert "variables: all_paths, chunk_count, chunk_index, code_context, description, diff, nonce, path_instructions" in user
+
+
+def test_an_unknown_template_name_suggests_the_closest(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["prompts", "show", "review_sytem.j2"]) == 2
+    assert "did you mean 'review_system.j2'?" in capsys.readouterr().err
+
+
+def test_the_judge_templates_render_on_an_example_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["prompts", "render", "judge_system.j2"]) == 0
+    assert '{"matches": [{"finding": "F1", "golden": "G2"}]}' in capsys.readouterr().out
+    assert run(["prompts", "render", "judge_user.j2"]) == 0
+    out = capsys.readouterr().out
+    assert '{"id": "G1", "comment": ' in out and '{"id": "F1", "title": ' in out

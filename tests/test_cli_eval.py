@@ -176,13 +176,14 @@ def test_text_and_markdown_reports(suite: Path, model_server: ModelServer, capsy
 
     assert run(["eval", *base]) == 0
     text = capsys.readouterr().out
-    assert "67% (2/3)" in text  # the variant's row
+    assert "67% 2/3" in text and "50% 2/4" in text and "0.57" in text  # the variant's row: recall, precision, F1
+    assert all(len(line) <= 80 for line in text.splitlines())
     assert "sql: found 1/2, 3 finding(s), noise 2, false alarms 1" in text
     assert "missed src/db.py:7-8 (bug)" in text
 
     assert run(["eval", *base, "--format", "markdown"]) == 0
     markdown = capsys.readouterr().out
-    assert "| default | 67% (2/3) | 2 | 1 | 30.8 |" in markdown
+    assert "| default | 67% 2/3 | 50% 2/4 | 0.57 | - | 2.0 | $0.0000 |" in markdown
     assert "- util: found 1/1, 1 finding(s), noise 0, false alarms 0" in markdown
 
 
@@ -278,3 +279,27 @@ def test_cases_run_in_parallel_up_to_the_concurrency(tmp_path: Path, model_serve
     assert most == 2
     # seconds add up the cases' own times, so they do not shrink with more concurrency
     assert result["variants"][0]["seconds"] >= 5 * 0.3
+
+
+def test_eval_reports_what_context_and_verification_cost(suite: Path, model_server: ModelServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A verifier that rejects the noise: noise falls, and the table says what the pass cost."""
+
+    def reply(recorded: Recorded) -> Reply:
+        if "You check another reviewer's findings" not in recorded.text:
+            return by_file(recorded)
+        ids = [json.loads(line) for line in recorded.text.splitlines() if line.startswith('{"id": ')]
+        return Reply(content=json.dumps({"verdicts": [{"id": f["id"], "keep": f["category"] != "style", "reason": "taste"} for f in ids]}))
+
+    model_server.responder = reply
+    config = tmp_path / "verify.toml"
+    config.write_text('[routes]\nverify = "deepseek-flash"\n', encoding="utf-8")
+    code, result, _ = run_eval(capsys, str(suite), "--base-url", model_server.openai_url, "--model", "m", "--config", str(config))
+
+    assert code == 0
+    [variant] = result["variants"]
+    assert (variant["noise"], variant["false_alarms"]) == (1, 0)  # the style remark on a must_not_flag range is gone
+    assert variant["verification_tokens"] > 0 and variant["verification_cost_usd"] == 0.0  # a loopback model has no price
+    assert variant["context_tokens"] == 0  # a case is a diff alone: no repository to read context from
+    assert variant["verification_tokens"] == sum(c["verification_tokens"] for c in variant["cases"])
+    run(["eval", str(suite), "--base-url", model_server.openai_url, "--model", "m", "--config", str(config), "--format", "markdown"])
+    assert "context tokens · verification " in capsys.readouterr().out

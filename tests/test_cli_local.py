@@ -191,8 +191,12 @@ def test_dry_run_text(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None
     feature_branch(repo)
     assert run(["local", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "=== request 1/1 · review · deepseek-pro (deepseek-v4-pro, effort high)" in out
-    assert "nothing was sent" in out
+    assert out.splitlines()[1].startswith("1  review     deepseek-pro")  # a table first, one row a request
+    assert "=== request" not in out and "--- system ---" not in out
+    assert "nothing was sent" in out and "the prompts in full: add --verbose" in out
+    assert run(["local", "--dry-run", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "=== request 1/1 · review · deepseek-pro (deepseek-v4-pro, effort high)" in out and "--- system ---" in out
 
 
 def test_large_change_is_split_into_parallel_requests(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -366,7 +370,7 @@ def test_the_cost_limit_holds_across_a_fallback(repo: GitRepo, model_server: Mod
     assert code == 3
     assert len(model_server.posts()) == 1  # only the failed primary
     assert result["cost_usd"] <= 0.01
-    assert any("could pass max_cost_usd ($0.01)" in e for e in result["errors"])
+    assert any("of the max_cost_usd limit of $0.0100 is spent or committed already" in e and "is estimated at $" in e for e in result["errors"])
 
 
 def test_an_unpriced_backend_under_a_cost_limit_is_said(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -48,7 +48,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_without_a_file() -> None:
     config = from_layers([])
     assert config.source is None
-    assert config.routes.review == ("deepseek-pro",) and config.routes.summarize == ("deepseek-pro",)
+    assert config.routes.review == ("deepseek-pro",) and config.routes.for_task("summarize") == ("deepseek-pro",)
     backend = config.backend("deepseek-pro")
     assert (backend.base_url, backend.model, backend.effort, backend.api_key_env) == (
         DEEPSEEK_URL, "deepseek-v4-pro", "high", "DEEPSEEK_API_KEY")
@@ -106,7 +106,7 @@ def test_missing_explicit_file(tmp_path: Path) -> None:
 def test_flags_override_the_file(tmp_path: Path) -> None:
     config = load(write(tmp_path, CONTRACT_EXAMPLE))
     changed = with_overrides(config, backend="gpu-box", effort="max", fail_on="nit", concurrency=2, max_cost=1.5)
-    assert changed.routes.review == ("gpu-box",) and changed.routes.summarize == ("gpu-box",)
+    assert changed.routes.review == ("gpu-box",) and changed.routes.for_task("summarize") == ("gpu-box",)
     assert changed.backend("gpu-box").effort == "max"
     assert changed.backend("deepseek-pro").effort == "high"  # not routed, untouched
     assert (changed.review.fail_on, changed.review.concurrency, changed.review.max_cost_usd) == ("nit", 2, 1.5)

@@ -40,10 +40,10 @@ def test_a_change_estimated_over_the_limit_sends_nothing_and_says_what_it_would_
     result = json.loads(capsys.readouterr().out)
     assert code == 3 and model_server.posts() == []  # incomplete, and not one request
     [error] = result["errors"]
-    said = re.search(r"about \$(\d+\.\d\d) \(1 requests", error)
+    said = re.search(r"the review is estimated at \$(\d+\.\d{4}) \(1 request, before sending any\)", error)
     assert said and float(said.group(1)) == pytest.approx(estimate, rel=0.02)  # --dry-run's figure (the nonce is new each run)
-    assert "max_cost_usd = $0.50" in error
-    assert {s["path"] for s in result["skipped"] if s["reason"].startswith("not reviewed: a review would cost")} == {"app.py"}
+    assert "more than all of the max_cost_usd limit of $0.5000; raise it with --max-cost" in error
+    assert {s["path"] for s in result["skipped"] if s["reason"].startswith("not reviewed: not sent: the review is estimated")} == {"app.py"}
     assert [f["title"] for f in result["findings"]] == ["Secret committed: AWS access key"]
 
     code = run(["local", "--range", "HEAD~1..HEAD", "--config", str(config), "--max-cost", str(estimate * 2), "--format", "json"])
@@ -62,6 +62,6 @@ def test_a_pull_request_over_the_limit_gets_a_summary_with_the_cost_and_no_reque
     assert scenario.model.posts() == []
     [summary] = [c for c in gh.issue_comments if "reviewer:summary" in str(c["body"])]
     body = str(summary["body"])
-    assert re.search(r"\*\*Not reviewed:\*\* a review would cost about \$\d+\.\d\d \(1 requests, estimated before sending any\)", body)
-    assert "max_cost_usd = $0.50" in body and "reviewer:head=" not in body
+    assert re.search(r"\*\*Not reviewed:\*\* not sent: the review is estimated at \$\d+\.\d{4} \(1 request, before sending any\)", body)
+    assert "more than all of the max_cost_usd limit of $0.5000" in body and "reviewer:head=" not in body
     assert result.code == 3

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from reviewer.errors import ConfigError
-from reviewer.evaluation import Expected, Target, aggregate, load_suite, score
+from reviewer.evaluation import Case, Expected, Target, aggregate, load_suite, score
 from reviewer.findings import Finding
 
 REPO = Path(__file__).resolve().parent.parent
@@ -132,11 +133,34 @@ def test_load_suite_reads_every_case_by_name(tmp_path: Path) -> None:
     assert cases[1].expected == Expected(must_not_flag=(Target("src/db.py", 1, 2),))
 
 
-def test_the_shipped_example_suite_loads() -> None:
-    cases = load_suite(REPO / "benchmarks" / "eval")
-    assert len(cases) >= 3
-    assert any(c.expected.must_find and c.expected.must_find[0].category == "security" for c in cases)
-    assert any(not c.expected.must_find and c.expected.must_not_flag for c in cases)  # a clean refactor
+SHIPPED = load_suite(REPO / "benchmarks" / "eval")
+
+
+def test_the_shipped_suite_covers_five_languages_and_clean_cases() -> None:
+    assert len(SHIPPED) >= 12
+    assert sum(c.expected.clean for c in SHIPPED) >= 3
+    suffixes = {Path(f.path).suffix for c in SHIPPED for f in c.diff.files}
+    assert {".py", ".js", ".ts", ".go", ".java", ".sql"} <= suffixes
+    assert any(c.expected.golden for c in SHIPPED) and any(c.expected.must_find for c in SHIPPED)
+    for case in SHIPPED:  # an expected issue and a range that must stay quiet never overlap
+        quiet = case.expected.must_not_flag
+        spans = [(t.path, t.first, t.last) for t in case.expected.must_find]
+        spans += [(g.path, *g.lines) for g in case.expected.golden if g.path and g.lines]
+        assert not any(q.path == p and q.first <= b and q.last >= a for q in quiet for p, a, b in spans), case.name
+
+
+@pytest.mark.parametrize("case", SHIPPED, ids=lambda c: c.name)
+def test_every_shipped_diff_applies(case: Case, tmp_path: Path) -> None:
+    """`git apply --check` on a pre-image built from the diff's own old lines: hunk headers and lines agree."""
+    for file in case.diff.files:
+        old = {line.old_no: line.text for hunk in file.hunks for line in hunk.lines if line.old_no is not None}
+        if old:
+            target = tmp_path / file.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("".join(f"{old.get(n, f'unrelated line {n}')}\n" for n in range(1, max(old) + 1)))
+    patch = REPO / "benchmarks" / "eval" / case.name / "diff.patch"
+    done = subprocess.run(["git", "apply", "--check", str(patch)], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize(

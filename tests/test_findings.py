@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from reviewer.findings import at_or_above, extract_json, parse_answer
+from reviewer.findings import extract_json, parse_answer
+from reviewer.vocabulary import at_or_above
 
 ONE = {"path": "a.py", "line": 3, "severity": "major", "category": "bug", "title": "T", "body": "B"}
 

@@ -93,7 +93,7 @@ def test_second_push_is_reviewed_incrementally_without_duplicates(scenario: Scen
     [summary] = our_summaries(gh)
     assert summary["id"] == summary_id  # edited in place
     assert f"head={second_head}" in str(summary["body"]) and f"changes since `{first_head[:7]}`" in str(summary["body"])
-    assert "1 already posted earlier" in str(summary["body"])
+    assert "1 declined earlier (not raised again)" in str(summary["body"])  # a person resolved its thread
     assert "docs are stale" in str(summary["body"])  # listed on the first push, kept on the second
     walkthrough_request = [r for r in scenario.model.posts() if '"walkthrough"' in r.text][-1]
     assert "eval(fh.read())" in walkthrough_request.text  # the walkthrough still covers the whole PR
@@ -186,6 +186,7 @@ def test_summarize_comment_command_refreshes_only_the_walkthrough(scenario: Scen
     scenario.config.write_text("[github]\nseconds_between_writes = 0.0\nupdate_description = true\n", encoding="utf-8")
     result = scenario.action("issue_comment", scenario.comment_event(1, "/summarize"), capsys)
     assert result.code == 0, result.stderr
+    assert result.outputs["review-url"] == ""  # a walkthrough is no review
     [summary] = our_summaries(gh)
     body = str(summary["body"])
     assert "Refreshed title" in body and "Load files with eval" not in body

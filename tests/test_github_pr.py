@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from reviewer.cli import run
+from reviewer.errors import ConfigError
 from reviewer.github.comments import SUMMARY_MARKER
 from tests.github_fixtures import Scenario, app_with, finding, make_pull
-from tests.github_server import PAT, TOKEN, GitHubServer
+from tests.github_server import PAT, TOKEN, Fault, GitHubServer
 
 FINDINGS = [
     finding("src/app.py", 6, "critical", "security", "eval on file content", suggestion="        return fh.read()"),
@@ -35,20 +36,45 @@ def env(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     return scenario
 
 
-def test_no_post_prints_sarif_that_code_scanning_accepts(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_post_prints_sarif_that_code_scanning_reads(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     make_pull(env.repo, gh)
+    env.findings = [*FINDINGS, finding("src/app.py", 6, "major", "bug", "the removed line", side="LEFT")]
     assert run(pr_args(env, "--no-post", "--format", "sarif")) == 0
     sarif = json.loads(capsys.readouterr().out)
     assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
     [run_] = sarif["runs"]
-    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    assert run_["automationDetails"] == {"id": "reviewer/"}
+    rules = run_["tool"]["driver"]["rules"]
     results = run_["results"]
-    assert [(r["ruleId"], r["level"]) for r in results] == [("reviewer/security", "error"), ("reviewer/bug", "warning")]
-    assert all(rule_ids[r["ruleIndex"]] == r["ruleId"] for r in results)
+    assert [(r["ruleId"], r["level"]) for r in results] == [("reviewer/security/critical", "error"), ("reviewer/bug/minor", "warning")]
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
+    # What code scanning reads from the rule: its security severity (security rules), description and help.
+    security = rules[results[0]["ruleIndex"]]
+    assert security["properties"]["security-severity"] == "9.0" and "security" in security["properties"]["tags"]
+    assert all(r["fullDescription"]["text"] and r["help"]["text"] and r["help"]["markdown"] for r in rules)
+    assert all("security-severity" not in r["properties"] for r in results)
     region = results[1]["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 2, "endLine": 3}
-    assert results[0]["partialFingerprints"]["reviewerFingerprint/v1"]
+    assert results[0]["partialFingerprints"]["primaryLocationLineHash"]
+    # The removed line has no place in the file as it is now: not a result on line 1, a notification.
+    [notice] = run_["invocations"][0]["toolExecutionNotifications"]
+    assert notice["message"]["text"].startswith("1 findings on removed lines")
     assert gh.writes() == []
+
+
+def test_sarif_keeps_within_code_scannings_result_limit() -> None:
+    from reviewer.findings import Finding
+    from reviewer.placement import PlacedFinding, Placement
+    from reviewer.publishers import sarif
+    from reviewer.review import Review
+    from reviewer.vocabulary import Usage
+
+    many = [PlacedFinding(Finding("a.py", i + 1, "RIGHT", "nit", "style", "t", ""), Placement.LINE, f"{i:016x}") for i in range(sarif.MAX_RESULTS)]
+    worst = PlacedFinding(Finding("a.py", 1, "RIGHT", "critical", "bug", "the worst", ""), Placement.LINE, "f" * 16)
+    [run_] = sarif.to_dict(Review((*many, worst), None, Usage(), 0.0, (), ()))["runs"]
+    assert len(run_["results"]) == sarif.MAX_RESULTS and run_["results"][0]["message"]["text"] == "the worst"  # most severe first
+    [notice] = run_["invocations"][0]["toolExecutionNotifications"]
+    assert notice["message"]["text"].startswith("1 less severe findings are left out")
 
 
 def test_no_post_prints_workflow_command_annotations(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -133,6 +159,7 @@ def test_publish_refuses_a_tampered_review(env: Scenario, gh: GitHubServer, tmp_
         ("severity", lambda d: d["review"]["findings"][0].update(severity="urgent"), "invalid severity"),
         ("head", lambda d: d.update(head_sha=d["head_sha"] + " --> @octocat <!-- x"), "head_sha is not a commit SHA"),
         ("usage", lambda d: d["review"]["usage"].update(prompt_tokens="many"), "usage counts must be whole numbers"),
+        ("finding", lambda d: d["review"]["findings"].__setitem__(0, 1), "AttributeError"),
     ]
     original = saved.read_text()
     for _, change, message in tampered:
@@ -182,15 +209,24 @@ def test_files_are_read_across_pages(env: Scenario, gh: GitHubServer, capsys: py
 
 def test_pr_url_argument_and_missing_token(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     make_pull(env.repo, gh)
+    url = f"{gh.url}/acme/app/pull/1"  # the loopback's own host: its API is {host}/api/v3, as GITHUB_API_URL says
     assert run(["pr", "https://github.example/acme/app/issues/1"]) == 2
     assert "is not a pull request URL" in capsys.readouterr().err
     monkeypatch.delenv("GITHUB_TOKEN")
-    assert run(["pr", "https://github.example/acme/app/pull/1", "--no-post"]) == 2
+    assert run(["pr", url, "--no-post"]) == 2
     assert "set GITHUB_TOKEN or pass --token" in capsys.readouterr().err
-    args = ["pr", "https://github.example/acme/app/pull/1", "--token", TOKEN, "--no-post", "--format", "json"]
+    args = ["pr", url, "--token", TOKEN, "--no-post", "--format", "json"]
     args += ["--base-url", env.model.openai_url, "--model", "m", "--config", str(env.config)]
     assert run(args) == 0
     assert [f["title"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["eval on file content", "loop starts wrong"]
+
+
+def test_a_pr_url_and_github_api_url_that_disagree_are_an_error(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    assert run(["pr", "https://octo.ghe.com/acme/app/pull/1", "--no-post"]) == 2
+    err = capsys.readouterr().err
+    assert "the pull request is on octo.ghe.com (API https://api.octo.ghe.com)" in err and f"GITHUB_API_URL is {gh.api}" in err
+    assert gh.requests == []  # the token went nowhere
 
 
 def test_summarize_works_on_the_local_change_and_on_a_pr(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -200,7 +236,7 @@ def test_summarize_works_on_the_local_change_and_on_a_pr(env: Scenario, gh: GitH
     assert json.loads(capsys.readouterr().out)["summary"].startswith("### Load files with eval")
     assert gh.requests == []  # the local mode never talks to GitHub
 
-    assert run(["summarize", "https://github.example/acme/app/pull/1", "--no-post", *model]) == 0
+    assert run(["summarize", f"{gh.url}/acme/app/pull/1", "--no-post", *model]) == 0
     assert "Load files with eval" in json.loads(capsys.readouterr().out)["summary"]
     assert gh.writes() == [] and env.review_requests() == []  # summarize only: no review request
 
@@ -234,25 +270,25 @@ def test_the_api_base_comes_from_github_api_url_else_the_pr_url() -> None:
 
     ghes = parse_ref("https://git.corp.example/team/app/pull/7", None, None)
     assert (ghes.repo, ghes.number) == ("team/app", 7)
-    assert api_url({}, ghes.host) == "https://git.corp.example/api/v3"
-    assert api_url({}, parse_ref("https://github.com/o/r/pull/1", None, None).host) == "https://api.github.com"
-    assert api_url({"GITHUB_API_URL": "https://ghe.example/api/v3/"}, ghes.host) == "https://ghe.example/api/v3"
+    assert api_url({}, ghes) == "https://git.corp.example/api/v3"
+    assert api_url({}, parse_ref("https://github.com/o/r/pull/1", None, None)) == "https://api.github.com"
+    assert api_url({}, parse_ref("https://Octo.GHE.com/o/r/pull/1", None, None)) == "https://api.octo.ghe.com"  # GHE.com data residency
+    assert api_url({"GITHUB_API_URL": "https://git.corp.example/api/v3/"}, ghes) == "https://git.corp.example/api/v3"
+    assert api_url({"GITHUB_API_URL": "https://api.octo.ghe.com"}, None) == "https://api.octo.ghe.com"
+    with pytest.raises(ConfigError, match="GITHUB_API_URL is https://api.github.com"):
+        api_url({"GITHUB_API_URL": "https://api.github.com"}, ghes)
 
 
 def test_a_github_failure_is_one_line_and_exit_3(env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    make_pull(env.repo, gh)
+    _, head = make_pull(env.repo, gh)
     saved = tmp_path / "review.json"
     assert run(pr_args(env, "--no-post", "--output", str(saved))) == 0
-    document = json.loads(saved.read_text())
-    # A head GitHub lists the PR's files for but has no commit of (force-pushed away before posting).
-    pull = gh.pulls[1]
-    gh._file_cache[(pull.base_sha, "f" * 40, frozenset())] = gh.files(pull)
-    document["head_sha"] = pull.head_sha = "f" * 40
-    saved.write_text(json.dumps(document))
+    gh.faults.append(Fault("POST", r"/repos/acme/app/issues/1/comments", 500, after=False, times=-1))  # GitHub is down for comments
     capsys.readouterr()
-    assert run(publish_args(env, saved, "f" * 40)) == 3
+    assert run(publish_args(env, saved, head)) == 3
     err = capsys.readouterr().err
-    assert err.startswith("reviewer: error: GitHub answered 422") and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("reviewer: error: could not post the summary comment: 500") and "Traceback" not in err
+    assert len([r for r in gh.requests if r.method == "POST" and r.path.endswith("/issues/1/comments")]) == 2  # looked, sent once more, gave up
 
 
 def test_with_a_personal_token_our_comments_are_found_by_login(env: Scenario, gh: GitHubServer, monkeypatch: pytest.MonkeyPatch) -> None:

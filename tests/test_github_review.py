@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from reviewer.backends.base import Usage
 from reviewer.config import GitHubSettings
 from reviewer.diff import parse_diff
 from reviewer.findings import Finding
@@ -21,8 +20,10 @@ from reviewer.github.comments import (
     replace_between,
     summary_body,
 )
+from reviewer.github.converge import carried, decode, entry_texts
 from reviewer.placement import Placement, place_one
 from reviewer.review import Review
+from reviewer.vocabulary import Usage
 
 DIFF_TEXT = (
     "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
@@ -117,13 +118,25 @@ def test_a_huge_model_answer_still_fits_one_comment_with_its_fingerprint() -> No
     assert "too long for a comment" in body
 
 
-def test_an_incremental_summary_keeps_earlier_findings_whole() -> None:
+def test_an_incremental_summary_lists_the_current_state_not_a_log() -> None:
     review = Review((), None, Usage(), 0.0, (), ())
     saved = PullReview("o/r", 1, "a" * 40, "b" * 40, review, since_sha="c" * 40)
-    first = summary_body(saved, [Demoted(placed(3, title="first finding"), "why")], posted=0, already_posted=0, review_url=None)
-    second = summary_body(
-        saved, [Demoted(placed(22, title="second finding"), "why")], posted=0, already_posted=0, review_url=None, earlier=findings_block(first)
+    kept, fixed = placed(3, title="untouched finding"), placed(22, title="fixed finding")
+    first = summary_body(saved, [Demoted(kept, "why"), Demoted(fixed, "why")], posted=0, already_posted=0, review_url=None)
+    memory, texts = decode(first), entry_texts(findings_block(first))
+    assert {i.fingerprint for i in memory.listed} == set(texts) == {kept.fingerprint, fixed.fingerprint}
+    # The push adds two lines at the top and rewrites line 22: the first entry moves down, the second is gone.
+    push = parse_diff(
+        "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
+        "@@ -0,0 +1,2 @@\n+import os\n+import sys\n@@ -22 +24 @@\n-y = 2\n+y = 3\n"
     )
+    carried_over = carried(memory, texts, push, [], frozenset(), frozenset({"app.py"}))
+    assert [(e.listed.fingerprint, e.listed.line) for e in carried_over] == [(kept.fingerprint, 5)]
+    new = placed(24, title="new finding")
+    second = summary_body(saved, [Demoted(new, "why")], posted=0, already_posted=0, review_url=None, carried=carried_over)
     block = findings_block(second)
-    assert "first finding" in block and "second finding" in block
+    assert "untouched finding" in block and "`app.py:5`" in block and "new finding" in block and "fixed finding" not in block
     assert block.count("<details>") == block.count("</details>") == 2
+    assert carried(memory, texts, None, [], frozenset(), frozenset({"app.py"})) == []  # a review of the whole PR lists what it found, nothing older
+    assert carried(memory, texts, push, [], frozenset({kept.fingerprint}), frozenset({"app.py"})) == []  # declined: never listed again
+    assert carried(memory, texts, push, [], frozenset(), frozenset()) == []  # the pull request no longer changes the file

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from reviewer.backends.base import Usage
 from reviewer.config import BackendConfig
 from reviewer.pricing import cost, is_peak, price_for
+from reviewer.vocabulary import Usage
 
 USAGE = Usage(requests=1, prompt_tokens=1_000_000, cached_prompt_tokens=400_000, completion_tokens=100_000, reasoning_tokens=80_000)
 OFF_PEAK = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)  # a Saturday

@@ -67,6 +67,6 @@ def test_ctrl_c_reports_what_was_answered_and_exits_130_at_once(repo: GitRepo, m
     assert process.returncode == 130
     assert time.monotonic() - interrupted < 5  # not the minute b.py would take
     assert "a.py:1: major: answered before Ctrl-C" in out
-    assert "skipped b.py: not reviewed: interrupted before it was answered" in out
+    assert "error: interrupted before it was answered (not reviewed: b.py)" in out
     assert "1 request abandoned; nothing more is billed once their connections close" in out
     assert "reviewer: interrupted" in err

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from reviewer.backends.agent_cli import review_tree
-from reviewer.backends.base import Usage
 from reviewer.config import from_mapping, redact_url
 from reviewer.diff import parse_diff
 from reviewer.filters import SECRET_FILE_REASON, select
@@ -18,6 +17,7 @@ from reviewer.placement import place
 from reviewer.redact import find, placeholder, redact, redact_diff, redact_diff_text
 from reviewer.review import Review, redact_review, secret_findings
 from reviewer.summary import FileNote, Summary
+from reviewer.vocabulary import Usage
 from tests import secret_values as s
 from tests.conftest import GitRepo
 

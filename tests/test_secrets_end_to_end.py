@@ -72,7 +72,7 @@ def test_no_secret_reaches_the_model_and_each_is_reported(repo: GitRepo, model_s
     capsys.readouterr()
 
     sent = len(model_server.requests)
-    assert run(local(model_server, "--dry-run")) == 0  # the plan prints the prompts: redacted too
+    assert run(local(model_server, "--dry-run", "--verbose")) == 0  # the plan prints the prompts: redacted too
     out = capsys.readouterr().out
     assert "[REDACTED:aws-access-key:" in out and leaked(out) == [] and len(model_server.requests) == sent
 

@@ -23,12 +23,16 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reviewer.backends import anthropic_compatible, openai_compatible
-from reviewer.backends.base import Completion, Message, Usage
+from reviewer.backends.base import Completion
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
+from reviewer.vocabulary import Message, Usage
+
+if TYPE_CHECKING:
+    from reviewer.backends.tools import ToolBox
 
 # Where `.ci/run` installs the pinned CLIs: the reviewer's own checkout, never the reviewed repository's.
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin"
@@ -57,13 +61,18 @@ class Finished:
 
 
 def find_executable(config: BackendConfig, name: str, environ: Mapping[str, str]) -> str:
-    """`command` from the config, else `name` on PATH, else the copy `.ci/run` installed."""
+    """`command` from the config, else `name` on PATH, else the copy `.ci/run` installed: always an absolute path.
+
+    Relative PATH entries (`node_modules/.bin`, `.`) are passed over: they would find a program the
+    reviewed checkout carries, and the agent runs in a copy of that checkout.
+    """
+    path = absolute_path(environ)
     if config.command:
-        found = shutil.which(config.command, path=environ.get("PATH"))
+        found = shutil.which(config.command, path=path)
         if found is None:
             raise ConfigError(f"backends.{config.name}.command: {config.command!r} is not an executable")
-        return found
-    found = shutil.which(name, path=environ.get("PATH"))
+        return os.path.abspath(found)
+    found = shutil.which(name, path=path)
     if found is None and (TOOLS_BIN / name).is_file():
         found = str(TOOLS_BIN / name)
     if found is None:
@@ -77,10 +86,17 @@ def find_executable(config: BackendConfig, name: str, environ: Mapping[str, str]
 _PACKAGES = {"claude": "@anthropic-ai/claude-code", "opencode": "opencode-ai"}
 
 
+def absolute_path(environ: Mapping[str, str]) -> str:
+    """PATH without its relative entries (`.`, `node_modules/.bin`): the agent runs in a copy of the reviewed
+    checkout, where those would find programs the change carries."""
+    entries = [p for p in environ.get("PATH", "").split(os.pathsep) if os.path.isabs(p)]
+    return os.pathsep.join(entries) or "/usr/local/bin:/usr/bin:/bin"
+
+
 def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, str], timeout: float, config: BackendConfig) -> Finished:
     """Run the agent in `workdir` with its own empty HOME and no environment beyond `invocation.env`."""
     with tempfile.TemporaryDirectory(prefix="reviewer-agent-") as home:
-        env = {"PATH": environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "HOME": home, "TMPDIR": home, **invocation.env}
+        env = {"PATH": absolute_path(environ), "HOME": home, "TMPDIR": home, **invocation.env}
         try:
             done = subprocess.run(
                 invocation.argv,
@@ -104,14 +120,17 @@ def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, st
 
 
 def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = lambda path: False) -> Path:
-    """The checkout's files as git sees them (tracked, and untracked but not ignored), without agent configuration.
+    """The checkout's tracked files (as they are in the working tree), without agent configuration.
+
+    Tracked only: an untracked file is not part of the change (`reviewer local` lists it as not
+    reviewed), and in CI it may be a credential an earlier step left in the workspace.
 
     Files `withheld` says this backend may not see (a routes.rules path it is not
     named for) are left out too: an agent with Read and Grep would otherwise
     find them whatever the prompt holds.
 
-    Hard-linked where the file system allows (fast, no space), else copied; ignored folders
-    such as node_modules are left out, so the copy stays small. A symbolic link that leads
+    Hard-linked where the file system allows (fast, no space), else copied; untracked and ignored
+    folders such as node_modules are left out, so the copy stays small. A symbolic link that leads
     out of the checkout is left out too: a PR could point one at ~/.ssh and ask the agent to read it.
 
     The agent reads files itself, so secrets are kept from it here: files that hold secrets by
@@ -163,7 +182,7 @@ def _place_file(source: Path, target: Path) -> None:
 
 def _listed_files(checkout: Path) -> list[str]:
     done = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "ls-files", "-z", "--cached"],
         cwd=checkout,
         capture_output=True,
         check=False,
@@ -193,6 +212,7 @@ class _AgentBackend:
     protocol: ClassVar[str]
     executable: ClassVar[str]
     needs_workdir: ClassVar[bool] = True
+    uses_tools: ClassVar[bool] = False  # the CLIs read the tree with their own Read, Grep and Glob
     streams = True  # both CLIs stream from the server themselves, so long thinking never idles out
 
     def __init__(
@@ -208,7 +228,7 @@ class _AgentBackend:
         self._tree_holder: tempfile.TemporaryDirectory[str] | None = None  # removed with the backend
         self._tree_lock = threading.Lock()
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
         invocation = self.invocation(prompt_of(messages), max_tokens or self.config.max_tokens)
         timeout = max(self.config.timeout_seconds, RUN_SECONDS) * (self.config.max_retries + 1) + STARTUP_SECONDS
         finished = run_isolated(invocation, self.tree(), self._environ, timeout, self.config)
@@ -322,7 +342,7 @@ class OpenCode(_AgentBackend):
         super().__init__(config, environ, workdir=workdir, withheld=withheld)
         # OpenCode's grep and glob run `rg` from PATH, else download ripgrep from GitHub into the
         # throwaway HOME (on every run); without rg on PATH the agent reads files by name only.
-        self.searches = shutil.which("rg", path=environ.get("PATH")) is not None
+        self.searches = shutil.which("rg", path=absolute_path(environ)) is not None
         self.anthropic_format = _speaks_anthropic(config)
         if self.anthropic_format:
             self.dialect = anthropic_compatible.dialect_of(config)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
-from reviewer.backends.base import Completion, Message, Usage
+from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import Message, Usage
+
+if TYPE_CHECKING:
+    from reviewer.backends.tools import ToolBox, ToolCall, Turn
 
 EFFORTS = frozenset({"none", "high", "max"})
 # Anthropic's own API thinks within a token budget; DeepSeek ignores budgets and reads output_config.effort.
@@ -65,6 +69,7 @@ def check_deepseek_model(config: BackendConfig) -> None:
 class AnthropicCompatible:
     protocol: ClassVar[str] = "anthropic"
     needs_workdir: ClassVar[bool] = False
+    uses_tools: ClassVar[bool] = True
     shows_reasoning = True
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str]) -> None:
@@ -84,7 +89,15 @@ class AnthropicCompatible:
             self._client = sdk_client(anthropic, "Anthropic", self.config, self._key)
         return self._client
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
+        request = self._request(messages, max_tokens)
+        if tools is not None:
+            from reviewer.backends.tools import converse
+
+            return converse(_Conversation(self, request), request["messages"], tools, self.config.name)
+        return first_nonblank(lambda: self._send(request)[0], self.config)
+
+    def _request(self, messages: Sequence[Message], max_tokens: int | None) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         request: dict[str, Any] = {
             "model": self.config.model,
@@ -97,9 +110,9 @@ class AnthropicCompatible:
         extra = {"output_config": request.pop("output_config")} if "output_config" in request else None
         if extra:
             request["extra_body"] = extra
-        return first_nonblank(lambda: self._send(request), self.config)
+        return request
 
-    def _send(self, request: dict[str, Any]) -> Completion:
+    def _send(self, request: dict[str, Any]) -> tuple[Completion, list[dict[str, Any]]]:
         import anthropic
 
         client = self._get_client()
@@ -108,14 +121,16 @@ class AnthropicCompatible:
                 return self._from_stream(client.messages.create(**request, stream=True))
             return self._from_response(client.messages.create(**request))
 
-    def _from_response(self, response: Any) -> Completion:
-        text = "".join(b.text for b in response.content if b.type == "text")
-        thinking = "".join(b.thinking for b in response.content if b.type == "thinking")
-        return Completion(text, thinking, _usage_of(response.usage), response.model or self.config.model, response.stop_reason)
+    def _from_response(self, response: Any) -> tuple[Completion, list[dict[str, Any]]]:
+        blocks = [_block(b) for b in response.content]
+        completion = Completion(_joined(blocks, "text"), _joined(blocks, "thinking"), _usage_of(response.usage), response.model or self.config.model, response.stop_reason)
+        return completion, blocks
 
-    def _from_stream(self, events: Any) -> Completion:
-        text: list[str] = []
-        thinking: list[str] = []
+    def _from_stream(self, events: Any) -> tuple[Completion, list[dict[str, Any]]]:
+        import json
+
+        blocks: dict[int, dict[str, Any]] = {}  # by index: the answer's content blocks, rebuilt from their deltas
+        tool_inputs: dict[int, list[str]] = {}
         start_usage: Any = None
         output_tokens = 0
         model = self.config.model
@@ -124,16 +139,75 @@ class AnthropicCompatible:
             if event.type == "message_start":
                 start_usage = event.message.usage
                 model = event.message.model or model
+            elif event.type == "content_block_start":
+                blocks[event.index] = _block(event.content_block)
             elif event.type == "content_block_delta":
-                if event.delta.type == "text_delta":
-                    text.append(event.delta.text)
-                elif event.delta.type == "thinking_delta":
-                    thinking.append(event.delta.thinking)
+                block = blocks.setdefault(event.index, {"type": "text", "text": ""})
+                delta = event.delta
+                if delta.type == "text_delta":
+                    block["text"] = block.get("text", "") + delta.text
+                elif delta.type == "thinking_delta":
+                    block["thinking"] = block.get("thinking", "") + delta.thinking
+                elif delta.type == "signature_delta":
+                    block["signature"] = block.get("signature", "") + delta.signature
+                elif delta.type == "input_json_delta":
+                    tool_inputs.setdefault(event.index, []).append(delta.partial_json)
             elif event.type == "message_delta":
                 output_tokens = event.usage.output_tokens or output_tokens
                 stop = event.delta.stop_reason or stop
+        for index, parts in tool_inputs.items():
+            try:
+                blocks[index]["input"] = json.loads("".join(parts) or "{}")
+            except ValueError:
+                blocks[index]["input"] = {"unparsed": "".join(parts)}
+        ordered = [blocks[i] for i in sorted(blocks)]
         usage = _usage_of(start_usage, output_tokens)
-        return Completion("".join(text), "".join(thinking), usage, model, stop)
+        return Completion(_joined(ordered, "text"), _joined(ordered, "thinking"), usage, model, stop), ordered
+
+
+def _block(block: Any) -> dict[str, Any]:
+    """A content block as plain data, the way it is sent back: thinking keeps its signature, tool_use its id and input."""
+    kind = block.type
+    if kind == "thinking":
+        return {"type": "thinking", "thinking": block.thinking or "", "signature": getattr(block, "signature", "") or ""}
+    if kind == "tool_use":
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input or {}}
+    if kind == "text":
+        return {"type": "text", "text": block.text or ""}
+    return {"type": kind}
+
+
+def _joined(blocks: list[dict[str, Any]], kind: str) -> str:
+    return "".join(b.get(kind, "") for b in blocks if b["type"] == kind)
+
+
+class _Conversation:
+    """One review request with tools, in Messages API turns.
+
+    The assistant turn goes back whole, its thinking blocks (with their signatures) included:
+    Anthropic requires them with tool use, and DeepSeek's thinking mode needs the reasoning back.
+    """
+
+    def __init__(self, backend: AnthropicCompatible, request: dict[str, Any]) -> None:
+        from reviewer.backends.tools import SPECS
+
+        self._backend = backend
+        self._request = request
+        self._tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in SPECS]
+
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> Turn:
+        import json
+
+        from reviewer.backends.tools import ToolCall, Turn
+
+        completion, blocks = self._backend._send({**self._request, "messages": list(messages), "tools": self._tools})
+        calls = tuple(ToolCall(b["id"], b["name"], json.dumps(b["input"])) for b in blocks if b["type"] == "tool_use")
+        sent_back = [b for b in blocks if b["type"] in ("thinking", "tool_use") or (b["type"] == "text" and b.get("text"))]
+        return Turn(completion, calls, {"role": "assistant", "content": sent_back})
+
+    def results(self, calls: Sequence[ToolCall], outputs: Sequence[str]) -> list[Mapping[str, Any]]:
+        content = [{"type": "tool_result", "tool_use_id": c.id, "content": out} for c, out in zip(calls, outputs, strict=True)]
+        return [{"role": "user", "content": content}]
 
 
 def _usage_of(usage: Any, output_tokens: int | None = None) -> Usage:

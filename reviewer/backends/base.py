@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import ClassVar, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from reviewer.config import BackendConfig
+from reviewer.vocabulary import Message, Usage
 
-
-@dataclass(frozen=True)
-class Message:
-    role: str  # "system" | "user" | "assistant"
-    content: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    requests: int = 0
-    prompt_tokens: int = 0
-    cached_prompt_tokens: int = 0
-    completion_tokens: int = 0  # includes reasoning tokens, as DeepSeek bills them
-    reasoning_tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+if TYPE_CHECKING:
+    from reviewer.backends.tools import ToolBox
 
 
 @dataclass(frozen=True)
@@ -41,13 +27,14 @@ class Backend(Protocol):
 
     protocol: ClassVar[str]
     needs_workdir: ClassVar[bool]  # agents run in the repository; HTTP backends see only the messages
+    uses_tools: ClassVar[bool]  # whether `complete` can run read-only tools for the model (agents bring their own)
     config: BackendConfig
     efforts: frozenset[str]  # the effort levels it can honour with this server
     streams: bool
     shows_reasoning: bool  # whether thinking comes back in Completion.reasoning (so a check can see it)
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
-        """Send one request; raise BackendError (retryable or not) when it fails."""
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
+        """Send one request (with `tools`, answer the model's tool calls until it answers); raise BackendError when it fails."""
         ...
 
 

@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reviewer.backends.base import Backend, Completion, Message, effort_gap
+from reviewer.backends.base import Backend, Completion, effort_gap
 from reviewer.errors import BackendError
+from reviewer.vocabulary import Message
 
 PROBE = (
     Message("system", "You are answering a connection check."),

@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from reviewer.backends.base import Completion, Usage
+from reviewer.backends.base import Completion
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError
+from reviewer.vocabulary import Usage
 
 
 def sdk_client(sdk: ModuleType, client_class: str, config: BackendConfig, key: str | None) -> Any:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from reviewer.backends.base import Completion, Message, Usage
+from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import Message, Usage
+
+if TYPE_CHECKING:
+    from reviewer.backends.tools import ToolBox, ToolCall, Turn
 
 # Which effort levels each server dialect can be asked for explicitly.
 DIALECT_EFFORTS: dict[str, frozenset[str]] = {
@@ -55,6 +59,7 @@ def effort_fields(dialect: str, effort: str) -> tuple[dict[str, Any], dict[str, 
 class OpenAICompatible:
     protocol: ClassVar[str] = "openai"
     needs_workdir: ClassVar[bool] = False
+    uses_tools: ClassVar[bool] = True
     shows_reasoning = True
 
     def __init__(self, config: BackendConfig, environ: Mapping[str, str]) -> None:
@@ -72,19 +77,22 @@ class OpenAICompatible:
             self._client = sdk_client(openai, "OpenAI", self.config, self._key)
         return self._client
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
+        request = self._request([{"role": m.role, "content": m.content} for m in messages], max_tokens)
+        if tools is not None:
+            from reviewer.backends.tools import converse
+
+            return converse(_Conversation(self, request), request["messages"], tools, self.config.name)
+        return first_nonblank(lambda: self._send(request)[0], self.config)
+
+    def _request(self, messages: list[dict[str, Any]], max_tokens: int | None) -> dict[str, Any]:
         kwargs, extra_body = effort_fields(self.dialect, self.config.effort)
-        request: dict[str, Any] = {
-            "model": self.config.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": max_tokens or self.config.max_tokens,
-            **kwargs,
-        }
+        request: dict[str, Any] = {"model": self.config.model, "messages": messages, "max_tokens": max_tokens or self.config.max_tokens, **kwargs}
         if extra_body:
             request["extra_body"] = extra_body
-        return first_nonblank(lambda: self._send(request), self.config)
+        return request
 
-    def _send(self, request: dict[str, Any]) -> Completion:
+    def _send(self, request: dict[str, Any]) -> tuple[Completion, tuple[ToolCall, ...]]:
         import openai
 
         client = self._get_client()
@@ -96,21 +104,30 @@ class OpenAICompatible:
                 return self._from_stream(stream)
             return self._from_response(client.chat.completions.create(**request))
 
-    def _from_response(self, response: Any) -> Completion:
+    def _from_response(self, response: Any) -> tuple[Completion, tuple[ToolCall, ...]]:
+        from reviewer.backends.tools import ToolCall
+
         choice = response.choices[0] if response.choices else None
         message = choice.message if choice else None
         text, inline = _split_thinking((message.content or "") if message else "")
-        return Completion(
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments or "") for c in (getattr(message, "tool_calls", None) or ())
+        )
+        completion = Completion(
             text=text,
             reasoning=(_reasoning_of(message) if message else "") + inline,
             usage=_usage_of(response.usage),
             model=response.model or self.config.model,
             finish_reason=choice.finish_reason if choice else None,
         )
+        return completion, calls
 
-    def _from_stream(self, stream: Any) -> Completion:
+    def _from_stream(self, stream: Any) -> tuple[Completion, tuple[ToolCall, ...]]:
+        from reviewer.backends.tools import ToolCall
+
         text: list[str] = []
         reasoning: list[str] = []
+        calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]: a call arrives in pieces
         usage = Usage(requests=1)
         model = self.config.model
         finish = None
@@ -123,9 +140,47 @@ class OpenAICompatible:
                 if delta is not None:
                     text.append(delta.content or "")
                     reasoning.append(_reasoning_of(delta))
+                    for piece in getattr(delta, "tool_calls", None) or ():
+                        call = calls.setdefault(piece.index, ["", "", ""])
+                        call[0] = piece.id or call[0]
+                        if piece.function is not None:
+                            call[1] = piece.function.name or call[1]
+                            call[2] += piece.function.arguments or ""
                 finish = choice.finish_reason or finish
         answer, inline = _split_thinking("".join(text))
-        return Completion(answer, "".join(reasoning) + inline, usage, model, finish)
+        found = tuple(ToolCall(*calls[i]) for i in sorted(calls))
+        return Completion(answer, "".join(reasoning) + inline, usage, model, finish), found
+
+
+class _Conversation:
+    """One review request with tools, in chat-completions messages.
+
+    An assistant turn that calls tools goes back with its reasoning as `reasoning_content`:
+    DeepSeek's thinking mode answers 400 when it is missing from a later request.
+    """
+
+    def __init__(self, backend: OpenAICompatible, request: dict[str, Any]) -> None:
+        from reviewer.backends.tools import SPECS
+
+        self._backend = backend
+        self._request = request
+        self._tools = [{"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}} for t in SPECS]
+
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> Turn:
+        from reviewer.backends.tools import Turn
+
+        completion, calls = self._backend._send({**self._request, "messages": list(messages), "tools": self._tools})
+        assistant: dict[str, Any] = {
+            "role": "assistant",
+            "content": completion.text or None,
+            "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls],
+        }
+        if completion.reasoning and self._backend.dialect != "openai":
+            assistant["reasoning_content"] = completion.reasoning
+        return Turn(completion, calls, assistant)
+
+    def results(self, calls: Sequence[ToolCall], outputs: Sequence[str]) -> list[Mapping[str, Any]]:
+        return [{"role": "tool", "tool_call_id": c.id, "content": out} for c, out in zip(calls, outputs, strict=True)]
 
 
 _INLINE_THINKING = re.compile(r"\A\s*<(think|thinking)>(.*?)(?:</\1>|\Z)", re.DOTALL)

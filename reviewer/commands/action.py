@@ -9,6 +9,7 @@ else is a no-op with a one-line reason. Writes `findings`, `cost-usd` and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import RunOptions, environ, note, progress_printer
-from reviewer.config import CONFIG_FILE, EFFORTS, SEVERITIES, Config
+from reviewer.config import CONFIG_FILE, Config
 from reviewer.errors import ConfigError
+from reviewer.vocabulary import EFFORTS, FAIL_ON
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -105,8 +107,9 @@ def workspace_tree(workspace: Path | None) -> TreeSource:
 def _options(env: Mapping[str, str]) -> tuple[RunOptions, str]:
     """The run's options from the action's inputs, and the configuration file to read from the base branch.
 
-    An absolute `config` path is a file the workflow made (read as given); a relative one is a
-    path in the repository, read from the base branch like the default `.reviewer.toml`.
+    An absolute `config` path outside the checkout is a file the workflow made (read as given); a
+    relative one, or one inside GITHUB_WORKSPACE (the PR's checkout), is a path in the repository,
+    read from the base branch like the default `.reviewer.toml`.
     """
     from reviewer.github.event import action_input
 
@@ -114,9 +117,9 @@ def _options(env: Mapping[str, str]) -> tuple[RunOptions, str]:
     fail_on = action_input(env, "fail-on")
     if effort and effort not in EFFORTS:
         raise ConfigError(f"input effort: {effort!r} is not one of: {', '.join(EFFORTS)}")
-    if fail_on and fail_on not in (*SEVERITIES, "none"):
-        raise ConfigError(f"input fail-on: {fail_on!r} is not one of: {', '.join((*SEVERITIES, 'none'))}")
-    config = action_input(env, "config")
+    if fail_on and fail_on not in FAIL_ON:
+        raise ConfigError(f"input fail-on: {fail_on!r} is not one of: {', '.join(FAIL_ON)}")
+    config = _in_repository(action_input(env, "config"), env.get("GITHUB_WORKSPACE"))
     absolute = bool(config) and Path(config or "").is_absolute()
     options = RunOptions(
         config_path=Path(config) if config and absolute else None,
@@ -131,6 +134,14 @@ def _options(env: Mapping[str, str]) -> tuple[RunOptions, str]:
         max_cost=None,
     )
     return options, config if config and not absolute else CONFIG_FILE
+
+
+def _in_repository(config: str | None, workspace: str | None) -> str | None:
+    """An absolute path into the workflow's checkout named as the repository path it is (the PR's copy is not read)."""
+    if not config or not workspace or not Path(config).is_absolute():
+        return config
+    resolved, root = Path(os.path.realpath(config)), Path(os.path.realpath(workspace))
+    return resolved.relative_to(root).as_posix() if resolved == root or root in resolved.parents else config
 
 
 def _has_review_key(config: Config, env: Mapping[str, str]) -> bool:

@@ -31,7 +31,7 @@ def _repo_root() -> Path | None:
 
 def checked_names(cfg: Config) -> list[str]:
     """Backends the configuration uses or defines; built-in ones nothing refers to are left alone."""
-    used = [name for task in config_module.TASKS for name in cfg.routes.for_task(task)]
+    used = [name for task in config_module.ROUTED for name in cfg.routes.for_task(task)]
     used += [name for rule in cfg.routes.rules for name in rule.backends]
     used += [name for name in cfg.backends if name not in config_module.BUILTIN_BACKENDS]
     return list(dict.fromkeys(used))

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from reviewer import config as config_module
-from reviewer.config import EFFORTS, SEVERITIES, Config
+from reviewer.config import Config
 from reviewer.errors import ConfigError, ExitCode
 from reviewer.safe_text import printable
+from reviewer.vocabulary import EFFORTS, FAIL_ON, at_or_above
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff
@@ -40,6 +41,7 @@ class RunOptions:
     effort: str | None = None
     fail_on: str | None = None
     dry_run: bool = False
+    verbose: bool = False
     concurrency: int | None = None
     max_cost: float | None = None
     trust_repo_config: bool = False
@@ -80,11 +82,19 @@ def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit
             "config_path": config_option,
             "output_format": click.option("--format", "output_format", type=click.Choice(formats), default="text", show_default=True, help="Output format."),
             "backend": click.option("--backend", help="Send every task to this configured backend."),
-            "base_url": click.option("--base-url", help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...); needs --model."),
+            "base_url": click.option(
+                "--base-url",
+                metavar="URL",
+                help="A one-off OpenAI-compatible endpoint (vLLM, SGLang, Ollama...), http(s)://; needs --model. "
+                "Its key, if it needs one, from $REVIEWER_API_KEY.",
+            ),
             "model": click.option("--model", help="Model name (with --base-url, or instead of the configured one)."),
             "effort": click.option("--effort", type=click.Choice(EFFORTS), help="Thinking effort: none (Non-Think), high, max."),
-            "fail_on": click.option("--fail-on", type=click.Choice((*SEVERITIES, "none")), help="Exit 1 when a finding is at or above this severity."),
-            "dry_run": click.option("--dry-run", is_flag=True, help="Build every request and print it with token and cost estimates; send nothing."),
+            "fail_on": click.option("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 when a finding is at or above this severity."),
+            "dry_run": click.option(
+                "--dry-run", is_flag=True, help="Build every request and print a table of them with token and cost estimates; send nothing."
+            ),
+            "verbose": click.option("--verbose", "-v", is_flag=True, help="With --dry-run: also print every prompt in full."),
             "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once."),
             "max_cost": click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
             "trust_repo_config": trust_option,
@@ -180,31 +190,27 @@ def load_guidelines(config: Config, repo: RepoFiles | None) -> str:
                 "(they are sent with every request)"
             )
         parts.append(text)
-    return "\n\n".join(parts)
+    from reviewer.team_rules import load_team_rules
 
-
-ALL_FORMATS = ("text", "json", "markdown", "sarif", "github")
+    rules = load_team_rules(config, repo)
+    return "\n\n".join([*parts, rules] if rules else parts)
 
 
 def render_review(review: Review, output_format: str) -> str:
-    """The review in one of ALL_FORMATS, for stdout."""
-    from reviewer.publishers import annotations, markdown, sarif, terminal
-    from reviewer.publishers import json as json_publisher
+    """The review in one of the publishers' formats, for stdout: coloured when stdout is a terminal that may be."""
+    from reviewer import publishers
 
-    if output_format == "json":
-        return json_publisher.render(review)
-    if output_format == "markdown":
-        return markdown.render(review)
-    if output_format == "sarif":
-        return sarif.render(review)
-    if output_format == "github":
-        return annotations.render(review.findings)
-    return terminal.render(review, colour=colour_ok())
+    return publishers.render(review, output_format, colour=colour_ok())
+
+
+def counted(review: Review) -> list[str]:
+    """The severities --fail-on counts: findings on files of the change (a remark on code elsewhere, read as context, is not the change's)."""
+    from reviewer.placement import Placement
+
+    return [p.finding.severity for p in review.findings if p.placement is not Placement.OUTSIDE]
 
 
 def exit_code(findings_severities: list[str], fail_on: str, incomplete: bool) -> int:
-    from reviewer.findings import at_or_above
-
     if any(at_or_above(s, fail_on) for s in findings_severities):
         return ExitCode.FINDINGS
     return ExitCode.INCOMPLETE if incomplete else ExitCode.OK
@@ -215,11 +221,14 @@ def colour_ok() -> bool:
 
 
 def progress_printer() -> Status | None:
-    """The run's progress on stderr: one updating line when a person is watching, plain lines in CI, else none."""
+    """The run's progress on stderr: one updating line when a person is watching (plain lines with NO_COLOR),
+    plain lines in CI, else none."""
     from reviewer.progress import Live, Status
 
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
         return Status(lambda message: click.echo(f"… {printable(message)}", err=True), Live())
+    if sys.stderr.isatty():  # no-color.org: no styling, and no redrawing either
+        return Status(lambda message: click.echo(f"… {printable(message)}", err=True))
     if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS"):
         return Status(lambda message: click.echo(f"reviewer: {printable(message)}", err=True))
     return None
@@ -256,6 +265,7 @@ class LocalWork:
     description: str
     diff: Diff
     untracked: tuple[str, ...] = ()
+    exact: bool = True  # the working tree is the change's new side (not so for --staged or --range)
 
 
 def local_change(base: str | None, staged: bool, commit_range: str | None) -> LocalWork:
@@ -264,4 +274,5 @@ def local_change(base: str | None, staged: bool, commit_range: str | None) -> Lo
 
     repo = git_source.open_repo(Path.cwd())
     change = git_source.collect(repo, base=base, staged=staged, commit_range=commit_range)
-    return LocalWork(change.root, change.description, parse_diff(change.raw), change.untracked)
+    exact = not (staged or commit_range)
+    return LocalWork(change.root, change.description, parse_diff(change.raw), change.untracked, exact)

@@ -32,7 +32,10 @@ def show(config_path: Path | None, trust_repo_config: bool) -> int:
     """Print the merged configuration (keys are never shown, only whether they are set)."""
     cfg = _load(config_path, trust_repo_config)
     source = cfg.source or "no file: built-in defaults"
-    click.echo(f"# configuration from {source}\n" + config_module.to_toml(cfg, environ()), nl=False)
+    from reviewer.redact import redact
+
+    # A key pasted where a variable's name belongs must not be printed either.
+    click.echo(redact(f"# configuration from {source}\n" + config_module.to_toml(cfg, environ())), nl=False)
     return 0
 
 
@@ -45,7 +48,7 @@ def check(config_path: Path | None, trust_repo_config: bool) -> int:
     env = environ()
     where = cfg.source or "built-in defaults"
     problems = []
-    routed = {name for task in config_module.TASKS for name in cfg.routes.for_task(task)}
+    routed = {name for task in config_module.ROUTED for name in cfg.routes.for_task(task)}
     routed |= {name for rule in cfg.routes.rules for name in rule.backends}
     for name in sorted(routed):
         backend = cfg.backend(name)

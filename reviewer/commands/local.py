@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import (
-    ALL_FORMATS,
     LocalWork,
     RunOptions,
     build_config,
     cost_audit,
+    counted,
     environ,
     exit_code,
     load_guidelines,
@@ -22,6 +22,7 @@ from reviewer.commands.common import (
     render_review,
     review_options,
 )
+from reviewer.publishers import ALL_FORMATS
 
 if TYPE_CHECKING:
     from reviewer.config import Config
@@ -58,11 +59,13 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     from reviewer.review import Interrupted, utc_now
 
     if work.diff.empty:
-        note(f"reviewer: nothing to review ({work.description} has no changes)")
+        note(f"reviewer: nothing to review: {work.description} has no changes")
+        if opts.output_format == "text" and not work.untracked:
+            return 0  # that one line says it all; other formats still print their (empty) document
     files = WorkingTree(work.root)
     # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
     untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
-    change = Change(work.diff, work.description, skipped=untracked, tree=work.root)
+    change = Change(work.diff, work.description, skipped=untracked, tree=work.root, tree_exact=work.exact)
     setup = Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
     try:
         result = run(change, setup, environ(), tasks, dry_run=opts.dry_run, progress=progress_printer())
@@ -70,8 +73,8 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
         click.echo(render_review(stop.review, opts.output_format), nl=False)
         raise
     if result.review is None:
-        click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format), nl=False)
+        click.echo(plan_publisher.render(result.plan, config, utc_now(), opts.output_format, verbose=opts.verbose), nl=False)
         return 0
     click.echo(render_review(result.review, opts.output_format), nl=False)
     cost_audit(result.review, opts)
-    return exit_code([p.finding.severity for p in result.review.findings], config.review.fail_on, result.review.incomplete)
+    return exit_code(counted(result.review), config.review.fail_on, result.review.incomplete)

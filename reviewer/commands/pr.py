@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from reviewer.commands.common import (
-    ALL_FORMATS,
     RunOptions,
     build_config,
     cost_audit,
+    counted,
     environ,
     exit_code,
     load_guidelines,
@@ -29,6 +29,7 @@ from reviewer.commands.common import (
     review_options,
 )
 from reviewer.config import CONFIG_FILE, Config
+from reviewer.publishers import ALL_FORMATS
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -126,7 +127,7 @@ def open_pr(url: str | None, repo: str | None, number: int | None, token: str | 
 
     ref = parse_ref(url, repo, number)
     env = environ()
-    pull, setup = open_trusted(token or env.get("GITHUB_TOKEN"), api_url(env, ref.host), ref, opts, env)
+    pull, setup = open_trusted(token or env.get("GITHUB_TOKEN"), api_url(env, ref), ref, opts, env)
     return PrSession(pull, setup, env, find_root(Path.cwd()))
 
 
@@ -137,18 +138,18 @@ def open_trusted(
 
     A file named by --config (or the Action's absolute `config` input) is the user's choice and read as given.
     """
-    from reviewer.github.api import connect
+    from reviewer.github.api import connect, connection_settings
     from reviewer.github.pull import GitHubPull
     from reviewer.pipeline import Setup
     from reviewer.prompts import Templates, overrides_from
 
-    preliminary = build_config(opts, None, env=env)  # yours alone: how fast to write while the base is read
-    gh = connect(token, api, preliminary.github.seconds_between_writes)
+    preliminary = build_config(opts, None, env=env)  # yours alone: how to talk to GitHub while the base is read
+    gh = connect(token, api, preliminary.github)
     pull = GitHubPull.open(gh, ref)
     files = pull.base_files
     config = build_config(opts, files, repo_trusted=True, repo_config=repo_config, env=env)
-    if config.github.seconds_between_writes != preliminary.github.seconds_between_writes:
-        pull = GitHubPull(connect(token, api, config.github.seconds_between_writes), ref, pull.repo, pull.pull)
+    if connection_settings(config.github) != connection_settings(preliminary.github):
+        pull = GitHubPull.open(connect(token, api, config.github), ref)  # its objects carry the client that made them
     return pull, Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
 
 
@@ -172,7 +173,7 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
     from reviewer.review import utc_now
 
     if reviewed.plan is not None:
-        click.echo(plan_publisher.render(reviewed.plan, config, utc_now(), opts.output_format), nl=False)
+        click.echo(plan_publisher.render(reviewed.plan, config, utc_now(), opts.output_format, verbose=opts.verbose), nl=False)
         return PrOutcome(0)
     pr_review: PullReview | None = reviewed.pr_review
     if pr_review is None:
@@ -181,10 +182,16 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
     if output:
         save(pr_review, output)
     if post:
-        url = deliver(pull, pr_review, config.github, env, note, click.echo)
+        url = deliver(pull, pr_review, config.github, env, note, click.echo, saved_at=output)
     elif not output:
         click.echo(render_review(pr_review.review, opts.output_format), nl=False)
     review = pr_review.review
+    if post or output:  # nothing else tells a person at the terminal what the run did and cost
+        from reviewer.publishers.terminal import cost_line, usage_line
+
+        where = url or (f"saved to {output}" if output and not post else f"{pull.ref.repo}#{pull.ref.number}")
+        count = len(review.findings)
+        note(f"reviewer: {where}: {count} finding{'s' if count != 1 else ''} · {usage_line(review.usage)} · {cost_line(review)}")
     cost_audit(review, opts)
-    code = exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+    code = exit_code(counted(review), config.review.fail_on, review.incomplete)
     return PrOutcome(code, len(review.findings), review.cost_usd, url)

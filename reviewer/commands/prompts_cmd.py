@@ -42,9 +42,25 @@ def _templates() -> Templates:
 
 @prompts.command("list")
 def list_templates() -> int:
-    """List the templates in effect and where each comes from."""
-    for info in _templates().list():
+    """List the templates in effect, where each comes from, its blocks and the variables it reads.
+
+    \b
+    An override that {% extends %} a template may fill only that template's
+    blocks (listed under it). A task's system template that leaves out the
+    answer format gets it appended: answers are parsed in that shape.
+    """
+    templates = _templates()
+    for info in templates.list():
+        outline = templates.outline(info.name)
         click.echo(f"{info.name:24} {info.origin:10} {info.location}")
+        if outline.extends:
+            click.echo(f"    extends: {outline.extends}")
+        if outline.blocks:
+            click.echo(f"    {'overrides' if outline.extends else 'blocks'}: {', '.join(outline.blocks)}")
+        if outline.variables:
+            click.echo(f"    variables: {', '.join(outline.variables)}")
+        if outline.answer_format_appended:
+            click.echo("    answer format: not included, so appended to the rendered message")
     return 0
 
 
@@ -68,12 +84,14 @@ def render(name: str, base: str | None, staged: bool, commit_range: str | None, 
     from reviewer.repo_files import WorkingTree
     from reviewer.review import plan_review
 
+    task = next((t for t, names in TASK_TEMPLATES.items() if name in names), "review")
+    if task == "judge":
+        return _render_judge(name)
     work = local_change(base, staged, commit_range)
     files = WorkingTree(work.root)
     config = build_config(RunOptions(config_path, trust_repo_config=trust_repo_config), files)
     templates = Templates(overrides_from(files))
     templates.source(name)  # a clear error for an unknown name
-    task = next((t for t, names in TASK_TEMPLATES.items() if name in names), "review")
     plan = plan_review(
         work.diff,
         config,
@@ -93,4 +111,19 @@ def render(name: str, base: str | None, staged: bool, commit_range: str | None, 
             click.echo(templates.render(name, request.context), nl=False)
         else:
             click.echo(request.messages[position].content, nl=False)
+    return 0
+
+
+def _render_judge(name: str) -> int:
+    """The eval judge's templates judge an eval case, not the local change: shown on a made-up one."""
+    from reviewer import judge
+    from reviewer.evaluation import Golden
+    from reviewer.findings import Finding
+    from reviewer.prompts import TASK_TEMPLATES
+
+    golden = (Golden("The user's name is put into the SQL text unescaped: SQL injection.", "high"),)
+    findings = (Finding("app/db.py", 12, "RIGHT", "critical", "security", "SQL injection in find_user", "The name is formatted into the query."),)
+    messages = _templates().messages("judge", judge.context(golden, findings, "0123456789abcdef"))
+    click.echo("(an example eval case: one golden comment, one finding)", err=True)
+    click.echo(messages[TASK_TEMPLATES["judge"].index(name)].content, nl=False)
     return 0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reviewer.commands.common import RunOptions, build_config, config_option, environ, exit_code, note
+from reviewer.commands.common import RunOptions, build_config, config_option, counted, environ, exit_code, note
 from reviewer.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Head:
 @config_option
 def publish(file: Path, token: str | None, head_sha: str, head_repo: str, head_branch: str, config_path: Path | None) -> int:
     """Post a review saved earlier with `reviewer pr --output FILE`, if it is of the PR the workflow run analyzed."""
-    from reviewer.github.api import PullRef, api_url, connect, github_errors
+    from reviewer.github.api import PullRef, api_url, connect, github_errors, same_api
     from reviewer.github.flow import deliver
     from reviewer.github.pull import GitHubPull
     from reviewer.github.saved import load
@@ -55,16 +55,25 @@ def publish(file: Path, token: str | None, head_sha: str, head_repo: str, head_b
     expected_repo = env.get("GITHUB_REPOSITORY")
     if expected_repo and saved.repo.lower() != expected_repo.lower():
         raise ConfigError(f"{file}: the review is for {saved.repo}, but this workflow runs in {expected_repo}; not posting it")
+    # Where the token goes is this run's to say (GITHUB_API_URL), never the file's: the file only has to agree.
+    api = api_url(env)
+    if saved.api_url and not same_api(saved.api_url, api):
+        raise ConfigError(
+            f"{file}: the review is of a pull request read from {saved.api_url}, but this run posts to {api}; "
+            "set GITHUB_API_URL to the API of that host to post it there"
+        )
     config = build_config(RunOptions(config_path), None, env=env)
-    gh = connect(token or env.get("GITHUB_TOKEN"), api_url(env), config.github.seconds_between_writes)
+    gh = connect(token or env.get("GITHUB_TOKEN"), api, config.github)
     with github_errors():
         pull = GitHubPull.open(gh, PullRef(saved.repo, saved.number))
         check_target(file, saved, pull.pull, Head(head_sha, head_repo, head_branch))
         # Findings are placed against GitHub's diff of this PR: the file's own account of where they sit is not trusted.
         placed = place([p.finding for p in saved.review.findings], pull.whole(None).diff, incremental=saved.since_sha is not None)
-        deliver(pull, dataclasses.replace(saved, review=dataclasses.replace(saved.review, findings=placed)), config.github, env, note, click.echo)
+        posted = dataclasses.replace(saved, review=dataclasses.replace(saved.review, findings=placed))
+        url = deliver(pull, posted, config.github, env, note, click.echo, saved_at=file)
     review = saved.review
-    return exit_code([p.finding.severity for p in review.findings], config.review.fail_on, review.incomplete)
+    click.echo(f"reviewer: {url or 'nothing new posted'}")
+    return exit_code(counted(review), config.review.fail_on, review.incomplete)
 
 
 def check_target(file: Path, saved: PullReview, pull: PullRequest, head: Head) -> None:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import click
 
 from reviewer.commands.common import (
-    ALL_FORMATS,
     RunOptions,
     build_config,
     local_change,
@@ -26,6 +25,7 @@ from reviewer.commands.common import (
 from reviewer.commands.local import execute
 from reviewer.commands.pr import PrOutcome, finish, local_tree, open_pr, pr_options
 from reviewer.errors import ConfigError
+from reviewer.publishers import ALL_FORMATS
 
 if TYPE_CHECKING:
     from reviewer.github.flow import TreeSource
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 @click.command()
 @pr_options
 @range_options
-@review_options(formats=ALL_FORMATS)
+@review_options(formats=ALL_FORMATS, omit=("fail_on",))  # a summary has no findings to fail on
 def summarize(
     opts: RunOptions,
     url: str | None,
@@ -82,6 +82,6 @@ def summarize_pr(
         outcome = finish(pull, reviewed, setup.config, opts, env, post=False, output=None)
         return PrOutcome(0, 0, outcome.cost_usd)  # a walkthrough has no findings to fail on
     review = reviewed.pr_review.review
-    url = refresh_walkthrough(pull, reviewed.pr_review, setup.config.github) or ""
-    note(f"reviewer: walkthrough refreshed on {pull.ref.repo}#{pull.ref.number}")
-    return PrOutcome(3 if review.incomplete else 0, 0, review.cost_usd, url)
+    url = refresh_walkthrough(pull, reviewed.pr_review, setup.config.github, note) or ""
+    note(f"reviewer: walkthrough refreshed on {pull.ref.repo}#{pull.ref.number}: {url}")
+    return PrOutcome(3 if review.incomplete else 0, 0, review.cost_usd)  # no review posted: the review-url output stays empty

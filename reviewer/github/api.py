@@ -1,6 +1,7 @@
 """GitHub's REST API as reviewer uses it: which pull request, where its API is, a connection, errors in one line.
 
-`GITHUB_API_URL` is honoured (GitHub Enterprise Server); a PR URL names its own host.
+`GITHUB_API_URL` is honoured (GitHub Enterprise Server, GHE.com); a PR URL names its own
+host, and the two must agree. Every request names the REST API version it was written for.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reviewer.config import GitHubSettings
 from reviewer.errors import ConfigError, PublishError
 
 if TYPE_CHECKING:
@@ -19,14 +21,16 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
 DEFAULT_API_URL = "https://api.github.com"
-_PR_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
+API_VERSION = "2022-11-28"  # the REST API version this code follows (X-GitHub-Api-Version)
+_PR_URL = re.compile(r"^(?P<scheme>https?)://(?P<host>[^/]+)/(?P<repo>[^/]+/[^/]+)/pull/(?P<number>\d+)(?:[/?#].*)?$")
 
 
 @dataclass(frozen=True)
 class PullRef:
     repo: str  # owner/name
     number: int
-    host: str | None = None  # from a PR URL: where its API lives, when GITHUB_API_URL does not say
+    host: str | None = None  # from a PR URL: the web host, which says where its API lives
+    scheme: str = "https"
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def parse_ref(url: str | None, repo: str | None, number: int | None) -> PullRef:
         match = _PR_URL.match(url.strip())
         if not match:
             raise ConfigError(f"{url!r} is not a pull request URL like https://github.com/OWNER/NAME/pull/123")
-        return PullRef(match["repo"], int(match["number"]), match["host"])
+        return PullRef(match["repo"], int(match["number"]), match["host"].lower(), match["scheme"])
     if not repo or number is None:
         raise ConfigError("name the pull request: a URL, or --repo OWNER/NAME --number N")
     if repo.count("/") != 1:
@@ -64,17 +68,45 @@ def parse_ref(url: str | None, repo: str | None, number: int | None) -> PullRef:
     return PullRef(repo, number)
 
 
-def api_url(environ: Mapping[str, str], host: str | None = None) -> str:
-    """GitHub's REST base: `GITHUB_API_URL` (set by Actions), else the PR URL's Enterprise Server, else github.com."""
-    if environ.get("GITHUB_API_URL"):
-        return environ["GITHUB_API_URL"].rstrip("/")
-    if host and host.lower() not in ("github.com", "www.github.com"):
-        return f"https://{host}/api/v3"
-    return DEFAULT_API_URL
+def api_url(environ: Mapping[str, str], ref: PullRef | None = None) -> str:
+    """GitHub's REST base: `GITHUB_API_URL` (set by Actions), else the PR URL's host's, else github.com's.
+
+    When both are known they must agree: a PR URL of one host and an API of another is a
+    mistake to report, not to resolve silently by sending the token to either.
+    """
+    given = environ.get("GITHUB_API_URL", "").strip().rstrip("/")
+    from_url = host_api(ref.host, ref.scheme) if ref is not None and ref.host else None
+    if given and from_url and not same_api(given, from_url):
+        raise ConfigError(
+            f"the pull request is on {ref.host} (API {from_url}), but GITHUB_API_URL is {given}: "  # type: ignore[union-attr]
+            "unset GITHUB_API_URL, or name a pull request of that host"
+        )
+    return given or from_url or DEFAULT_API_URL
 
 
-def connect(token: str | None, base_url: str, seconds_between_writes: float) -> Github:
+def host_api(host: str, scheme: str = "https") -> str:
+    """Where a web host's REST API is: github.com's, GHE.com's `api.SUBDOMAIN.ghe.com`, else Enterprise Server's `/api/v3`."""
+    host = host.lower()
+    if host in ("github.com", "www.github.com"):
+        return DEFAULT_API_URL
+    if host.endswith(".ghe.com"):
+        return f"{scheme}://api.{host}"
+    return f"{scheme}://{host}/api/v3"
+
+
+def same_api(a: str, b: str) -> bool:
+    """Whether two REST base URLs are the same API (case of the host and a trailing slash aside)."""
+    from urllib.parse import urlsplit
+
+    first, second = urlsplit(a.rstrip("/")), urlsplit(b.rstrip("/"))
+    return (first.scheme, first.netloc.lower(), first.path) == (second.scheme, second.netloc.lower(), second.path)
+
+
+def connect(token: str | None, base_url: str, settings: GitHubSettings) -> Github:
+    """A client whose retries never send a write twice and whose rate-limit waits stay within the run's cap."""
     import github
+
+    from reviewer.github.limits import GitHubRetry, WaitBudget
 
     if not token:
         raise ConfigError("no GitHub token: set GITHUB_TOKEN or pass --token")
@@ -82,11 +114,18 @@ def connect(token: str | None, base_url: str, seconds_between_writes: float) -> 
         base_url=base_url,
         auth=github.Auth.Token(token),
         per_page=100,
-        timeout=60,
+        timeout=settings.request_timeout,
+        retry=GitHubRetry(WaitBudget(settings.max_rate_limit_wait), settings.secondary_rate_wait),
         seconds_between_requests=0,
-        seconds_between_writes=seconds_between_writes,
+        seconds_between_writes=settings.seconds_between_writes,
         user_agent="reviewer",
+        api_version=API_VERSION,
     )
+
+
+def connection_settings(settings: GitHubSettings) -> tuple[float, float, float, int]:
+    """What `connect` takes from the settings: a client made with other values must be made again."""
+    return (settings.seconds_between_writes, settings.max_rate_limit_wait, settings.secondary_rate_wait, settings.request_timeout)
 
 
 def open_pull(gh: Github, ref: PullRef) -> tuple[Repository, PullRequest]:

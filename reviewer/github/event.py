@@ -37,9 +37,7 @@ def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
         number = (payload.get("pull_request") or {}).get("number")
         if action not in PR_ACTIONS:
             return Decision("skip", number, f"pull_request action {action!r} needs no review")
-        head_repo = ((payload.get("pull_request") or {}).get("head") or {}).get("repo")
-        fork = head_repo is None or bool(head_repo.get("fork"))  # a deleted fork has no repo
-        return Decision("review", number, f"pull_request {action}", fork=event_name == "pull_request" and fork)
+        return Decision("review", number, f"pull_request {action}", fork=event_name == "pull_request" and from_fork(payload))
     if event_name == "issue_comment":
         issue = payload.get("issue") or {}
         if issue.get("pull_request") is None:  # present (maybe empty) only on a PR
@@ -56,6 +54,20 @@ def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
             return Decision("skip", issue.get("number"), f"{login} is not a collaborator of this repository")
         return Decision(task, issue.get("number"), f"{words[0]} from {login}", commenter=login, explicit=True)  # type: ignore[arg-type]
     return Decision("skip", None, f"the {event_name or 'unknown'} event is not one reviewer handles")
+
+
+def from_fork(payload: Mapping[str, Any]) -> bool:
+    """Whether the PR's head branch lives in another repository than its base (a deleted fork has none).
+
+    Not the head repository's `fork` flag: a repository that is itself a fork has it set
+    on the PRs between its own branches, which get its secrets like any other.
+    """
+    pull = payload.get("pull_request") or {}
+    head_repo = (pull.get("head") or {}).get("repo")
+    base_repo = (pull.get("base") or {}).get("repo") or payload.get("repository") or {}
+    if head_repo is None:
+        return True
+    return str(head_repo.get("full_name", "")).lower() != str(base_repo.get("full_name", "")).lower()
 
 
 def read_event(environ: Mapping[str, str]) -> tuple[str, dict[str, Any]]:

@@ -91,10 +91,11 @@ def review_pull(
     progress: Progress | None = None,
 ) -> Reviewed:
     """Review the PR (or only what is new since our last review), or say why not."""
-    from reviewer.backends.base import Usage
     from reviewer.diff import within
-    from reviewer.pipeline import Change, needs_tree, preload, run
+    from reviewer.pipeline import Change, needs_tree, preload, run, wants_tree
     from reviewer.review import Review
+    from reviewer.sources.checkout import optional
+    from reviewer.vocabulary import Usage
 
     config, info, ref = setup.config, pull.info, pull.ref
     skipped_why = skip_reason(info, config.github, explicit=explicit)
@@ -104,16 +105,21 @@ def review_pull(
     too_large = size_reason(info, config.github)
     if too_large:
         note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {too_large}")
+        if dry_run:  # a dry run writes nothing, not even the summary that says so
+            return Reviewed()
         empty = Review((), None, Usage(), 0.0, (), ())
-        return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, empty, not_reviewed_reason=too_large))
+        return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, empty, not_reviewed_reason=too_large, api_url=pull.api))
     last_head = pull.state(config.github.bot_login).last_head if "review" in tasks else None
     if last_head == info.head_sha and not full:
         note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
         return Reviewed()
     if not dry_run:
         preload(config, tasks)  # while the pull request's files are read
-    agents = needs_tree(config, tasks) and not dry_run
-    tree_context: AbstractContextManager[Path | None] = tree_source(pull.head()) if agents else nullcontext(None)
+    tree_context: AbstractContextManager[Path | None] = nullcontext(None)
+    if needs_tree(config, tasks) and not dry_run:
+        tree_context = tree_source(pull.head())
+    elif wants_tree(config, tasks):  # code context and tools read the head's files when a checkout can be had
+        tree_context = optional(lambda: tree_source(pull.head()), note, "code context and tools")
     with tree_context as tree:
         whole = pull.whole(tree or checkout)
         target, since = whole, None
@@ -136,32 +142,60 @@ def review_pull(
         return Reviewed(plan=result.plan)
     if result.refused:  # over the cost limit: the summary says what the review would have cost
         note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {result.refused}")
-        return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, not_reviewed_reason=result.refused))
-    return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, since_sha=since))
+        return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, not_reviewed_reason=result.refused, api_url=pull.api))
+    return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, since_sha=since, api_url=pull.api))
 
 
-def deliver(pull: GitHubPull, pr_review: PullReview, settings: GitHubSettings, env: Mapping[str, str], note: Note, echo: Note) -> str:
-    """Post the review; when the token cannot write, annotations and a job summary instead. Returns the review's URL."""
-    from reviewer.github.comments import Demoted, ReadOnly, summary_body
+def deliver(
+    pull: GitHubPull, pr_review: PullReview, settings: GitHubSettings, env: Mapping[str, str], note: Note, echo: Note, *, saved_at: Path | None = None
+) -> str:
+    """Post the review, or show it where the token cannot write; return the URL of what this run posted ("" for nothing new).
+
+    When GitHub's rate limit asks for a longer wait than the run may still spend,
+    the review is saved (to `saved_at` if it is in a file already) and written to
+    the job summary, and the run ends with exit 3 and the time to rerun.
+    """
+    from reviewer.github.comments import ReadOnly
+    from reviewer.github.limits import RateLimited
     from reviewer.github.posting import publish, publish_not_reviewed
-    from reviewer.publishers import annotations
 
     try:
         if pr_review.not_reviewed_reason:
-            return publish_not_reviewed(pull, pr_review, settings) or ""
+            publish_not_reviewed(pull, pr_review, settings, note)
+            return ""
         published = publish(pull, pr_review, settings, note)
     except ReadOnly as exc:
         note(f"reviewer: {exc}; showing the findings as annotations and in the job summary instead")
-        for line in annotations.workflow_commands(pr_review.review.findings):
-            echo(line)
-        reason = "the token cannot write to this pull request"
-        demoted = [Demoted(p, reason) for p in pr_review.review.findings]
-        body = summary_body(pr_review, demoted, posted=0, already_posted=0, review_url=None, heading_note=f"Not posted: {reason}.")
-        if not annotations.write_step_summary(env, body):
-            note("reviewer: GITHUB_STEP_SUMMARY is not set; no job summary written")
+        _show_unposted(pr_review, env, "the token cannot write to this pull request", note, echo)
         return ""
+    except RateLimited as exc:
+        from reviewer.errors import PublishError
+        from reviewer.github.saved import save
+
+        path = saved_at or Path(env.get("RUNNER_TEMP") or ".") / f"reviewer-review-{pr_review.number}-{pr_review.head_sha[:7]}.json"
+        if saved_at is None:
+            save(pr_review, path)
+        where = f"{path}" + (" and in the job summary" if _show_unposted(pr_review, env, str(exc), note, None) else "")
+        raise PublishError(f"{exc}; the review is saved in {where} (`reviewer publish` posts the file)") from None
     note(
         f"reviewer: posted {published.inline} comment{'s' if published.inline != 1 else ''}, "
         f"{published.demoted} in the summary, {published.already_posted} already posted earlier"
+        + (f", {published.resolved} earlier thread{'s' if published.resolved != 1 else ''} marked fixed" if published.resolved else "")
     )
-    return published.review_url or published.summary_url or ""
+    return published.review_url or published.first_comment_url or ""
+
+
+def _show_unposted(pr_review: PullReview, env: Mapping[str, str], reason: str, note: Note, echo: Note | None) -> bool:
+    """The review in the job summary, and as annotations when `echo` prints them; whether a job summary was written."""
+    from reviewer.github.comments import Demoted, summary_body
+    from reviewer.publishers import annotations
+
+    demoted = [Demoted(p, reason) for p in pr_review.review.findings]
+    body = summary_body(pr_review, demoted, posted=0, already_posted=0, review_url=None, heading_note=f"Not posted: {reason}.")
+    written = annotations.write_step_summary(env, body)
+    if not written:
+        note("reviewer: GITHUB_STEP_SUMMARY is not set; no job summary written")
+    if echo is not None:
+        for line in annotations.workflow_commands(pr_review.review.findings, elsewhere="the job summary" if written else None):
+            echo(line)
+    return written

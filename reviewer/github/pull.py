@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from reviewer.errors import PublishError
 from reviewer.github.api import PullInfo, PullRef, describe, open_pull, pull_info
 from reviewer.github.base_files import BaseBranchFiles
-from reviewer.github.comments import SUMMARY_MARKER, PostedState, fingerprints_in, last_head_in
+from reviewer.github.comments import SUMMARY_MARKER, PostedState, comment_heading, fingerprint_of, last_head_in
+from reviewer.github.converge import ADDRESSED_MARKER, OurComment, Thread, declines, decode
 from reviewer.github.patches import FilePatch, PullDiff, changes_since, file_patch, pull_diff
 
 if TYPE_CHECKING:
@@ -37,12 +38,18 @@ class GitHubPull:
         self.repo = repo
         self.pull = pull
         self._diffs: dict[Path | None, PullDiff] = {}
+        self._since: dict[tuple[str, Path | None], PullDiff | None] = {}
         self._state: PostedState | None = None
 
     @classmethod
     def open(cls, gh: Github, ref: PullRef) -> GitHubPull:
         repo, pull = open_pull(gh, ref)
         return cls(gh, ref, repo, pull)
+
+    @property
+    def api(self) -> str:
+        """The REST base this pull request is read from."""
+        return str(self.gh.requester.base_url)
 
     @cached_property
     def info(self) -> PullInfo:
@@ -70,22 +77,53 @@ class GitHubPull:
 
     def since(self, sha: str, checkout: Path | None) -> PullDiff | None:
         """What changed since `sha` within the PR's files; None when that cannot be told (a force-push)."""
-        return changes_since(self.repo, sha, self.info, [f.path for f in self.whole(checkout).diff.files], checkout)
+        if (sha, checkout) not in self._since:
+            paths = [f.path for f in self.whole(checkout).diff.files]
+            self._since[(sha, checkout)] = changes_since(self.repo, sha, self.info, paths, checkout)
+        return self._since[(sha, checkout)]
+
+    def pushed(self, sha: str) -> PullDiff | None:
+        """What changed since `sha`, as this run already read it if it did (with or without a checkout)."""
+        known = [diff for (since, _), diff in self._since.items() if since == sha]
+        return known[0] if known else self.since(sha, None)
 
     def state(self, bot_login: str) -> PostedState:
-        """Our summary comment, the head SHA it records, and the fingerprints of our comments: nobody else's."""
+        """Our summary comment, its hidden state and head SHA, and our comments' threads: nobody else's."""
         from github import GithubException
 
         if self._state is None:
             me = _viewer(self.gh, bot_login)
             try:
-                summaries = [c for c in self.pull.get_issue_comments() if _ours(c.user, me) and (c.body or "").startswith(SUMMARY_MARKER)]
-                bodies = [c.body for c in self.pull.get_review_comments() if _ours(c.user, me)]
+                summaries = [c for c in self.pull.get_issue_comments() if ours(c.user, me) and (c.body or "").startswith(SUMMARY_MARKER)]
+                review_comments = list(self.pull.get_review_comments())
             except GithubException as exc:
                 raise PublishError(f"cannot read the comments of pull request #{self.ref.number}: {describe(exc)}") from None
             summary = summaries[-1] if summaries else None
-            self._state = PostedState(summary, last_head_in(summary.body) if summary else None, fingerprints_in(bodies))
+            body = summary.body if summary is not None else ""
+            self._state = PostedState(me, summary, last_head_in(body) if summary else None, _threads_of(review_comments, me), decode(body))
         return self._state
+
+    def threads(self, state: PostedState) -> list[Thread]:
+        """The review threads our comments started, from GitHub's GraphQL API (REST does not say resolved or outdated)."""
+        ours = {c.id: c for c in state.comments}
+        if not ours:
+            return []  # spare the query: nothing of ours to converge
+        owner, name = self.ref.repo.split("/")
+        found: list[Thread] = []
+        after: str | None = None
+        while True:
+            _, data = self.gh.requester.graphql_query(THREADS_QUERY, {"owner": owner, "name": name, "number": self.ref.number, "after": after})
+            page = data["data"]["repository"]["pullRequest"]["reviewThreads"]
+            for node in page["nodes"]:
+                first = (node["comments"]["nodes"] or [{}])[0]
+                root = ours.get(first.get("databaseId"))
+                if root is None:
+                    continue
+                by = (node.get("resolvedBy") or {}).get("login")
+                found.append(Thread(node["id"], root, bool(node["isResolved"]), _same_login(by, state.me), bool(node["isOutdated"]), bool(node["viewerCanResolve"])))
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
 
     def head(self) -> PullHead:
         """Where the PR's head commit can be fetched from (the base repository has refs/pull/N/head, forks too)."""
@@ -108,6 +146,54 @@ def _viewer(gh: Github, bot_login: str) -> str:
         return bot_login
 
 
-def _ours(user: Any, me: str) -> bool:
+def ours(user: Any, me: str) -> bool:
     """Written by our own account; any other account, bots included, may copy our markers."""
     return user is not None and str(user.login).lower() == me.lower()
+
+
+def _same_login(graphql_login: str | None, me: str) -> bool:
+    """GraphQL names a bot without the `[bot]` that REST shows (`github-actions` for `github-actions[bot]`)."""
+    return graphql_login is not None and graphql_login.lower().removesuffix("[bot]") == me.lower().removesuffix("[bot]")
+
+
+def _threads_of(comments: list[Any], me: str) -> tuple[OurComment, ...]:
+    """The first comment of each thread we started, and what was said in it since."""
+    replies: dict[int, list[Any]] = {}
+    for c in comments:
+        if c.in_reply_to_id is not None:
+            replies.setdefault(c.in_reply_to_id, []).append(c)
+    out: list[OurComment] = []
+    for c in comments:
+        if c.in_reply_to_id is not None or not ours(c.user, me):
+            continue
+        fingerprint = fingerprint_of(c.body)
+        if fingerprint is None:
+            continue
+        theirs = [r for r in replies.get(c.id, []) if not ours(r.user, me)]
+        acknowledged = any(ours(r.user, me) and ADDRESSED_MARKER in (r.body or "") for r in replies.get(c.id, []))
+        out.append(
+            OurComment(c.id, fingerprint, c.path, comment_heading(c.body)[1], bool(theirs), any(declines(r.body) for r in theirs), acknowledged)
+        )
+    return tuple(out)
+
+
+# One page of a pull request's review threads; the first comment tells ours (by its REST id).
+THREADS_QUERY = """
+query($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          id
+          isResolved
+          isOutdated
+          viewerCanResolve
+          resolvedBy { login }
+          comments(first: 1) { nodes { databaseId } }
+        }
+      }
+    }
+  }
+}
+"""

@@ -18,8 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from reviewer.backends.base import Usage
-from reviewer.config import CATEGORIES, SEVERITIES
 from reviewer.errors import ConfigError
 from reviewer.filters import Skipped
 from reviewer.findings import Finding
@@ -28,6 +26,7 @@ from reviewer.placement import PlacedFinding, Placement
 from reviewer.publishers import json as json_publisher
 from reviewer.review import Answered, Review
 from reviewer.summary import FileNote, Summary
+from reviewer.vocabulary import CATEGORIES, SEVERITIES, Usage
 
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 FORMAT = "reviewer-pr-review/2"
@@ -43,6 +42,7 @@ def dump(pr_review: PullReview) -> str:
         "base_sha": pr_review.base_sha,
         "since_sha": pr_review.since_sha,
         "not_reviewed_reason": pr_review.not_reviewed_reason,
+        "api_url": pr_review.api_url,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # `reviewer cost` sums runs by month
         "review": json_publisher.to_dict(pr_review.review),
     }
@@ -68,12 +68,12 @@ def load(path: Path) -> PullReview:
         raise ConfigError(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
     try:
         return _from_document(document)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: damaged saved review ({type(exc).__name__}: {exc})") from None
 
 
 def _usage(u: dict[str, Any]) -> Usage:
-    usage = Usage(**u)
+    usage = Usage(**{k: v for k, v in u.items() if k != "context_tokens"})  # context_tokens: kept on the Review
     if not all(isinstance(getattr(usage, f.name), int) and getattr(usage, f.name) >= 0 for f in dataclasses.fields(usage)):
         raise ValueError("usage counts must be whole numbers")
     return usage
@@ -122,11 +122,13 @@ def _from_document(d: dict[str, Any]) -> PullReview:
         answered=answered,
         notes=tuple(map(str, r.get("notes", []))),
         incomplete=bool(r.get("incomplete", False)),
+        context_tokens=int(r["usage"].get("context_tokens", 0)),
     )
     for key in ("head_sha", "base_sha", "since_sha"):
         if d.get(key) is not None and not _SHA.fullmatch(str(d[key])):
             raise ValueError(f"{key} is not a commit SHA")
     reason = d.get("not_reviewed_reason")
+    api = d.get("api_url")
     return PullReview(
         repo=str(d["repo"]),
         number=int(d["number"]),
@@ -135,6 +137,7 @@ def _from_document(d: dict[str, Any]) -> PullReview:
         review=review,
         since_sha=d.get("since_sha"),
         not_reviewed_reason=str(reason) if reason is not None else None,
+        api_url=str(api) if api is not None else None,
     )
 
 

@@ -10,25 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reviewer.findings import severity_rank
 from reviewer.placement import PlacedFinding
 from reviewer.safe_text import printable
+from reviewer.vocabulary import SEVERITY, severity_rank
 
-LEVELS = {"critical": "error", "major": "warning", "minor": "notice", "nit": "notice"}
+if TYPE_CHECKING:
+    from reviewer.review import Review
+
 PER_LEVEL = 10
 PER_JOB = 50
 STEP_SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub's cap per step, with headroom
 
 
-def workflow_commands(findings: Iterable[PlacedFinding]) -> list[str]:
-    """`::error file=…,line=…::message` lines, most severe first, within GitHub's per-step limits."""
+def workflow_commands(findings: Iterable[PlacedFinding], elsewhere: str | None = None) -> list[str]:
+    """`::error file=…,line=…::message` lines, most severe first, within GitHub's per-step limits.
+
+    `elsewhere` names where every finding can be read, when the caller wrote one (the job summary).
+    """
     ordered = sorted(findings, key=lambda p: (severity_rank(p.finding.severity), p.finding.path, p.finding.line))
     counts: dict[str, int] = {}
     lines: list[str] = []
     left_out = 0
     for placed in ordered:
-        level = LEVELS[placed.finding.severity]
+        level = SEVERITY[placed.finding.severity].annotation_level
         if counts.get(level, 0) >= PER_LEVEL or len(lines) >= PER_JOB:
             left_out += 1
             continue
@@ -41,7 +47,8 @@ def workflow_commands(findings: Iterable[PlacedFinding]) -> list[str]:
             lines.pop()
             left_out += 1
         level = room[0] if room else "notice"
-        message = f"{left_out} more findings are not shown as annotations (GitHub shows {PER_LEVEL} per level); see the job summary"
+        message = f"{left_out} more findings are not shown as annotations (GitHub shows {PER_LEVEL} per level per step)"
+        message += f"; see {elsewhere}" if elsewhere else "; `--format text` or `--format json` lists them all"
         lines.append(f"::{level}::{_data(message)}")
     return lines
 
@@ -55,11 +62,11 @@ def command(placed: PlacedFinding) -> str:
         props["endLine"] = str(f.line)
     props["title"] = f"{f.severity} · {f.category}: {f.title}"
     rendered = ",".join(f"{k}={_property(v)}" for k, v in props.items())
-    return f"::{LEVELS[f.severity]} {rendered}::{_data(f.body or f.title)}"
+    return f"::{SEVERITY[f.severity].annotation_level} {rendered}::{_data(f.body or f.title)}"
 
 
-def render(findings: Iterable[PlacedFinding]) -> str:
-    lines = workflow_commands(findings)
+def render(review: Review, *, colour: bool = False) -> str:
+    lines = workflow_commands(review.findings)
     return "\n".join(lines) + "\n" if lines else ""
 
 

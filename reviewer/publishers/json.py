@@ -6,31 +6,34 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from reviewer.placement import PlacedFinding
 from reviewer.review import Review
+
+
+def finding_dict(p: PlacedFinding) -> dict[str, Any]:
+    return {
+        "path": p.finding.path,
+        "line": p.finding.line,
+        "start_line": p.finding.start_line,
+        "side": p.finding.side,
+        "severity": p.finding.severity,
+        "category": p.finding.category,
+        "title": p.finding.title,
+        "body": p.finding.body,
+        "suggestion": p.finding.suggestion,
+        "anchored": p.anchored,
+        "placement": p.placement.value,
+        "fingerprint": p.fingerprint,
+    }
 
 
 def to_dict(review: Review) -> dict[str, Any]:
     return {
-        "findings": [
-            {
-                "path": p.finding.path,
-                "line": p.finding.line,
-                "start_line": p.finding.start_line,
-                "side": p.finding.side,
-                "severity": p.finding.severity,
-                "category": p.finding.category,
-                "title": p.finding.title,
-                "body": p.finding.body,
-                "suggestion": p.finding.suggestion,
-                "anchored": p.anchored,
-                "placement": p.placement.value,
-                "fingerprint": p.fingerprint,
-            }
-            for p in review.findings
-        ],
+        "findings": [finding_dict(p) for p in review.findings],
+        "dropped": [{**finding_dict(d.finding), "reason": d.reason} for d in review.dropped],
         "summary": review.summary.markdown() if review.summary else None,
         "summary_parts": asdict(review.summary) if review.summary else None,
-        "usage": asdict(review.usage),
+        "usage": {**asdict(review.usage), "context_tokens": review.context_tokens},
         "cost_usd": round(review.cost_usd, 6),
         "skipped": [{"path": s.path, "reason": s.reason} for s in review.skipped],
         "errors": list(review.errors),
@@ -46,5 +49,5 @@ def to_dict(review: Review) -> dict[str, Any]:
     }
 
 
-def render(review: Review) -> str:
+def render(review: Review, *, colour: bool = False) -> str:
     return json.dumps(to_dict(review), indent=2, ensure_ascii=False) + "\n"

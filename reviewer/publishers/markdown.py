@@ -9,11 +9,10 @@ from __future__ import annotations
 from reviewer.publishers.terminal import footer
 from reviewer.review import Review
 from reviewer.safe_text import fence_for, inline_code, neutralise, one_line
+from reviewer.vocabulary import SEVERITY
 
-_ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
-
-def render(review: Review) -> str:
+def render(review: Review, *, colour: bool = False) -> str:
     out = ["## Review", ""]
     if review.summary:
         out += [review.summary.markdown(), ""]
@@ -23,16 +22,23 @@ def render(review: Review) -> str:
         f = placed.finding
         span = f"{f.start_line}-{f.line}" if f.start_line else str(f.line)
         side = " (old file)" if f.side == "LEFT" else ""
-        out += [f"### {_ICONS[f.severity]} {f.severity}: {one_line(f.title)}", "", f"{inline_code(f'{f.path}:{span}')}{side} · {f.category}", ""]
+        out += [f"### {SEVERITY[f.severity].icon} {f.severity}: {one_line(f.title)}", "", f"{inline_code(f'{f.path}:{span}')}{side} · {f.category}", ""]
         if f.body:
             out += [neutralise(f.body), ""]
         if f.suggestion:
             out += [fence_for(f.suggestion), ""]
-    if review.skipped:
-        out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
-    if review.notes:
-        out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
-    if review.errors:
-        out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
+    out += status_sections(review)
     out.append(f"<sub>{one_line(footer(review))}</sub>")
     return "\n".join(out) + "\n"
+
+
+def status_sections(review: Review) -> list[str]:
+    """What was not reviewed, what failed, and notes: as lists under headings (the GitHub summary has them too)."""
+    out: list[str] = []
+    if review.skipped:
+        out += ["### Not reviewed", ""] + [f"- {inline_code(s.path)}: {one_line(s.reason)}" for s in review.skipped] + [""]
+    if review.errors:
+        out += ["### Errors", ""] + [f"- {one_line(e)}" for e in review.errors] + [""]
+    if review.notes:
+        out += ["### Notes", ""] + [f"- {one_line(n)}" for n in review.notes] + [""]
+    return out

@@ -10,7 +10,8 @@ from reviewer.config import Config
 from reviewer.review import Plan, estimated_cost
 
 
-def render(plan: Plan, config: Config, when: datetime, output_format: str) -> str:
+def render(plan: Plan, config: Config, when: datetime, output_format: str, *, verbose: bool = False) -> str:
+    """JSON holds every prompt; text is a table of the requests, and the prompts only when `verbose`."""
     rows: list[dict[str, Any]] = []
     for request in plan.requests:
         backend = config.backend(request.backends[0])
@@ -22,6 +23,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
                 "effort": backend.effort,
                 "paths": list(request.paths),
                 "prompt_tokens": request.prompt_tokens,
+                "context_tokens": request.context_tokens,
                 "estimated_cost_usd": round(estimated_cost(request, backend, when), 6),
                 "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             }
@@ -29,23 +31,34 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str) -> st
     total = sum(r["estimated_cost_usd"] for r in rows)
     skipped = [{"path": s.path, "reason": s.reason} for s in plan.skipped]
     if output_format == "json":
-        document = {"dry_run": True, "requests": rows, "skipped": skipped, "estimated_cost_usd": round(total, 6)}
+        context = sum(r["context_tokens"] for r in rows)
+        document = {"dry_run": True, "requests": rows, "skipped": skipped, "context_tokens": context, "estimated_cost_usd": round(total, 6)}
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    out: list[str] = []
+    out = ["#  task       backend → fallbacks       prompt tokens  context  est. cost  files"]
     for index, row in enumerate(rows, 1):
+        files = ", ".join(row["paths"])
         out.append(
-            f"=== request {index}/{len(rows)} · {row['task']} · {' → '.join(row['backends'])} "
-            f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens · "
-            f"est. ${row['estimated_cost_usd']:.4f}"
+            f"{index:<2} {row['task']:<10} {' → '.join(row['backends'])[:24]:<24} {row['prompt_tokens']:>14,} {row['context_tokens']:>8,}  "
+            f"${row['estimated_cost_usd']:>8.4f}  {files if len(files) <= 60 else files[:57] + '...'}"
         )
-        for message in row["messages"]:
-            out += [f"--- {message['role']} ---", message["content"].rstrip()]
-        out.append("")
+    if verbose:
+        for index, row in enumerate(rows, 1):
+            out += [
+                "",
+                f"=== request {index}/{len(rows)} · {row['task']} · {' → '.join(row['backends'])} "
+                f"({row['model']}, effort {row['effort']}) · ~{row['prompt_tokens']:,} prompt tokens "
+                f"(~{row['context_tokens']:,} of them code context) · est. ${row['estimated_cost_usd']:.4f}",
+            ]
+            for message in row["messages"]:
+                out += [f"--- {message['role']} ---", message["content"].rstrip()]
+    out.append("")
     for s in skipped:
         out.append(f"skipped {s['path']}: {s['reason']}")
     out.append(
         f"dry run: {len(rows)} request{'s' if len(rows) != 1 else ''}, "
-        f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens, "
+        f"~{sum(r['prompt_tokens'] for r in rows):,} prompt tokens (~{sum(r['context_tokens'] for r in rows):,} code context), "
         f"estimated ${total:.4f} (output estimated by effort; nothing was sent)"
     )
+    if not verbose and rows:
+        out.append("the prompts in full: add --verbose, or --format json > FILE")
     return "\n".join(out) + "\n"

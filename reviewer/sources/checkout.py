@@ -20,16 +20,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from reviewer.errors import ConfigError, DiffError
 
+# A checkout runs the user's post-checkout hook (husky, git-lfs: often "npm install"): not on PR content.
+NO_HOOKS = "core.hooksPath=/dev/null"
 CHECKOUT_HINT = (
     "check out the PR's head in the workflow before the review step:\n"
-    "  - uses: actions/checkout@v4\n"
+    "  - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2\n"
     "    with:\n"
     "      ref: ${{ github.event.pull_request.head.sha }}\n"
     "      persist-credentials: false"
@@ -74,7 +76,7 @@ def temporary(clone: Path | None, head: PullHead, env: Mapping[str, str]) -> Ite
     added_worktree = False
     try:
         if clone is not None and _git(clone, "cat-file", "-e", f"{head.sha}^{{commit}}").returncode == 0:
-            _check(_git(clone, "worktree", "add", "--detach", "--quiet", str(tree), head.sha), "create a worktree at the head")
+            _check(_git(clone, "-c", NO_HOOKS, "worktree", "add", "--detach", "--quiet", str(tree), head.sha), "create a worktree at the head")
             added_worktree = True
         else:
             _fetch(tree, head, env)
@@ -83,6 +85,18 @@ def temporary(clone: Path | None, head: PullHead, env: Mapping[str, str]) -> Ite
         if added_worktree and clone is not None:
             _git(clone, "worktree", "remove", "--force", str(tree))
         shutil.rmtree(holder, ignore_errors=True)
+
+
+@contextmanager
+def optional(source: Callable[[], AbstractContextManager[Path]], note: Callable[[str], None], use: str) -> Iterator[Path | None]:
+    """The tree when it can be had; else None and a note (code context and tools do without one, agents cannot)."""
+    with ExitStack() as stack:
+        try:
+            tree: Path | None = stack.enter_context(source())
+        except (ConfigError, DiffError) as exc:
+            note(f"reviewer: no checkout of the pull request's head for {use} ({exc})")
+            tree = None
+        yield tree
 
 
 def _fetch(tree: Path, head: PullHead, env: Mapping[str, str]) -> None:
@@ -103,7 +117,7 @@ def _fetch(tree: Path, head: PullHead, env: Mapping[str, str]) -> None:
             if repo.git.rev_parse("FETCH_HEAD") != head.sha:
                 # The PR moved on since its head was read: the agent must read the code the diff is of.
                 repo.git.fetch("--depth", "1", "--no-tags", head.clone_url, head.sha)
-        repo.git.checkout("--detach", "--quiet", head.sha)
+        repo.git.execute(["git", "-c", NO_HOOKS, "checkout", "--detach", "--quiet", head.sha])
     except git.GitCommandError as exc:
         detail = (exc.stderr or str(exc)).strip().splitlines()[-1:] or [""]
         raise DiffError(

@@ -1,0 +1,148 @@
+"""Code context: the enclosing scope of a hunk deep inside a long function reaches the prompt, with the file's
+own line numbers, in every language with a grammar; a finding on a context line is placed, not lost."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reviewer.cli import run
+from reviewer.context import code_context
+from reviewer.diff import parse_diff
+from reviewer.source_tree import SourceTree
+from reviewer.syntax import indented_block
+from tests.conftest import GitRepo
+from tests.model_server import ModelServer, Reply
+
+BODY_LINES = 240  # the function is longer than a small file, so its scope (not the whole file) is shown
+CHANGED = 200  # the body line changed, deep inside
+
+
+@dataclass(frozen=True)
+class Language:
+    path: str
+    before: str  # lines before the long function (another function, a class opening...)
+    header: str  # the long function's first line
+    body: str  # one body line, {i} numbered
+    footer: str  # what closes the function (and the class)
+    name: str  # the name the scope is labelled with
+
+    def source(self, changed: bool = False) -> str:
+        body = [self.body.format(i=i) for i in range(1, BODY_LINES + 1)]
+        if changed:
+            body[CHANGED - 1] = self.body.format(i=CHANGED).replace(str(CHANGED), f"{CHANGED} * 2")
+        return self.before + self.header + "\n" + "\n".join(body) + "\n" + self.footer
+
+    @property
+    def header_line(self) -> int:
+        return self.before.count("\n") + 1
+
+
+LANGUAGES = [
+    Language("calc.py", "import os\n\n\ndef small():\n    return 1\n\n\n", "def long_function(a):", "    a = a + {i}", "    return a\n", "long_function"),
+    Language("calc.js", "function small() {\n  return 1;\n}\n\n", "function longFunction(a) {", "  a = a + {i};", "  return a;\n}\n", "longFunction"),
+    Language("calc.ts", "export function small(): number {\n  return 1;\n}\n\n", "export function longFunction(a: number): number {", "  a = a + {i};", "  return a;\n}\n", "longFunction"),
+    Language("calc.go", "package calc\n\nfunc small() int {\n\treturn 1\n}\n\n", "func (c *Calc) LongFunction(a int) int {", "\ta = a + {i}", "\treturn a\n}\n", "LongFunction"),
+    Language("Calc.java", "public class Calc {\n  int small() {\n    return 1;\n  }\n\n", "  int longFunction(int a) {", "    a = a + {i};", "    return a;\n  }\n}\n", "longFunction"),
+    Language("calc.rs", "struct Calc;\n\nimpl Calc {\n    fn small() -> i32 {\n        1\n    }\n\n", "    fn long_function(mut a: i32) -> i32 {", "        a = a + {i};", "        a\n    }\n}\n", "long_function"),
+    Language("calc.c", "#include <stdio.h>\n\nstatic int small(void) {\n  return 1;\n}\n\n", "int long_function(int a) {", "  a = a + {i};", "  return a;\n}\n", "long_function"),
+    Language("calc.cpp", "#include <vector>\n\nnamespace calc {\n\n", "int Calc::long_function(int a) {", "  a = a + {i};", "  return a;\n}\n\n}  // namespace calc\n", "Calc::long_function"),
+    Language("calc.rb", "class Calc\n  def small\n    1\n  end\n\n", "  def long_function(a)", "    a = a + {i}", "    a\n  end\nend\n", "long_function"),
+]
+
+
+def commit_change(repo: GitRepo, language: Language) -> None:
+    repo.write(language.path, language.source())
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(language.path, language.source(changed=True))
+    repo.commit("double it")
+
+
+@pytest.mark.parametrize("language", LANGUAGES, ids=lambda lang: lang.path.rsplit(".", 1)[1])
+def test_the_enclosing_scope_reaches_the_prompt_and_a_finding_on_it_is_placed(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str], language: Language
+) -> None:
+    commit_change(repo, language)
+    header, changed = language.header_line, language.header_line + CHANGED
+    far = header + 3  # a body line far above the hunk: only the context shows it
+    finding = {"path": language.path, "line": far, "severity": "major", "category": "bug", "title": "Seen in context", "body": "b"}
+    model_server.default = Reply(content=json.dumps({"findings": [finding]}))
+    capsys.readouterr()
+    run(["local", "--base", "main", "--format", "json", "--base-url", model_server.openai_url, "--model", "m", "--fail-on", "major"])
+    result = json.loads(capsys.readouterr().out)
+
+    [request] = model_server.posts()
+    prompt = request.text
+    assert f"enclosing function `{language.name}`" in prompt
+    assert f"{header:>6} | {language.header}" in prompt
+    assert f"{far:>6} | {language.body.format(i=3)}" in prompt
+    assert f"⋮ lines {changed - 3}-{changed + 3} are in the diff" in prompt  # what the diff shows is not repeated
+    assert prompt.index("untrusted-code") < prompt.index("untrusted-diff")  # context first: the cacheable prefix
+    [placed] = result["findings"]
+    assert (placed["line"], placed["placement"], placed["anchored"]) == (far, "file", False)
+    assert result["usage"]["context_tokens"] > 0
+
+
+def test_dry_run_counts_the_context_tokens(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    commit_change(repo, LANGUAGES[0])
+    capsys.readouterr()
+    assert run(["local", "--base", "main", "--dry-run", "--format", "json", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["context_tokens"] == plan["requests"][0]["context_tokens"] > 100
+    run(["local", "--base", "main", "--dry-run", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"])
+    assert "code context)" in capsys.readouterr().out
+
+
+def test_a_range_that_is_not_checked_out_gets_no_context(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--range` and `--staged` review other text than the working tree holds: its line numbers would lie."""
+    commit_change(repo, LANGUAGES[0])
+    repo.write("calc.py", LANGUAGES[0].source(changed=True).replace("a = a + 3\n", "a = a + 333\n"))
+    run(["local", "--range", "main..feature", "--format", "json", "--base-url", model_server.openai_url, "--model", "m"])
+    assert "untrusted-code" not in model_server.posts()[0].text
+
+
+def python_change(tmp_path: Path) -> tuple[GitRepo, str]:
+    repo = GitRepo(tmp_path / "r")
+    repo.write("lib.py", "def compute(v):\n    '''Adds one.'''\n    return v + 1\n")
+    repo.write("use.py", "from app import long_function\n\n\ndef caller():\n    return long_function(1)\n")
+    repo.write("calc.py", LANGUAGES[0].source())
+    repo.commit("base")
+    repo.write("calc.py", LANGUAGES[0].source().replace("a = a + 200\n", "a = compute(a) + 200\n"))
+    return repo, repo.git("diff")
+
+
+def test_definitions_of_new_calls_and_call_sites_of_changed_functions(tmp_path: Path) -> None:
+    repo, raw = python_change(tmp_path)
+    context = code_context(parse_diff(raw).files, SourceTree(repo.root), 16000, 3)
+    assert "--- lib.py: definition of `compute` (lines 1-3)" in context.text
+    assert "--- use.py: call of `long_function` in function `caller` (lines 2-5)" in context.text
+    assert "     5 |     return long_function(1)" in context.text
+
+
+def test_the_budget_and_the_routing_rules_bound_the_context(tmp_path: Path) -> None:
+    repo, raw = python_change(tmp_path)
+    files = parse_diff(raw).files
+    assert code_context(files, SourceTree(repo.root), 0, 3).text == ""
+    small = code_context(files, SourceTree(repo.root), 400, 3)
+    assert small.tokens <= 400 and "definition of `compute`" in small.text  # the 240-line scope does not fit; the rest does
+    hidden = code_context(files, SourceTree(repo.root, lambda path: path != "lib.py"), 16000, 3)
+    assert "lib.py" not in hidden.text
+
+
+def test_secrets_in_context_are_redacted(tmp_path: Path) -> None:
+    repo, raw = python_change(tmp_path)
+    key = "AKIA" + "Q3EGRW7TAZ2LDX5M"
+    repo.write("calc.py", (repo.root / "calc.py").read_text().replace("a = a + 5\n", f"a = a + 5  # {key}\n"))
+    context = code_context(parse_diff(repo.git("diff")).files, SourceTree(repo.root), 16000, 0)
+    assert "enclosing function" in context.text and key not in context.text
+
+
+def test_the_indentation_fallback_finds_the_block_of_a_language_without_a_grammar() -> None:
+    lines = ["object Main {", "  def run(): Unit = {", "    val x = 1", "    println(x)", "  }", "}"]
+    block = indented_block(lines, 4, 4)
+    assert block is not None and (block.start, block.end) == (2, 5)
+    assert indented_block(lines, 1, 1) is None
