@@ -8,7 +8,8 @@ and the GitHub flow (`reviewer pr`, review and summary, posting to tests/github_
 own processes against tests/model_server.py, which caches prompts the way DeepSeek does and answers in
 1 s + 0.1 s per 1,000 uncached prompt tokens, 8 requests at a time; its answers are as long as
 reviewer.budget expects (reasoning and findings by effort and size). Each is run twice: with that answer
-time (wall) and with none (overhead: our own time). It prints one table:
+time (wall) and with none (overhead: our own time). Code context around the hunks is off unless --context
+(its cost is the code-context pass's own, measured apart). It prints one table:
 
 - ideal: one answer time for the run's uncached prompt tokens split evenly over the 8 slots: 1 s + the
   reading (the physical limit of any split of what was sent; how much was sent is the next column's);
@@ -23,8 +24,10 @@ reviewer.budget expects (4 characters a token); prices are DeepSeek V4-Pro's off
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import functools
 import json
+import multiprocessing
 import os
 import re
 import subprocess
@@ -49,14 +52,23 @@ SLOTS = 8
 # Characters per streamed event. DeepSeek streams about a token an event, over minutes; a Python server
 # sending 50,000 events at once would measure itself, not us (benchmarks/README.md has both figures).
 PIECE = 1024
+PRICE = {"input": 0.66, "cached": 0.022, "output": 1.98}  # DeepSeek V4-Pro off-peak, USD per 1M tokens
+_CHANGED = re.compile(r"^ *\d+ [+-] ", re.MULTILINE)
+
+
+_COUNTER: concurrent.futures.ProcessPoolExecutor | None = None
 
 
 @functools.lru_cache(maxsize=64)
 def count(text: str) -> int:
-    """Prompt tokens as DeepSeek V4 counts them (its own tokenizer): the server's and the answers' unit."""
-    return exact(text)
-PRICE = {"input": 0.66, "cached": 0.022, "output": 1.98}  # DeepSeek V4-Pro off-peak, USD per 1M tokens
-_CHANGED = re.compile(r"^ *\d+ [+-] ", re.MULTILINE)
+    """Prompt tokens as DeepSeek V4 counts them (its own tokenizer): the server's and the answers' unit.
+
+    Counted in a process of its own, so that the server's threads sending answers do not wait on it.
+    """
+    global _COUNTER
+    if _COUNTER is None:
+        _COUNTER = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _COUNTER.submit(exact, text).result()
 
 
 def answer_time(uncached: int) -> float:
@@ -217,6 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--package", default="pytest==7.4.4,pytest==8.2.0", help="two releases: NAME==OLD,NAME==NEW")
     parser.add_argument("--separate", action="store_true", help="also run the GitHub flow with review and summary as separate requests")
+    parser.add_argument("--context", action="store_true", help="with code context around the hunks ([review] context_tokens as configured)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -229,13 +242,15 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DEEPSEEK_", "REVIEWER_"))}
         env.update(HOME=str(home), PYTHONPATH=str(ROOT), GITHUB_API_URL="", NO_COLOR="1")
 
+        context = "" if options.context else "context_tokens = 0\n"
+
         def config(server_url: str, combine: bool = True) -> Path:
             path = work / "bench.toml"
             path.write_text(
                 "[routes]\nreview = \"loop\"\nsummarize = \"loop\"\n\n[backends.loop]\n"
                 f"base_url = \"{server_url}\"\nmodel = \"deepseek-v4-pro\"\neffort = \"high\"\n"
                 f"price_input = {PRICE['input']}\nprice_cached_input = {PRICE['cached']}\nprice_output = {PRICE['output']}\n\n"
-                f"[review]\nconcurrency = {SLOTS}\ncombine_summary = {'true' if combine else 'false'}\n\n"
+                f"[review]\nconcurrency = {SLOTS}\ncombine_summary = {'true' if combine else 'false'}\nmax_cost_usd = 100.0\n{context}\n"
                 "[github]\nseconds_between_writes = 0.0\nmax_files = 0\nmax_changed_lines = 0\n",
                 encoding="utf-8",
             )
@@ -258,13 +273,13 @@ def main() -> None:
                 gh_env = {**env, "GITHUB_API_URL": gh.api, "GITHUB_TOKEN": TOKEN}
                 saved = work / "saved.json"
 
-                def pr(server: ModelServer, combine: bool = combine) -> Measured:
+                def pr(server: ModelServer, combine: bool = combine, gh: GitHubServer = gh, gh_env: dict[str, str] = gh_env, saved: Path = saved) -> Measured:
                     measured = run_cli(["pr", "--repo", gh.repo, "--number", "1", "--full", "--config", str(config(server.openai_url, combine)),
                                         "--output", str(saved)], outside, gh_env, server)
                     measured.output = json.loads(saved.read_text(encoding="utf-8"))["review"]
                     return measured
 
-                def pr_plan(combine: bool = combine) -> dict[str, object]:
+                def pr_plan(combine: bool = combine, gh: GitHubServer = gh, gh_env: dict[str, str] = gh_env) -> dict[str, object]:
                     with ModelServer() as s:
                         out = subprocess.run([sys.executable, "-m", "reviewer.cli", "pr", "--repo", gh.repo, "--number", "1", "--full",
                                               "--config", str(config(s.openai_url, combine)), "--dry-run", "--format", "json"],

@@ -249,7 +249,7 @@ def plan_review(
                 }
                 summarizes = task == "review" and route in together
                 # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
-                messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
+                messages = tuple(_redacted(m, context["diff"]) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
                 prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, count, counted)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
@@ -257,6 +257,15 @@ def plan_review(
 
 
 COMBINED_TEMPLATES = "review+summarize"
+
+
+def _redacted(message: Message, diff: str) -> Message:
+    """`message` with every secret masked. The diff in it is redacted already, and fenced between marker
+    lines (no secret spans its edges): only the text around it is scanned, not the diff a second time."""
+    head, found, tail = message.content.partition(diff) if diff else ("", "", "")
+    if not found:
+        return Message(message.role, redact(message.content))
+    return Message(message.role, redact(head) + diff + redact(tail))
 
 
 def _prompt_tokens(messages: tuple[Message, ...], diff: str, diff_tokens: int, count: tokens.Count, system: dict[str, int]) -> int:
@@ -382,7 +391,11 @@ def run_review(
     if status and plan.requests:
         status.begin(len(plan.requests))
     executor = ThreadPoolExecutor(max_workers=config.review.concurrency)
-    futures = [executor.submit(work, request) for request in plan.requests]
+    # Largest first: when there are more requests than slots, a short one fills in after a long one, and
+    # the last to finish is close to the average rather than a long one started late.
+    order = sorted(range(len(plan.requests)), key=lambda i: -plan.requests[i].prompt_tokens)
+    submitted = {i: executor.submit(work, plan.requests[i]) for i in order}
+    futures = [submitted[i] for i in range(len(plan.requests))]
     try:
         outcomes = [future.result() for future in futures]
     except KeyboardInterrupt:
