@@ -215,6 +215,23 @@ def measure(name: str, run: Callable[[ModelServer], Measured], dry_run: Callable
     )
 
 
+def small_change(repo: Path, env: dict[str, str], config: Callable[[str], Path]) -> str:
+    """`--dry-run`'s estimate against the actual cost on a small change: 20 lines of one file."""
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
+    git("checkout", "-q", "-b", "small", "main")
+    target = next(p for p in sorted(repo.rglob("*.py")) if ".git" not in p.parts and len(p.read_text(encoding="utf-8").splitlines()) > 40)
+    lines = target.read_text(encoding="utf-8").splitlines()
+    target.write_text("\n".join([*lines[:20], *(f"{line}  # edited" for line in lines[20:40]), *lines[40:]]) + "\n", encoding="utf-8")
+    git("-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-qam", "small")
+    with ModelServer(cache=PrefixCache(count), count=count) as server:
+        server.responder = responder
+        args = [sys.executable, "-m", "reviewer.cli", "local", "--range", "main..small", "--config", str(config(server.openai_url)), "--format", "json"]
+        estimate = json.loads(subprocess.run([*args, "--dry-run"], cwd=repo, env=env, check=True, capture_output=True).stdout)["estimated_cost_usd"]
+        actual = json.loads(subprocess.run(args, cwd=repo, env=env, capture_output=True).stdout)["cost_usd"]
+    git("checkout", "-q", "feature")
+    return f"small change (20 lines of {target.relative_to(repo)}): --dry-run ${estimate:.4f}, actual ${actual:.4f}, est ÷ actual {estimate / actual:.2f}\n"
+
+
 def _changed_lines(raw: str, skipped: set[str]) -> int:
     count, current = 0, ""
     for line in raw.splitlines():
@@ -288,6 +305,8 @@ def main() -> None:
 
                 name = "GitHub flow, review + summary" + ("" if combine else " (separate requests)")
                 rows.append(measure(name, pr, pr_plan, raw, skipped))
+
+        print(small_change(repo, env, config))
 
     widths = [max(len(h), *(len(r.cells()[i]) for r in rows)) for i, h in enumerate(HEADER)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True)) + " |")
