@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 from reviewer.config import from_mapping
 from reviewer.diff import parse_diff
@@ -36,7 +35,7 @@ def main() -> None:
     start = time.perf_counter()
     diff = parse_diff(text)
     parsed = time.perf_counter()
-    plan = plan_review(diff, from_mapping({}, None), Templates(Path.cwd()), description="benchmark", guidelines="")
+    plan = plan_review(diff, from_mapping({}, None), Templates(), description="benchmark", guidelines="")
     planned = time.perf_counter()
     _, peak = tracemalloc.get_traced_memory()
     tokens = sum(r.prompt_tokens for r in plan.requests)
