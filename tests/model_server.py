@@ -102,15 +102,17 @@ class PrefixCache:
 
 
 def _common_prefix(a: str, b: str) -> str:
-    """The longest common prefix, found by halving: comparing slices runs in C, not a loop per character."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
+    """The longest common prefix, compared a block at a time (in C), the block doubling while they agree."""
+    end, size, limit = 0, 4096, min(len(a), len(b))
+    while end < limit:
+        stop = min(end + size, limit)
+        if a[end:stop] == b[end:stop]:
+            end, size = stop, size * 2
+        elif size > 1:
+            size //= 2
         else:
-            high = middle - 1
-    return a[:low]
+            break
+    return a[:end]
 
 
 class ModelServer:
