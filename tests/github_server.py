@@ -169,14 +169,30 @@ class GitHubServer:
         pending = {r["id"] for r in self.reviews if r["state"] == "PENDING"}
         return [c for c in self.review_comments if c.get("pull_request_review_id") not in pending]
 
-    def human_reply(self, comment_id: int, body: str, *, resolve: bool = False) -> dict[str, Any]:
+    def human_reply(self, comment_id: int, body: str, *, resolve: bool = False, login: str = "bob") -> dict[str, Any]:
         parent = next(c for c in self.review_comments if c["id"] == comment_id)
         if resolve:
-            self.resolve(comment_id, "bob")
-        reply = {**parent, "id": next(self._ids), "body": body, "user": {"login": "bob", "type": "User", "id": 9}, "in_reply_to_id": comment_id}
-        reply["resolved"] = False
+            self.resolve(comment_id, login)
+        reply = {**parent, "id": next(self._ids), "body": body, "user": {"login": login, "type": "User", "id": 9}, "in_reply_to_id": comment_id}
+        reply["url"] = parent["url"].rsplit("/", 1)[0] + f"/{reply['id']}"
+        reply["html_url"] = parent["html_url"].rsplit("#", 1)[0] + f"#discussion_r{reply['id']}"
+        reply.update(resolved=False, reactions=_reactions(reply["url"]))
         self.review_comments.append(reply)
         return reply
+
+    def human_comment(self, number: int, body: str, login: str = "alice") -> dict[str, Any]:
+        """A person's comment in a pull request's conversation."""
+        comment = {"id": next(self._ids), "body": body, "user": {"login": login, "type": "User", "id": 11}, "issue_number": number}
+        comment["url"] = f"{self.api}/repos/{self.repo}/issues/comments/{comment['id']}"
+        comment["html_url"] = f"https://github.example/{self.repo}/pull/{number}#issuecomment-{comment['id']}"
+        self.issue_comments.append(comment)
+        return comment
+
+    def react(self, comment_id: int, content: str) -> None:
+        """A person's reaction (`+1`, `-1`, ...) to a review comment, as its `reactions` rollup counts it."""
+        comment = next(c for c in self.review_comments if c["id"] == comment_id)
+        comment["reactions"][content] = comment["reactions"].get(content, 0) + 1
+        comment["reactions"]["total_count"] += 1
 
     def resolve(self, comment_id: int, by: str) -> None:
         """Resolve the thread that comment starts, as `by` (a GraphQL login: a bot's has no `[bot]`)."""
@@ -623,8 +639,15 @@ def _store_comment(gh: GitHubServer, pull: Pull, comment: dict[str, Any], review
     }
     stored["url"] = f"{gh.api}/repos/{gh.repo}/pulls/comments/{stored['id']}"
     stored["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#discussion_r{stored['id']}"
+    stored["reactions"] = _reactions(stored["url"])
     gh.review_comments.append(stored)
     return stored
+
+
+def _reactions(gh_url: str) -> dict[str, Any]:
+    """The `reactions` rollup GitHub puts on every review comment it lists."""
+    counts = dict.fromkeys(("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"), 0)
+    return {"url": f"{gh_url}/reactions", "total_count": 0, **counts}
 
 
 def _body(body: dict[str, Any], *, limit: int = BODY_LIMIT, required: bool = True) -> str:

@@ -2,9 +2,11 @@
 
 Reads the event and does what it calls for: a review on pull_request opened,
 synchronize, reopened and ready_for_review; a review or a walkthrough on a
-`/review` or `/summarize` comment from someone with write access; anything
-else is a no-op with a one-line reason. Writes `findings`, `cost-usd` and
-`review-url` to `$GITHUB_OUTPUT`.
+`/review` or `/summarize` comment from someone with write access; one answer
+to a reply in our review threads, a review comment naming the reviewer, or
+`/ask QUESTION`, from someone `[chat]` allows; anything else is a no-op with
+a one-line reason. Writes `findings`, `cost-usd` and `review-url` (for an
+answer: its URL) to `$GITHUB_OUTPUT`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from github import Github
 
     from reviewer.commands.pr import PrOutcome
-    from reviewer.github.event import Decision
+    from reviewer.github.event import Asked, Decision
     from reviewer.github.flow import TreeSource
     from reviewer.github.pull import GitHubPull
     from reviewer.pipeline import Setup
@@ -72,7 +74,9 @@ def _act(pull: GitHubPull, setup: Setup, decision: Decision, opts: RunOptions, e
     if decision.commenter and not _can_write(pull.gh, ref.repo, decision.commenter):
         click.echo(f"reviewer: nothing to do: {decision.commenter} has no write access to {ref.repo}")
         return PrOutcome(0)
-    if decision.fork and not _has_review_key(config, env):
+    if decision.task == "chat" and decision.asked is not None:
+        return _answer(pull, setup, decision.asked, env, workspace)
+    if decision.fork and not _has_key(config, env, "review"):
         # Secrets never reach a workflow triggered from a fork: say so and pass, rather than fail every fork PR.
         message = (
             f"not reviewing {ref.repo}#{ref.number}: it comes from a fork, and GitHub passes no secrets "
@@ -90,6 +94,28 @@ def _act(pull: GitHubPull, setup: Setup, decision: Decision, opts: RunOptions, e
         dry_run=False, note=note, progress=progress_printer(),
     )
     return finish(pull, reviewed, config, opts, env, post=True, output=None)
+
+
+def _answer(pull: GitHubPull, setup: Setup, asked: Asked, env: Mapping[str, str], workspace: Path | None) -> PrOutcome:
+    """One answer to a person's comment, or a line saying why there is none."""
+    from reviewer.commands.pr import PrOutcome
+    from reviewer.errors import ExitCode
+    from reviewer.github.answering import respond
+
+    ref = pull.ref
+    if not _has_key(setup.config, env, "chat"):
+        click.echo(f"reviewer: not answering {asked.login} on {ref.repo}#{ref.number}: no backend of the chat route has its key here (a fork's run gets no secrets)")
+        return PrOutcome(0)
+    note(f"reviewer: comment {asked.comment_id} from {asked.login}: answering on {ref.repo}#{ref.number} if it asks us")
+    done = respond(pull, setup, asked, env, checkout=workspace, tree_source=workspace_tree(workspace), note=note)
+    if done.skipped:
+        click.echo(f"reviewer: not answering: {done.skipped}")
+        return PrOutcome(0)
+    if done.error:
+        note(f"reviewer: no answer to comment {asked.comment_id}: {done.error}")
+        return PrOutcome(ExitCode.INCOMPLETE, cost_usd=done.cost_usd)
+    note(f"reviewer: answered {asked.login}: {done.url} · cost ${done.cost_usd:.4f}")
+    return PrOutcome(0, cost_usd=done.cost_usd, review_url=done.url)
 
 
 def workspace_tree(workspace: Path | None) -> TreeSource:
@@ -144,9 +170,9 @@ def _in_repository(config: str | None, workspace: str | None) -> str | None:
     return resolved.relative_to(root).as_posix() if resolved == root or root in resolved.parents else config
 
 
-def _has_review_key(config: Config, env: Mapping[str, str]) -> bool:
-    """Whether some backend of the review route can be used here: self-hosted, keyless, or its key is set."""
-    for name in config.routes.review:
+def _has_key(config: Config, env: Mapping[str, str], task: str) -> bool:
+    """Whether some backend of the task's route can be used here: self-hosted, keyless, or its key is set."""
+    for name in config.routes.for_task(task):
         backend = config.backend(name)
         if backend.is_self_hosted or not backend.api_key_env or env.get(backend.api_key_env):
             return True
