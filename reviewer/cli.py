@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "backends": "reviewer.commands.backends_cmd:backends",
     "eval": "reviewer.commands.eval_cmd:eval_suite",
     "eval import": "reviewer.commands.eval_cmd:eval_import",  # a subcommand of a command that takes an argument
+    "learn": "reviewer.commands.learn:learn",
 }
 
 # One line of help per command, so `reviewer --help` imports none of them.
@@ -43,6 +44,7 @@ SHORT_HELP: dict[str, str] = {
     "prompts": "List, show and render the prompt templates in effect.",
     "backends": "Check each backend; import backends from OpenCode or Claude Code.",
     "eval": "Measure templates on an eval suite: recall, precision, F1, false positives; gate on a baseline.",
+    "learn": "Propose .reviewer/learnings.md entries from what the team said in our review threads.",
 }
 
 

@@ -59,6 +59,8 @@ class Pull:
     head_repo: str | None = None  # the head branch's repository (owner/name); None: the base repository
     head_ref: str = "feature"  # the head branch
     patchless: set[str] = field(default_factory=set)  # files GitHub sends without a patch (too large)
+    updated_at: str = "2026-01-01T00:00:00Z"  # when it last changed: `GET /pulls?sort=updated` orders by it
+    state: str = "open"
 
 
 @dataclass
@@ -443,6 +445,8 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                     gh.issue_comments.append(comment)
                     return 201, comment, {}
                 return _page(self, [c for c in gh.issue_comments if c["issue_number"] == pull.number], query)
+            if rest == "pulls" and method == "GET":
+                return _page(self, _pulls(gh, query), query)
             if m := re.fullmatch(r"pulls/(\d+)", rest):
                 pull = _pull(gh, int(m[1]))
                 if method == "PATCH":
@@ -483,6 +487,23 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _pulls(gh: GitHubServer, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """`GET /pulls`: filtered by state (open by default), head (`owner:branch`) and base; sorted as asked."""
+    state = query.get("state", ["open"])[0]
+    owner = gh.repo.split("/")[0]
+    found = [
+        p for p in gh.pulls.values()
+        if state in ("all", p.state)
+        and query.get("head", [f"{owner}:{p.head_ref}"])[0] == f"{owner}:{p.head_ref}"
+        and query.get("base", ["main"])[0] == "main"
+    ]
+    if query.get("sort", ["created"])[0] == "updated":
+        found.sort(key=lambda p: p.updated_at, reverse=query.get("direction", ["desc"])[0] == "desc")
+    else:
+        found.sort(key=lambda p: p.number, reverse=query.get("direction", ["desc"])[0] == "desc")
+    return [_pull_json(gh, p) for p in found]
+
+
 def _pull(gh: GitHubServer, number: int) -> Pull:
     if number not in gh.pulls:
         raise _Reply(404, {"message": "Not Found"})
@@ -509,7 +530,8 @@ def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
     return {
         "id": pull.number + 500,
         "number": pull.number,
-        "state": "open",
+        "state": pull.state,
+        "updated_at": pull.updated_at,
         "title": pull.title,
         "body": pull.body,
         "draft": pull.draft,

@@ -25,10 +25,6 @@ def reviewed(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture
     return [next(c for c in ours if c["path"] == f["path"] and c["line"] == f["line"]) for f in found]
 
 
-def new_writes(gh: GitHubServer, before: int) -> list[Any]:
-    return [r for r in gh.writes()[before:]] + [r for r in gh.requests if r.path == "/graphql" and "mutation" in str(r.body)]
-
-
 def test_a_reply_under_our_comment_gets_one_answer_in_that_thread(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     [ours] = reviewed(scenario, gh, capsys, EVAL)
     question = gh.human_reply(ours["id"], "Why is this a problem? Only we write these files.", login="alice")
