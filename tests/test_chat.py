@@ -210,3 +210,49 @@ def _person_comment(gh: GitHubServer, fields: dict[str, Any], login: str) -> dic
     stored = _store_comment(gh, gh.pulls[1], fields, None, fields["commit_id"])
     stored["user"] = {"login": login, "type": "User", "id": 12}
     return stored
+
+
+def _review_comment(action: str = "created", **comment: Any) -> dict[str, Any]:
+    fields = {"id": 7, "body": "why?", "user": {"login": "alice", "type": "User"}, "author_association": "MEMBER", "in_reply_to_id": 5, **comment}
+    return {"action": action, "comment": fields, "pull_request": {"number": 3}}
+
+
+def test_which_comments_may_ask_is_decided_from_the_event_alone() -> None:
+    from reviewer.github.event import Asked, decide
+
+    asked = decide("pull_request_review_comment", _review_comment())
+    assert (asked.task, asked.number, asked.asked) == ("chat", 3, Asked(7, "why?", "alice", "MEMBER", 5))
+    assert decide("pull_request_review_comment", _review_comment(in_reply_to_id=None)).asked == Asked(7, "why?", "alice", "MEMBER", 7)  # starts a thread
+    assert decide("pull_request_review_comment", _review_comment("edited")).task == "skip"
+    assert decide("pull_request_review_comment", _review_comment(user={"login": "renovate[bot]", "type": "Bot"})).task == "skip"
+    issue = {"action": "created", "issue": {"number": 4, "pull_request": {}}}
+    ask = decide("issue_comment", {**issue, "comment": {"id": 9, "body": "/ask  Is this safe?\nIn prod too?", "user": {"login": "bob"}, "author_association": "NONE"}})
+    assert (ask.task, ask.asked) == ("chat", Asked(9, "Is this safe?\nIn prod too?", "bob", "NONE", None))  # who may: the settings decide
+    assert decide("issue_comment", {**issue, "comment": {"id": 9, "body": "/ask", "user": {"login": "bob"}}}).reason == "/ask without a question"
+    assert decide("issue_comment", {**issue, "comment": {"id": 9, "body": "/asking around", "user": {"login": "bob"}}}).task == "skip"
+    assert decide("schedule", {}).task == "learn" and decide("workflow_dispatch", {}).task == "learn"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [("@reviewer why?", True), ("Why, @Reviewer?", True), ("cc @reviewer-bot", False), ("mail me@reviewer.dev", False), ("@reviewers", False), ("no", False)],
+)
+def test_a_mention_is_the_name_itself(text: str, named: bool) -> None:
+    from reviewer.github.answering import names
+
+    assert names(text, "@reviewer") is named
+    assert names(text, "") is False
+
+
+def test_the_answer_is_escaped_cut_and_marked() -> None:
+    from reviewer.chat import concedes
+    from reviewer.github.answers import answer_body, answered, conceded
+
+    body = answer_body("Ask @team. <!-- reviewer:summary -->", 42, conceded=False, max_chars=6000)
+    assert answered(body) == 42 and not conceded(body)
+    assert "`@team`" in body and "<!-- reviewer:summary" not in body
+    long = answer_body("x" * 9000, 42, conceded=False, max_chars=6000)
+    assert len(long) < 6200 and "cut to fit" in long
+    assert answered("<!-- reviewer:answer=42 -->") == 42 and answered(" <!-- reviewer:answer=42 -->") is None  # only at the very start
+    assert conceded(answer_body("You are right.", 1, conceded=True, max_chars=100))
+    assert concedes("**You're right**: it is checked") and concedes("You are absolutely right.") and not concedes("If you are right, then…")

@@ -11,8 +11,10 @@ import pytest
 
 from reviewer.cli import run
 from reviewer.learnings import HEADER, Evidence, Proposal, merge, parse, pattern_of, prompt_text, propose
+from tests.conftest import GitRepo
 from tests.github_fixtures import Scenario, finding, make_pull
 from tests.github_server import TOKEN, GitHubServer
+from tests.model_server import ModelServer, Recorded, Reply
 
 STYLE_APP = finding("src/app.py", 6, "minor", "style", "Name the file handle")
 STYLE_NEW = finding("src/new.py", 2, "minor", "style", "Prefer sum()")
@@ -188,3 +190,31 @@ def test_the_model_gets_the_entries_without_the_notes_for_people(tmp_path: Path)
     assert shown.startswith("### `style` findings on `src/**` were not useful\n\n12 were marked 👎")
     assert "<!--" not in shown and "Evidence" not in shown and "# Learnings" not in shown
     assert prompt_text(merge(None, [])) == ""  # the header alone says nothing to the model
+
+
+def test_eval_compares_the_review_with_and_without_the_learnings(
+    repo: GitRepo, tmp_path: Path, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write(".reviewer/learnings.md", merge(None, [_proposal("not-useful", "style", "src/**", 2)]))
+    repo.commit("learnings")
+    case = tmp_path / "suite" / "clean"
+    case.mkdir(parents=True)
+    (case / "diff.patch").write_text(
+        "diff --git a/src/a.py b/src/a.py\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/src/a.py\n@@ -0,0 +1,2 @@\n+x = 1\n+y = 2\n"
+    )
+    (case / "expected.json").write_text("{}")
+    nit = {"path": "src/a.py", "line": 1, "severity": "nit", "category": "style", "title": "Name it better", "body": "b"}
+
+    def answer(request: Recorded) -> Reply:  # a model that heeds the learnings
+        return Reply(content=json.dumps({"findings": [] if "were not useful" in request.text else [nit]}))
+
+    model_server.responder = answer
+    base = ["eval", str(tmp_path / "suite"), "--base-url", model_server.openai_url, "--model", "m", "--format", "json"]
+    assert run([*base, "--compare-learnings"]) == 0
+    variants = {v["name"]: v for v in json.loads(capsys.readouterr().out)["variants"]}
+    assert set(variants) == {"default", "default-no-learnings"}
+    assert variants["default"]["false_positive_rate"] == 0.0 and variants["default-no-learnings"]["false_positive_rate"] == 1.0
+
+    (repo.root / ".reviewer/learnings.md").unlink()
+    assert run([*base, "--compare-learnings"]) == 2
+    assert "--compare-learnings: there are no learnings to compare" in capsys.readouterr().err
