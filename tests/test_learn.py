@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from tests.github_fixtures import Scenario, finding, make_pull
 from tests.github_server import TOKEN, GitHubServer
 from tests.model_server import ModelServer, Recorded, Reply
 
+ROOT = Path(__file__).resolve().parents[1]
 STYLE_APP = finding("src/app.py", 6, "minor", "style", "Name the file handle")
 STYLE_NEW = finding("src/new.py", 2, "minor", "style", "Prefer sum()")
 BUG_NEW = finding("src/new.py", 3, "major", "bug", "Empty input is not handled")
@@ -218,3 +220,65 @@ def test_eval_compares_the_review_with_and_without_the_learnings(
     (repo.root / ".reviewer/learnings.md").unlink()
     assert run([*base, "--compare-learnings"]) == 2
     assert "--compare-learnings: there are no learnings to compare" in capsys.readouterr().err
+
+
+def _run_learn_example(scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, dict[str, str]]:
+    """The example workflow's step as written, on `schedule`, with only the permissions its job declares."""
+    import yaml
+
+    from tests.github_fixtures import parse_outputs
+
+    workflow = yaml.safe_load((ROOT / ".github/examples/review-learn.yml").read_text(encoding="utf-8"))
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML 1.1 reads the key `on` as True
+    [job] = workflow["jobs"].values()
+    scenario.gh.permissions_granted = job["permissions"]
+    [step] = [s for s in job["steps"] if s.get("run") == "reviewer action"]
+    monkeypatch = scenario.monkeypatch
+    for key in [k for k in os.environ if k.startswith("INPUT_")]:  # what earlier `reviewer action` runs of the test set
+        monkeypatch.delenv(key)
+    scenario.runs += 1
+    event, output = scenario.tmp / f"schedule-{scenario.runs}.json", scenario.tmp / f"learn-output-{scenario.runs}"
+    event.write_text("{}", encoding="utf-8")
+    runner = {"GITHUB_EVENT_NAME": "schedule", "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": scenario.gh.repo, "GITHUB_API_URL": scenario.gh.api}
+    for key, value in {**runner, "GITHUB_OUTPUT": str(output), **step["env"]}.items():
+        monkeypatch.setenv(key, str(value).replace("${{ github.token }}", TOKEN))
+    capsys.readouterr()
+    code = run(["action"])
+    return code, capsys.readouterr().out, parse_outputs(output)
+
+
+def test_the_scheduled_action_opens_one_pull_request_with_the_learnings_and_updates_it(
+    scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeded = _seed(scenario, gh, capsys)
+    repo = scenario.repo
+    repo.git("checkout", "-q", "main")
+    repo.write(".reviewer.toml", "[github]\nseconds_between_writes = 0.0\n\n[learn]\nopen_pull_request = true\n")
+    main = repo.commit("the team turns the learnings pull request on")
+
+    code, out, outputs = _run_learn_example(scenario, capsys)
+    assert code == 0, out
+    [proposal] = [p for p in gh.pulls.values() if p.head_ref == "reviewer/learnings"]
+    assert outputs["review-url"] == f"https://github.example/acme/app/pull/{proposal.number}"
+    assert proposal.title == "Learnings from review threads" and "`bug` findings on `src/new.py` were often wrong" in proposal.body
+    assert repo.git("rev-parse", "reviewer/learnings~1").strip() == main  # one commit on the default branch
+    text = repo.git("show", "reviewer/learnings:.reviewer/learnings.md")
+    assert text.startswith(HEADER) and seeded["wrong"]["html_url"] in text
+    assert repo.git("rev-parse", "main").strip() == main  # the default branch itself is never written
+    assert [r for r in gh.requests if r.status == 403] == []  # the job's permissions are enough
+
+    # A person edits the proposal on its branch; new evidence arrives; the next run updates the same pull request.
+    repo.git("checkout", "-q", "reviewer/learnings")
+    _, entries = parse(text)
+    repo.write(".reviewer/learnings.md", text.replace(entries[0].text, "### Our own words for this\n\nCheck callers first."))
+    repo.commit("edit the proposal")
+    repo.git("checkout", "-q", "main")
+    gh.pulls[4].updated_at = _ago(5)  # its 👎 now falls in the window
+
+    code, out, outputs = _run_learn_example(scenario, capsys)
+    assert code == 0, out
+    assert [p.number for p in gh.pulls.values() if p.head_ref == "reviewer/learnings"] == [proposal.number]
+    updated = repo.git("show", "reviewer/learnings:.reviewer/learnings.md")
+    assert "### Our own words for this\n\nCheck callers first." in updated  # the person's edit is kept
+    assert "3 were marked 👎 or resolved without a change" in updated and "2 were marked 👎" not in updated  # refreshed
+    assert outputs["review-url"].endswith(f"/pull/{proposal.number}") and "3 were marked" in gh.pulls[proposal.number].body

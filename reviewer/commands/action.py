@@ -49,6 +49,10 @@ def action() -> int:
     event_name, payload = gha.read_event(env)
     decision = gha.decide(event_name, payload)
     outcome = PrOutcome(0)
+    if decision.task == "learn":
+        outcome = _learn(env)
+        gha.write_outputs(env, _outputs(outcome))
+        return outcome.exit_code
     if decision.task == "skip" or decision.number is None:
         click.echo(f"reviewer: nothing to do: {decision.reason}")
         gha.write_outputs(env, _outputs(outcome))
@@ -116,6 +120,46 @@ def _answer(pull: GitHubPull, setup: Setup, asked: Asked, env: Mapping[str, str]
         return PrOutcome(ExitCode.INCOMPLETE, cost_usd=done.cost_usd)
     note(f"reviewer: answered {asked.login}: {done.url} · cost ${done.cost_usd:.4f}")
     return PrOutcome(0, cost_usd=done.cost_usd, review_url=done.url)
+
+
+def _learn(env: Mapping[str, str]) -> PrOutcome:
+    """`reviewer learn` for the repository, with the default branch's settings; with `[learn] open_pull_request`,
+    the file is proposed in a pull request (never pushed to a branch people use)."""
+    from datetime import datetime, timedelta, timezone
+
+    from reviewer.commands.common import build_config
+    from reviewer.commands.learn import render
+    from reviewer.commands.pr import PrOutcome
+    from reviewer.github import event as gha
+    from reviewer.github.api import api_url, connect, github_errors
+    from reviewer.github.base_files import BaseBranchFiles
+    from reviewer.github.feedback import collect
+    from reviewer.github.learnings_pull import propose_learnings
+    from reviewer.learnings import propose
+    from reviewer.publishers.annotations import write_step_summary
+
+    opts, repo_config = _options(env)
+    token = gha.action_input(env, "token") or env.get("GITHUB_TOKEN")
+    name = gha.repository(env)
+    url = None
+    with github_errors():
+        gh = connect(token, api_url(env), build_config(opts, None, env=env).github)
+        repo = gh.get_repo(name)
+        branch = repo.default_branch
+        sha = repo.get_branch(branch).commit.sha
+        config = build_config(opts, BaseBranchFiles(repo, sha), repo_trusted=True, repo_config=repo_config, env=env)
+        settings = config.learn
+        since = datetime.now(timezone.utc) - timedelta(days=settings.days)
+        read = collect(gh, name, since=since, limit=settings.max_pulls, bot_login=config.github.bot_login, note=note)
+        proposals = propose(read.evidence, settings.min_evidence)
+        if proposals and settings.open_pull_request:
+            body = render(proposals, read, "text", None, "review the file in this pull request: reviews follow it once it is merged")
+            url = propose_learnings(repo, branch, sha, settings.branch, proposals, body[:60000], note)
+    step = "proposed in " + url if url else "set [learn] open_pull_request = true to have them proposed in a pull request"
+    report = render(proposals, read, "text", None, step if proposals and (url or not settings.open_pull_request) else "")
+    click.echo(report, nl=False)
+    write_step_summary(env, f"### reviewer learn\n\n{report}")
+    return PrOutcome(0, review_url=url or "")
 
 
 def workspace_tree(workspace: Path | None) -> TreeSource:

@@ -96,7 +96,7 @@ def since_date(value: str | None, days: int, now: datetime) -> datetime:
         raise ConfigError(f"--since {value!r}: give a number of days (30d) or a date (2026-01-31)") from None
 
 
-def render(proposals: Sequence[Proposal], read: Read, output_format: str, written: str | None) -> str:
+def render(proposals: Sequence[Proposal], read: Read, output_format: str, written: str | None, next_step: str = "--write adds them to .reviewer/learnings.md") -> str:
     if output_format == "json":
         document = {
             "pulls": read.pulls,
@@ -118,6 +118,6 @@ def render(proposals: Sequence[Proposal], read: Read, output_format: str, writte
     tail = f"{what} from {len(read.evidence)} of {read.threads} threads of ours on {read.pulls} pull request{'s' if read.pulls != 1 else ''}"
     if written:
         tail += f"; written to {written} (open a pull request with it: reviews follow it once merged)"
-    elif proposals:
-        tail += "; --write adds them to .reviewer/learnings.md"
+    elif proposals and next_step:
+        tail += f"; {next_step}"
     return "\n".join(out + [tail + "\n"])
