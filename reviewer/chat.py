@@ -38,6 +38,9 @@ from reviewer.vocabulary import Message, Usage
 
 # How an answer that withdraws our comment starts (chat_system.j2 asks for these words); a concession
 # is remembered in the thread (the finding is not raised again) and counted by `reviewer learn`.
+# What of a conversation is shown: a thread can be long, and every comment in it is anyone's text.
+MAX_COMMENTS = 20  # the latest comments of the thread before the question
+MAX_COMMENT_CHARS = 4000  # of each, the question and our own comment
 _CONCEDES = re.compile(r"\A[\s*_>#]*you(?:'re|’re| are)\s+(?:absolutely\s+|quite\s+)?right\b", re.IGNORECASE)
 
 
@@ -108,15 +111,20 @@ def plan_answer(
         "line": conversation.line or 0,
         "side": conversation.side,
         "description": redact(conversation.description),
-        "finding": redact(conversation.finding),
-        "thread": "\n\n".join(f"{'you' if s.ours else s.author}:\n{redact(s.body).strip()}" for s in conversation.thread),
-        "question": redact(conversation.question),
+        "finding": redact(_cut(conversation.finding)),
+        "thread": "\n\n".join(f"{'you' if s.ours else s.author}:\n{redact(_cut(s.body))}" for s in conversation.thread[-MAX_COMMENTS:]),
+        "question": redact(_cut(conversation.question)),
         "asker": conversation.asker,
     }
     # As for a review: a last pass over what is sent, a team's own template included.
     messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages("chat", context))
     tokens = sum(estimate_tokens(m.content) for m in messages)
     return Request("chat", messages, backends, tuple(f.path for f in files), tokens, context, around.tokens)
+
+
+def _cut(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= MAX_COMMENT_CHARS else text[:MAX_COMMENT_CHARS].rstrip() + " … (cut)"
 
 
 def _shown(conversation: Conversation, diff: Diff, config: Config) -> tuple[list[FileDiff], tuple[str, ...], int]:

@@ -256,3 +256,50 @@ def test_the_answer_is_escaped_cut_and_marked() -> None:
     assert answered("<!-- reviewer:answer=42 -->") == 42 and answered(" <!-- reviewer:answer=42 -->") is None  # only at the very start
     assert conceded(answer_body("You are right.", 1, conceded=True, max_chars=100))
     assert concedes("**You're right**: it is checked") and concedes("You are absolutely right.") and not concedes("If you are right, then…")
+
+
+def test_a_model_that_cannot_answer_leaves_no_comment_and_exits_3(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    [ours] = reviewed(scenario, gh, capsys, EVAL)
+    question = gh.human_reply(ours["id"], "Why?", login="alice")
+    scenario.chat_answer = "   "  # blank twice: nothing usable to post
+    writes = len(gh.writes())
+
+    result = scenario.action("pull_request_review_comment", scenario.review_comment_event(1, question), capsys)
+    assert result.code == 3
+    assert f"no answer to comment {question['id']}: backend" in result.stderr and "answered with no text" in result.stderr
+    assert scenario.chat_requests() and len(gh.writes()) == writes
+
+
+def test_a_long_thread_is_shown_in_part(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    from reviewer.chat import MAX_COMMENT_CHARS, MAX_COMMENTS
+
+    [ours] = reviewed(scenario, gh, capsys, EVAL)
+    for n in range(MAX_COMMENTS + 5):
+        gh.human_reply(ours["id"], f"comment number {n} " + "x" * (MAX_COMMENT_CHARS + 100), login="alice")
+    question = gh.human_reply(ours["id"], "So?", login="alice")
+    assert scenario.action("pull_request_review_comment", scenario.review_comment_event(1, question), capsys).code == 0
+    [request] = scenario.chat_requests()
+    assert "comment number 4 " not in request.text and "comment number 5 " in request.text  # the latest MAX_COMMENTS
+    assert request.text.count(" … (cut)") == MAX_COMMENTS
+
+
+def test_the_workflow_answers_in_a_job_of_its_own_that_cancels_nothing(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    workflow = yaml.safe_load((Path(__file__).resolve().parents[1] / ".github/workflows/review.yml").read_text(encoding="utf-8"))
+    assert workflow[True]["pull_request_review_comment"] == {"types": ["created"]}  # YAML 1.1 reads the key `on` as True
+    job = workflow["jobs"]["answer"]
+    assert job["concurrency"] == {"group": "answer-${{ github.event.comment.id }}", "cancel-in-progress": False}
+    assert "github.event.comment.user.type != 'Bot'" in job["if"] and "startsWith(github.event.comment.body, '/ask')" in job["if"]
+    assert "pull_request_review_comment" not in workflow["jobs"]["review"]["if"]
+
+    [ours] = reviewed(scenario, gh, capsys, EVAL)
+    gh.permissions_granted = job["permissions"]
+    question = gh.human_reply(ours["id"], "Why?", login="alice")
+    assert scenario.action("pull_request_review_comment", scenario.review_comment_event(1, question), capsys).code == 0
+    ask = scenario.ask_event(1, "/ask Is anything else risky?")
+    assert scenario.action("issue_comment", ask, capsys).code == 0
+    assert len(scenario.chat_requests()) == 2
+    assert [r for r in gh.requests if r.status == 403] == []  # the job's permissions are enough
