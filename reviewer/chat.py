@@ -34,7 +34,7 @@ from reviewer.filters import select
 from reviewer.prompts import Templates
 from reviewer.redact import redact, redact_diff
 from reviewer.review import Request
-from reviewer.vocabulary import Message, Usage
+from reviewer.vocabulary import Message
 
 # How an answer that withdraws our comment starts (chat_system.j2 asks for these words); a concession
 # is remembered in the thread (the finding is not raised again) and counted by `reviewer learn`.
@@ -70,9 +70,7 @@ class Conversation:
 @dataclass(frozen=True)
 class Answer:
     text: str  # the model's Markdown, secrets masked; "" when no backend answered
-    backend: str | None
-    model: str | None
-    usage: Usage
+    backend: str | None  # which one answered
     cost_usd: float
     error: str | None = None
 

@@ -136,5 +136,5 @@ def answer(conversation: Conversation, diff: Diff, setup: Setup, env: Mapping[st
     outcome = ask(request, pool, utc_now, Budget(setup.config.review.max_cost_usd))
     if outcome.answered is None:
         error = redact(outcome.errors[-1] if outcome.errors else "the request failed")
-        return Answer("", None, None, outcome.usage, outcome.cost_usd, error)
-    return Answer(redact(outcome.text), outcome.answered.backend, outcome.answered.model, outcome.usage, outcome.cost_usd)
+        return Answer("", None, outcome.cost_usd, error)
+    return Answer(redact(outcome.text), outcome.answered.backend, outcome.cost_usd)

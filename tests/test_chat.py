@@ -303,3 +303,16 @@ def test_the_workflow_answers_in_a_job_of_its_own_that_cancels_nothing(scenario:
     assert scenario.action("issue_comment", ask, capsys).code == 0
     assert len(scenario.chat_requests()) == 2
     assert [r for r in gh.requests if r.status == 403] == []  # the job's permissions are enough
+
+
+def test_chat_settings_are_checked_with_file_and_key() -> None:
+    from reviewer.config import from_mapping
+    from reviewer.errors import ConfigError
+
+    with pytest.raises(ConfigError) as problem:
+        from_mapping({"chat": {"allow": ["OWNER", "maintainers"], "mention": "reviewer"}}, ".reviewer.toml")
+    assert ".reviewer.toml: chat.allow: 'maintainers' is not an author association" in str(problem.value)
+    assert ".reviewer.toml: chat.mention = 'reviewer' must be an @name" in str(problem.value)
+    config = from_mapping({"routes": {"review": "deepseek-pro", "chat": "deepseek-flash"}, "chat": {"mention": ""}}, "f")
+    assert config.routes.for_task("chat") == ("deepseek-flash",) and config.chat.mention == ""
+    assert from_mapping({}, "f").routes.follows_review("chat")  # not set: answers go where reviews go

@@ -118,7 +118,7 @@ def _answer(pull: GitHubPull, setup: Setup, asked: Asked, env: Mapping[str, str]
     if done.error:
         note(f"reviewer: no answer to comment {asked.comment_id}: {done.error}")
         return PrOutcome(ExitCode.INCOMPLETE, cost_usd=done.cost_usd)
-    note(f"reviewer: answered {asked.login}: {done.url} · cost ${done.cost_usd:.4f}")
+    note(f"reviewer: answered {asked.login} with {done.backend}: {done.url} · cost ${done.cost_usd:.4f}")
     return PrOutcome(0, cost_usd=done.cost_usd, review_url=done.url)
 
 
@@ -133,6 +133,7 @@ def _learn(env: Mapping[str, str]) -> PrOutcome:
     from reviewer.github import event as gha
     from reviewer.github.api import api_url, connect, github_errors
     from reviewer.github.base_files import BaseBranchFiles
+    from reviewer.github.comments import BODY_LIMIT
     from reviewer.github.feedback import collect
     from reviewer.github.learnings_pull import propose_learnings
     from reviewer.learnings import propose
@@ -154,7 +155,7 @@ def _learn(env: Mapping[str, str]) -> PrOutcome:
         proposals = propose(read.evidence, settings.min_evidence)
         if proposals and settings.open_pull_request:
             body = render(proposals, read, "text", None, "review the file in this pull request: reviews follow it once it is merged")
-            url = propose_learnings(repo, branch, sha, settings.branch, proposals, body[:60000], note)
+            url = propose_learnings(repo, branch, sha, settings.branch, proposals, body[:BODY_LIMIT], note)
     step = "proposed in " + url if url else "set [learn] open_pull_request = true to have them proposed in a pull request"
     report = render(proposals, read, "text", None, step if proposals and (url or not settings.open_pull_request) else "")
     click.echo(report, nl=False)

@@ -45,6 +45,7 @@ class Responded:
     skipped: str | None = None  # why the comment gets no answer
     error: str | None = None  # the model could not answer
     cost_usd: float = 0.0
+    backend: str | None = None  # which one answered
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def respond(
     )
     from reviewer.github.posting import post_answer
 
-    return Responded(post_answer(pull, me, asked.comment_id, found.thread, body, note), cost_usd=answered.cost_usd)
+    return Responded(post_answer(pull, me, asked.comment_id, found.thread, body, note), cost_usd=answered.cost_usd, backend=answered.backend)
 
 
 def _question(pull: GitHubPull, asked: Asked, me: str, config: Config) -> Question | str:
