@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "backends": "reviewer.commands.backends_cmd:backends",
     "eval": "reviewer.commands.eval_cmd:eval_suite",
     "eval import": "reviewer.commands.eval_cmd:eval_import",  # a subcommand of a command that takes an argument
+    "learn": "reviewer.commands.learn:learn",
     "cost": "reviewer.commands.cost_cmd:cost",
 }
 
@@ -45,6 +46,7 @@ SHORT_HELP: dict[str, str] = {
     "prompts": "List, show and render the prompt templates in effect.",
     "backends": "Check each backend; import backends from OpenCode or Claude Code.",
     "eval": "Measure templates on an eval suite: recall, precision, F1, false positives; gate on a baseline.",
+    "learn": "Propose .reviewer/learnings.md entries from what the team said in our review threads.",
     "cost": "Sum the runs saved with `reviewer pr --output` by month, and price them on other models.",
 }
 

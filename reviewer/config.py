@@ -98,6 +98,7 @@ class Routes:
     # None: not configured, so the task follows `review` (code routed to your own server stays there).
     summarize: tuple[str, ...] | None = None
     judge: tuple[str, ...] | None = None
+    chat: tuple[str, ...] | None = None  # answers in review threads and to `/ask`
     verify: tuple[str, ...] = ()  # the verification pass: off until a backend is named (it never follows review)
     self_hosted_only: bool = False
     rules: tuple[Rule, ...] = ()
@@ -142,6 +143,7 @@ class ReviewSettings:
     tools: bool = False  # HTTP backends may read_file, grep and list_files in the change's tree
     tool_rounds: int = field(default=8, metadata={"min": 1, "max": 50})  # tool calls answered per request before it must answer
     tool_tokens: int = field(default=300000, metadata={"min": 1000})  # prompt and output tokens one request's tool rounds may spend
+    learnings: bool = True  # the team's .reviewer/learnings.md reaches every prompt, like the guidelines
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,36 @@ class GitHubSettings:
     resolve_fixed: str = field(default="unanswered", metadata={"choices": ("never", "unanswered", "always")})
 
 
+# GitHub's author associations (a comment's `author_association`), most trusted first.
+ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE")
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """Answers in review threads and to `/ask`: who may ask, and how a comment names the reviewer."""
+
+    enabled: bool = True
+    # A review comment that names this asks the reviewer even outside its own threads; "" turns that off.
+    mention: str = "@reviewer"
+    # Who may ask, by the comment's author association: on a pull request from a branch of this repository...
+    allow: tuple[str, ...] = ("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR")
+    # ...and on one from a fork, where anyone could open a pull request to spend the model's budget.
+    allow_on_forks: tuple[str, ...] = ("OWNER", "MEMBER", "COLLABORATOR")
+    max_answer_chars: int = field(default=6000, metadata={"min": 200, "max": 50000})  # what is posted of the model's answer
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    """`reviewer learn`: which pull requests it reads, when a pattern becomes a learning, and the Action's pull request."""
+
+    days: int = field(default=30, metadata={"min": 1, "max": 3650})  # pull requests updated in the last N days
+    max_pulls: int = field(default=50, metadata={"min": 1, "max": 1000})
+    min_evidence: int = field(default=2, metadata={"min": 1})  # threads needed before a pattern is proposed
+    # The Action, on `schedule` or `workflow_dispatch`, opens (or updates) a pull request with the file.
+    open_pull_request: bool = False
+    branch: str = "reviewer/learnings"
+
+
 @dataclass(frozen=True)
 class TrustSettings:
     """Only in the user's own configuration: repositories whose `.reviewer.toml` may say what runs and where keys go."""
@@ -191,6 +223,8 @@ class Config:
     backends: Mapping[str, BackendConfig] = field(default_factory=dict)
     review: ReviewSettings = ReviewSettings()
     github: GitHubSettings = GitHubSettings()
+    chat: ChatSettings = ChatSettings()
+    learn: LearnSettings = LearnSettings()
     trust: TrustSettings = TrustSettings()
     source: str | None = None  # where it was read from, for messages: one file, or the layers joined by " + "
 
@@ -350,7 +384,7 @@ def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_re
     """The settings in `data`; a ConfigError listing every problem found, one per line, not only the first."""
     where = str(source or "configuration")
     problems = _Problems()
-    problems.attempt(_reject_unknown, data, ("routes", "backends", "review", "github", "trust"), where, "")
+    problems.attempt(_reject_unknown, data, ("routes", "backends", "review", "github", "chat", "learn", "trust"), where, "")
     backends = dict(BUILTIN_BACKENDS)
     raw_backends = data.get("backends", {})
     if problems.attempt(_expect_table, raw_backends, where, "backends", default=False) is not False:
@@ -361,8 +395,12 @@ def from_mapping(data: Mapping[str, Any], source: str | Path | None, *, check_re
     routes = problems.attempt(_routes, data.get("routes", {}), where) or Routes()
     review = problems.attempt(_review, data.get("review", {}), where) or ReviewSettings()
     github = problems.attempt(_build, GitHubSettings, data.get("github", {}), where, "github") or GitHubSettings()
+    chat = problems.attempt(_build, ChatSettings, data.get("chat", {}), where, "chat") or ChatSettings()
+    learn = problems.attempt(_build, LearnSettings, data.get("learn", {}), where, "learn") or LearnSettings()
     trust = problems.attempt(_build, TrustSettings, data.get("trust", {}), where, "trust") or TrustSettings()
-    config = Config(routes=routes, backends=backends, review=review, github=github, trust=trust, source=str(source) if source else None)
+    config = Config(
+        routes=routes, backends=backends, review=review, github=github, chat=chat, learn=learn, trust=trust, source=str(source) if source else None
+    )
     problems.attempt(_check_values, config, where)
     if check_references:
         problems.attempt(validate, config)
@@ -426,6 +464,12 @@ def validate(config: Config) -> None:
         if not names and task not in OPTIONAL_ROUTES:
             problems.append(f"{where}: routes.{task} is empty; name at least one backend")
         problems += [_unknown_backend(where, f"routes.{task}", name, config) for name in names if name not in config.backends]
+    for key in ("allow", "allow_on_forks"):
+        unknown = [a for a in getattr(config.chat, key) if a not in ASSOCIATIONS]
+        if unknown:
+            problems.append(f"{where}: chat.{key}: {', '.join(map(repr, unknown))} is not an author association; use: {', '.join(ASSOCIATIONS)}")
+    if config.chat.mention and not re.fullmatch(r"@[A-Za-z0-9][A-Za-z0-9-]*(?:\[bot\])?", config.chat.mention):
+        problems.append(f"{where}: chat.mention = {config.chat.mention!r} must be an @name (like \"@reviewer\"), or \"\" for none")
     for i, instruction in enumerate(config.review.path_instructions):
         if not instruction.paths or not instruction.text.strip():
             problems.append(f"{where}: review.path_instructions[{i}] needs both `paths` and `text`")
@@ -521,11 +565,11 @@ def with_overrides(
         # server needs one, from REVIEWER_API_KEY. It takes every task, verification too when it is on.
         name = one_off_name(base_url)
         backends[name] = BackendConfig(name=name, base_url=base_url, model=model, api_key_env=ONE_OFF_KEY)
-        routes = dataclasses.replace(routes, review=(name,), summarize=None, judge=None, verify=(name,) if routes.verify else ())
+        routes = dataclasses.replace(routes, review=(name,), summarize=None, judge=None, chat=None, verify=(name,) if routes.verify else ())
     elif backend:
         if backend not in backends:
             raise ConfigError(_unknown_backend("--backend", "", backend, config))
-        routes = dataclasses.replace(routes, review=(backend,), summarize=None, judge=None, verify=(backend,) if routes.verify else ())
+        routes = dataclasses.replace(routes, review=(backend,), summarize=None, judge=None, chat=None, verify=(backend,) if routes.verify else ())
     if (model and not base_url) or effort:
         for name in {n for task in TASKS for n in routes.for_task(task)}:
             changes: dict[str, Any] = {}
@@ -647,7 +691,7 @@ def to_toml(config: Config, environ: Mapping[str, str]) -> str:
             lines.append(f"{f.name} = {toml_value(value)}{comment}")
         if backend.self_hosted is None:
             lines.append(f"# self_hosted (from base_url) = {toml_value(backend.is_self_hosted)}")
-    for section in ("review", "github"):
+    for section in ("review", "github", "chat", "learn"):
         lines += ["", f"[{section}]"]
         settings = getattr(config, section)
         for f in dataclasses.fields(settings):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from reviewer.chat import Answer, Conversation
     from reviewer.config import Config
     from reviewer.diff import Diff
     from reviewer.filters import Skipped
@@ -160,3 +161,19 @@ def run(
     if change.notes:
         review = dataclasses.replace(review, notes=review.notes + change.notes)
     return Run(planned, review)
+
+
+def answer(conversation: Conversation, diff: Diff, setup: Setup, env: Mapping[str, str], *, tree: Path | None = None) -> Answer:
+    """One answer to a person's question on a change (`[routes] chat`), with the same backends, fallbacks and cost limit as a review."""
+    from reviewer.chat import Answer, plan_answer
+    from reviewer.redact import redact
+    from reviewer.review import BackendPool, Budget, ask, utc_now
+
+    request = plan_answer(conversation, diff, setup.config, setup.templates, setup.guidelines, tree)
+    pool = BackendPool(setup.config, env, workdir=tree, diff=diff)
+    pool.preflight((request,))
+    outcome = ask(request, pool, utc_now, Budget(setup.config.review.max_cost_usd))
+    if outcome.answered is None:
+        error = redact(outcome.errors[-1] if outcome.errors else "the request failed")
+        return Answer("", None, outcome.cost_usd, error)
+    return Answer(redact(outcome.text), outcome.answered.backend, outcome.cost_usd)

@@ -33,13 +33,17 @@ TASK_TEMPLATES: dict[str, tuple[str, str]] = {
     "summarize": ("summarize_system.j2", "summarize_user.j2"),
     "judge": ("judge_system.j2", "judge_user.j2"),
     "verify": ("verify_system.j2", "verify_user.j2"),
+    "chat": ("chat_system.j2", "chat_user.j2"),
     # A review request that also summarizes its chunk (reviewer.review.COMBINED_TEMPLATES)
     "review+summarize": ("review_summarize_system.j2", "review_summarize_user.j2"),
 }
 # The packaged partial that states each task's answer: what its parser reads. It cannot be overridden,
-# and a system message that lacks it gets it appended.
+# and a system message that lacks it gets it appended. A chat answer is prose, parsed by nobody: its
+# partial says what the answer may be (one comment, no claim to have approved or resolved anything),
+# which a repository's template must not talk the model out of either.
 ANSWER_FORMATS: dict[str, str] = {
     "review": "_answer_format.j2", "summarize": "_summary_format.j2", "judge": "_judge_format.j2", "verify": "_verify_format.j2",
+    "chat": "_chat_format.j2",
     "review+summarize": "_review_summary_format.j2",
 }
 

@@ -46,7 +46,7 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Request:
-    task: str  # "review" | "summarize"
+    task: str  # "review" | "summarize" | "verify" | "chat"
     messages: tuple[Message, ...]
     backends: tuple[str, ...]  # fallback order
     paths: tuple[str, ...]
@@ -320,6 +320,7 @@ class _Outcome:
     findings: tuple[Finding, ...] = ()
     summary: Summary | None = None
     verdicts: tuple[Verdict, ...] = ()
+    text: str = ""  # a chat answer: prose, not parsed
     context_tokens: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -562,6 +563,11 @@ def ask(request: Request, pool: BackendPool, clock: Clock, budget: Budget, statu
             if request.task == "summarize":
                 outcome.summary = parse_summary(completion.text)
                 usable = True
+            elif request.task == "chat":
+                outcome.text = completion.text.strip()
+                usable = bool(outcome.text)
+                if not usable and attempt == 2:
+                    outcome.errors.append(f"{name}: answered nothing twice")
             elif request.task == "verify":
                 verdicts = parse_verdicts(completion.text)
                 usable = verdicts is not None

@@ -32,7 +32,7 @@ SEVERITIES = tuple(SEVERITY)
 FAIL_ON = (*SEVERITIES, "none")  # a threshold: "none" fails on nothing
 CATEGORIES = ("bug", "security", "performance", "maintainability", "style", "test")
 EFFORTS = ("none", "high", "max")
-TASKS = ("review", "summarize", "judge")  # judge: the LLM judge of `reviewer eval`
+TASKS = ("review", "summarize", "judge", "chat")  # judge: the LLM judge of `reviewer eval`; chat: answers in threads
 
 
 def severity_rank(severity: str) -> int:

@@ -59,13 +59,16 @@ class Scenario:
         self.repo, self.gh, self.model, self.tmp, self.monkeypatch = repo, gh, model, tmp, monkeypatch
         self.findings: list[dict[str, Any]] = []
         self.summary: dict[str, Any] = SUMMARY
+        self.chat_answer = "The file is read and then evaluated as Python: anyone who can write it runs code here."
         model.responder = self._answer
         self.config = tmp / "reviewer-test.toml"
         self.config.write_text("[github]\nseconds_between_writes = 0.0\n", encoding="utf-8")
         self.runs = 0
 
     def _answer(self, request: Recorded) -> Reply:
-        """What each request asks for: findings, a summary, or both in one answer (one backend serves both tasks)."""
+        """What each request asks for: an answer in a thread, findings, a summary, or both in one answer."""
+        if "<untrusted-question" in request.text:
+            return Reply(content=self.chat_answer)
         answer: dict[str, Any] = {}
         if REVIEW_ANSWER in request.text:
             answer["findings"] = self.findings
@@ -74,7 +77,10 @@ class Scenario:
         return Reply(content=json.dumps(answer))
 
     def review_requests(self) -> list[Recorded]:
-        return [r for r in self.model.posts() if REVIEW_ANSWER in r.text]
+        return [r for r in self.model.posts() if REVIEW_ANSWER in r.text and "<untrusted-question" not in r.text]
+
+    def chat_requests(self) -> list[Recorded]:
+        return [r for r in self.model.posts() if "<untrusted-question" in r.text]
 
     def environ(self, event_name: str, payload: dict[str, Any], *, workspace: bool = False) -> dict[str, str]:
         self.runs += 1
@@ -135,6 +141,24 @@ class Scenario:
             "comment": {"body": body, "user": {"login": login}, "author_association": association},
             "repository": {"full_name": self.gh.repo},
         }
+
+
+    def review_comment_event(self, number: int, comment: dict[str, Any], association: str = "MEMBER") -> dict[str, Any]:
+        """`pull_request_review_comment` created, for a comment the server holds."""
+        fields = ("id", "body", "user", "path", "line", "side", "in_reply_to_id", "html_url", "pull_request_review_id")
+        return {
+            "action": "created",
+            "comment": {**{k: comment.get(k) for k in fields}, "author_association": association},
+            "pull_request": self.pull_event(number)["pull_request"],
+            "repository": {"full_name": self.gh.repo},
+        }
+
+    def ask_event(self, number: int, body: str, login: str = "alice", association: str = "MEMBER") -> dict[str, Any]:
+        """`issue_comment` created on the PR, for a comment the server now holds."""
+        comment = self.gh.human_comment(number, body, login)
+        event = self.comment_event(number, body, login, association)
+        event["comment"].update(id=comment["id"], html_url=comment["html_url"])
+        return event
 
 
 def parse_outputs(path: Path) -> dict[str, str]:

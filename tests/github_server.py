@@ -59,6 +59,8 @@ class Pull:
     head_repo: str | None = None  # the head branch's repository (owner/name); None: the base repository
     head_ref: str = "feature"  # the head branch
     patchless: set[str] = field(default_factory=set)  # files GitHub sends without a patch (too large)
+    updated_at: str = "2026-01-01T00:00:00Z"  # when it last changed: `GET /pulls?sort=updated` orders by it
+    state: str = "open"
 
 
 @dataclass
@@ -169,14 +171,30 @@ class GitHubServer:
         pending = {r["id"] for r in self.reviews if r["state"] == "PENDING"}
         return [c for c in self.review_comments if c.get("pull_request_review_id") not in pending]
 
-    def human_reply(self, comment_id: int, body: str, *, resolve: bool = False) -> dict[str, Any]:
+    def human_reply(self, comment_id: int, body: str, *, resolve: bool = False, login: str = "bob") -> dict[str, Any]:
         parent = next(c for c in self.review_comments if c["id"] == comment_id)
         if resolve:
-            self.resolve(comment_id, "bob")
-        reply = {**parent, "id": next(self._ids), "body": body, "user": {"login": "bob", "type": "User", "id": 9}, "in_reply_to_id": comment_id}
-        reply["resolved"] = False
+            self.resolve(comment_id, login)
+        reply = {**parent, "id": next(self._ids), "body": body, "user": {"login": login, "type": "User", "id": 9}, "in_reply_to_id": comment_id}
+        reply["url"] = parent["url"].rsplit("/", 1)[0] + f"/{reply['id']}"
+        reply["html_url"] = parent["html_url"].rsplit("#", 1)[0] + f"#discussion_r{reply['id']}"
+        reply.update(resolved=False, reactions=_reactions(reply["url"]))
         self.review_comments.append(reply)
         return reply
+
+    def human_comment(self, number: int, body: str, login: str = "alice") -> dict[str, Any]:
+        """A person's comment in a pull request's conversation."""
+        comment = {"id": next(self._ids), "body": body, "user": {"login": login, "type": "User", "id": 11}, "issue_number": number}
+        comment["url"] = f"{self.api}/repos/{self.repo}/issues/comments/{comment['id']}"
+        comment["html_url"] = f"https://github.example/{self.repo}/pull/{number}#issuecomment-{comment['id']}"
+        self.issue_comments.append(comment)
+        return comment
+
+    def react(self, comment_id: int, content: str) -> None:
+        """A person's reaction (`+1`, `-1`, ...) to a review comment, as its `reactions` rollup counts it."""
+        comment = next(c for c in self.review_comments if c["id"] == comment_id)
+        comment["reactions"][content] = comment["reactions"].get(content, 0) + 1
+        comment["reactions"]["total_count"] += 1
 
     def resolve(self, comment_id: int, by: str) -> None:
         """Resolve the thread that comment starts, as `by` (a GraphQL login: a bot's has no `[bot]`)."""
@@ -336,6 +354,9 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._handle("DELETE")
 
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
         def _handle(self, method: str) -> None:
             parsed = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -404,8 +425,24 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                 if gh.git("cat-file", "-e", f"{m[1]}^{{commit}}").returncode:
                     raise _Reply(422, {"message": f"No commit found for SHA: {m[1]}"})
                 return 200, {"sha": m[1], "url": f"{gh.api}{base}/commits/{m[1]}"}, {}
+            if (m := re.fullmatch(r"contents/(.+)", rest)) and method == "PUT":
+                return _put_contents(gh, unquote(m[1]), body)
             if m := re.fullmatch(r"contents/(.+)", rest):
                 return 200, _contents(gh, unquote(m[1]), query.get("ref", ["HEAD"])[0]), {}
+            if m := re.fullmatch(r"branches/(.+)", rest):
+                sha = _branch_sha(gh, unquote(m[1]))
+                return 200, {"name": unquote(m[1]), "commit": {"sha": sha, "url": f"{gh.api}{base}/commits/{sha}"}, "protected": False}, {}
+            if m := re.fullmatch(r"git/refs?/heads/(.+)", rest):
+                branch = unquote(m[1])
+                if method == "PATCH":
+                    gh.git("update-ref", f"refs/heads/{branch}", body["sha"])
+                return 200, _ref_json(gh, branch, _branch_sha(gh, branch)), {}
+            if rest == "git/refs" and method == "POST":
+                branch = str(body["ref"]).removeprefix("refs/heads/")
+                if gh.git("rev-parse", "--verify", "-q", f"refs/heads/{branch}").returncode == 0:
+                    raise _Reply(422, {"message": "Reference already exists"})
+                gh.git("update-ref", f"refs/heads/{branch}", body["sha"])
+                return 201, _ref_json(gh, branch, body["sha"]), {}
             if m := re.fullmatch(r"compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest):
                 return 200, _compare(gh, m[1], m[2]), {}
             if m := re.fullmatch(r"collaborators/([^/]+)/permission", rest):
@@ -427,6 +464,13 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                     gh.issue_comments.append(comment)
                     return 201, comment, {}
                 return _page(self, [c for c in gh.issue_comments if c["issue_number"] == pull.number], query)
+            if rest == "pulls" and method == "GET":
+                return _page(self, _pulls(gh, query), query)
+            if rest == "pulls" and method == "POST":
+                number = max(gh.pulls, default=0) + 1
+                pull = gh.add_pull(number, _branch_sha(gh, body["base"]), _branch_sha(gh, body["head"]), title=body["title"], body=body.get("body") or "")
+                pull.head_ref, pull.author = body["head"], gh.actor
+                return 201, _pull_json(gh, pull), {}
             if m := re.fullmatch(r"pulls/(\d+)", rest):
                 pull = _pull(gh, int(m[1]))
                 if method == "PATCH":
@@ -467,6 +511,60 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _branch_sha(gh: GitHubServer, branch: str) -> str:
+    found = gh.git("rev-parse", "--verify", "-q", f"refs/heads/{branch}")
+    if found.returncode:
+        raise _Reply(404, {"message": "Branch not found"})
+    return found.stdout.strip()
+
+
+def _ref_json(gh: GitHubServer, branch: str, sha: str) -> dict[str, Any]:
+    url = f"{gh.api}/repos/{gh.repo}/git/refs/heads/{branch}"
+    return {"ref": f"refs/heads/{branch}", "url": url, "object": {"sha": sha, "type": "commit", "url": f"{gh.api}/repos/{gh.repo}/git/commits/{sha}"}}
+
+
+def _put_contents(gh: GitHubServer, path: str, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    """`PUT /contents/{path}`: one commit on `branch` that writes the file; `sha` must name the blob it replaces."""
+    import os
+    import tempfile
+
+    branch = body.get("branch") or "main"
+    parent = _branch_sha(gh, branch)
+    existing = gh.git("rev-parse", "-q", "--verify", f"{parent}:{path}").stdout.strip()
+    if existing and body.get("sha") != existing:
+        raise _Reply(409 if body.get("sha") else 422, {"message": f"{path} does not match {body.get('sha')}" if body.get("sha") else "\"sha\" wasn't supplied."})
+    content = base64.b64decode(body["content"])
+    with tempfile.TemporaryDirectory() as holder:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(holder) / "index")}
+
+        def git(*args: str, data: bytes | None = None) -> str:
+            return subprocess.run(["git", *args], cwd=gh.git_root, env=env, input=data, capture_output=True, check=True).stdout.decode().strip()
+
+        git("read-tree", parent)
+        blob = git("hash-object", "-w", "--stdin", data=content)
+        git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        commit = git("commit-tree", git("write-tree"), "-p", parent, "-m", str(body["message"]))
+        git("update-ref", f"refs/heads/{branch}", commit)
+    return (200 if existing else 201), {"content": {"path": path, "sha": blob, "name": path.rsplit("/", 1)[-1]}, "commit": {"sha": commit}}, {}
+
+
+def _pulls(gh: GitHubServer, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """`GET /pulls`: filtered by state (open by default), head (`owner:branch`) and base; sorted as asked."""
+    state = query.get("state", ["open"])[0]
+    owner = gh.repo.split("/")[0]
+    found = [
+        p for p in gh.pulls.values()
+        if state in ("all", p.state)
+        and query.get("head", [f"{owner}:{p.head_ref}"])[0] == f"{owner}:{p.head_ref}"
+        and query.get("base", ["main"])[0] == "main"
+    ]
+    if query.get("sort", ["created"])[0] == "updated":
+        found.sort(key=lambda p: p.updated_at, reverse=query.get("direction", ["desc"])[0] == "desc")
+    else:
+        found.sort(key=lambda p: p.number, reverse=query.get("direction", ["desc"])[0] == "desc")
+    return [_pull_json(gh, p) for p in found]
+
+
 def _pull(gh: GitHubServer, number: int) -> Pull:
     if number not in gh.pulls:
         raise _Reply(404, {"message": "Not Found"})
@@ -484,6 +582,7 @@ def _repo_json(gh: GitHubServer) -> dict[str, Any]:
         "html_url": f"https://github.example/{gh.repo}",
         "clone_url": str(gh.git_root),  # git fetches from a path as from a URL
         "fork": False,
+        "default_branch": "main",
     }
 
 
@@ -493,7 +592,8 @@ def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
     return {
         "id": pull.number + 500,
         "number": pull.number,
-        "state": "open",
+        "state": pull.state,
+        "updated_at": pull.updated_at,
         "title": pull.title,
         "body": pull.body,
         "draft": pull.draft,
@@ -623,8 +723,15 @@ def _store_comment(gh: GitHubServer, pull: Pull, comment: dict[str, Any], review
     }
     stored["url"] = f"{gh.api}/repos/{gh.repo}/pulls/comments/{stored['id']}"
     stored["html_url"] = f"https://github.example/{gh.repo}/pull/{pull.number}#discussion_r{stored['id']}"
+    stored["reactions"] = _reactions(stored["url"])
     gh.review_comments.append(stored)
     return stored
+
+
+def _reactions(gh_url: str) -> dict[str, Any]:
+    """The `reactions` rollup GitHub puts on every review comment it lists."""
+    counts = dict.fromkeys(("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"), 0)
+    return {"url": f"{gh_url}/reactions", "total_count": 0, **counts}
 
 
 def _body(body: dict[str, Any], *, limit: int = BODY_LIMIT, required: bool = True) -> str:
@@ -640,7 +747,7 @@ def _body(body: dict[str, Any], *, limit: int = BODY_LIMIT, required: bool = Tru
 def _needs(method: str, path: str) -> tuple[str, str]:
     """The permission a request needs, as GitHub's fine-grained permissions for GITHUB_TOKEN say."""
     level = "read" if method == "GET" else "write"
-    if re.search(r"/(contents|commits|compare)(/|$)", path):
+    if re.search(r"/(contents|commits|compare|git|branches)(/|$)", path):
         return "contents", level
     if re.search(r"/(pulls|issues)(/|$)", path):
         return "pull-requests", level  # comments on a pull request: `pull-requests` (or `issues`) covers them

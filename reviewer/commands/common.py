@@ -170,8 +170,10 @@ def build_config(
     )
 
 
-def load_guidelines(config: Config, repo: RepoFiles | None) -> str:
-    """`[review].instructions`, then the guidelines file (configured, or .reviewer/guidelines.md) read through `repo`."""
+def load_guidelines(config: Config, repo: RepoFiles | None, *, learnings: bool | None = None) -> str:
+    """`[review].instructions`, then the guidelines file (configured, or .reviewer/guidelines.md), the team's
+    rules files and (unless `learnings` is False, or `[review] learnings` is off) .reviewer/learnings.md,
+    each read through `repo`."""
     from reviewer.repo_files import inside
 
     parts = [config.review.instructions.strip()] if config.review.instructions.strip() else []
@@ -193,7 +195,25 @@ def load_guidelines(config: Config, repo: RepoFiles | None) -> str:
     from reviewer.team_rules import load_team_rules
 
     rules = load_team_rules(config, repo)
-    return "\n\n".join([*parts, rules] if rules else parts)
+    if rules:
+        parts.append(rules)
+    learned = load_learnings(repo) if (config.review.learnings if learnings is None else learnings) else ""
+    return "\n\n".join([*parts, learned] if learned else parts)
+
+
+def load_learnings(repo: RepoFiles) -> str:
+    """What the model gets of .reviewer/learnings.md (reviewer.learnings.prompt_text), introduced; "" when there is none."""
+    from reviewer.learnings import LEARNINGS_FILE, prompt_text
+
+    text = prompt_text(repo.read(LEARNINGS_FILE) or "")
+    if not text:
+        return ""
+    if len(text) > MAX_GUIDELINES_CHARS:
+        raise ConfigError(
+            f"{repo.label(LEARNINGS_FILE)}: the learnings are {len(text):,} characters; keep them under {MAX_GUIDELINES_CHARS:,} "
+            "(they are sent with every request): merge or drop entries"
+        )
+    return f"What this team told the reviewer about earlier reviews (follow it):\n\n{text}"
 
 
 def render_review(review: Review, output_format: str) -> str:

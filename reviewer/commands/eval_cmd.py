@@ -23,6 +23,7 @@ import click
 
 from reviewer.commands.common import RunOptions, build_config, environ, load_guidelines, progress_printer, review_options
 from reviewer.errors import ConfigError, ExitCode
+from reviewer.learnings import LEARNINGS_FILE
 
 if TYPE_CHECKING:
     from reviewer.config import Config
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from reviewer.review import BackendPool, Budget
 
 DEFAULT_VARIANT = "default"
+NO_LEARNINGS = "-no-learnings"  # the suffix of a variant run without .reviewer/learnings.md (--compare-learnings)
 # What the prompt says the change is. Never the case's folder name: that often names the bug to find.
 CASE_DESCRIPTION = "a proposed change"
 DEFAULT_THRESHOLD = 0.05
@@ -99,6 +101,11 @@ class Job:
     metavar="NAME",
     help="Run every variant on this configured backend, named VARIANT@NAME. Repeatable.",
 )
+@click.option(
+    "--compare-learnings",
+    is_flag=True,
+    help="Run every variant twice: with the repository's .reviewer/learnings.md (NAME) and without it (NAME-no-learnings).",
+)
 @click.option("--replay", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Score the answers saved in FILE (an earlier --format json run) again; send nothing.")
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Compare with FILE (an earlier --format json run); exit 1 on a regression.")
 @click.option(
@@ -114,6 +121,7 @@ def eval_suite(
     suite: Path,
     variant_specs: tuple[str, ...],
     backend_names: tuple[str, ...],
+    compare_learnings: bool,
     replay: Path | None,
     baseline: Path | None,
     threshold: float,
@@ -141,11 +149,11 @@ def eval_suite(
     cases = load_suite(suite)
     before = eval_saved.read(baseline) if baseline else None
     if replay:
-        if variant_specs or backend_names or opts.base_url or opts.model or opts.effort:
-            raise ConfigError("--replay scores a saved run again: --variant, --backend, --base-url, --model and --effort do not apply")
+        if variant_specs or backend_names or compare_learnings or opts.base_url or opts.model or opts.effort:
+            raise ConfigError("--replay scores a saved run again: --variant, --backend, --compare-learnings, --base-url, --model and --effort do not apply")
         runs = eval_saved.replay(eval_saved.read(replay), cases, str(replay))
     else:
-        runs = _evaluate(opts, cases, variant_specs, backend_names)
+        runs = _evaluate(opts, cases, variant_specs, backend_names, compare_learnings)
     comparison = eval_saved.compare(before, runs, threshold, str(baseline)) if before is not None else None
     click.echo(report.render(runs, opts.output_format, comparison), nl=False)
     if comparison is not None and comparison.regressions:
@@ -153,7 +161,9 @@ def eval_suite(
     return ExitCode.INCOMPLETE if any(r.unscored for r in runs) else ExitCode.OK
 
 
-def _evaluate(opts: RunOptions, cases: tuple[Case, ...], variant_specs: tuple[str, ...], backend_names: tuple[str, ...]) -> list[VariantRun]:
+def _evaluate(
+    opts: RunOptions, cases: tuple[Case, ...], variant_specs: tuple[str, ...], backend_names: tuple[str, ...], compare_learnings: bool
+) -> list[VariantRun]:
     from reviewer import pipeline
     from reviewer.repo_files import WorkingTree
     from reviewer.review import Budget
@@ -162,7 +172,12 @@ def _evaluate(opts: RunOptions, cases: tuple[Case, ...], variant_specs: tuple[st
     root = find_root(Path.cwd())
     files = WorkingTree(root) if root else None
     base = build_config(opts, files)
-    guidelines = load_guidelines(base, files)
+    guidelines = [("", load_guidelines(base, files))]
+    if compare_learnings:
+        without = load_guidelines(base, files, learnings=False)
+        if without == guidelines[0][1]:
+            raise ConfigError(f"--compare-learnings: there are no learnings to compare ({LEARNINGS_FILE} is missing or empty, or [review] learnings is off)")
+        guidelines.append((NO_LEARNINGS, without))
     variants = _variants(files, variant_specs)
     arms = _arms(opts, files, base, variants, backend_names, guidelines)
     judge = _judge(base, variants[0][1]) if any(c.expected.golden for c in cases) else None
@@ -211,7 +226,7 @@ def _arms(
     base: Config,
     variants: list[tuple[str, Templates]],
     backend_names: tuple[str, ...],
-    guidelines: str,
+    guidelines: list[tuple[str, str]],  # (name suffix, guidelines): with the learnings, and without them when compared
 ) -> list[Arm]:
     from reviewer.pipeline import Setup, needs_tree
     from reviewer.review import BackendPool
@@ -226,8 +241,9 @@ def _arms(
         pool = BackendPool(config, environ(), workdir=Path.cwd() if agents else None)
         arms += [(suffix, config, pool, agents)]
     return [
-        Arm(name + suffix, Setup(config, templates, guidelines), pool, agents)
+        Arm(name + learned + suffix, Setup(config, templates, text), pool, agents)
         for name, templates in variants
+        for learned, text in guidelines
         for suffix, config, pool, agents in arms
     ]
 

@@ -20,6 +20,8 @@ from reviewer.commands.common import (
 if TYPE_CHECKING:
     from reviewer.prompts import Templates
 
+EXAMPLE_QUESTION = "What could go wrong with this change?"
+
 
 @click.group()
 def prompts() -> None:
@@ -92,6 +94,13 @@ def render(name: str, base: str | None, staged: bool, commit_range: str | None, 
     config = build_config(RunOptions(config_path, trust_repo_config=trust_repo_config), files)
     templates = Templates(overrides_from(files))
     templates.source(name)  # a clear error for an unknown name
+    if task == "chat":
+        from reviewer.chat import Conversation, plan_answer
+
+        request = plan_answer(Conversation(EXAMPLE_QUESTION, "a-person", description=work.description), work.diff, config, templates, load_guidelines(config, files))
+        click.echo(f"(an example question, as `/ask {EXAMPLE_QUESTION}` on your local change)", err=True)
+        click.echo(request.messages[TASK_TEMPLATES["chat"].index(name)].content, nl=False)
+        return 0
     plan = plan_review(
         work.diff,
         config,

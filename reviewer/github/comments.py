@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from reviewer.config import GitHubSettings
 from reviewer.errors import PublishError
-from reviewer.github.converge import Entry, Listed, Memory, OurComment, encode
+from reviewer.github.converge import Entry, Feedback, Listed, Memory, OurComment, encode
 from reviewer.placement import PlacedFinding, Placement
 from reviewer.pricing import audit_line
 from reviewer.publishers.terminal import usage_line
@@ -57,7 +57,7 @@ _FINGERPRINT = re.escape(MARKER_PREFIX) + r"fp=([0-9a-f]{16}) -->"
 _LEADING_FINGERPRINT = re.compile(r"\A" + _FINGERPRINT)
 _TRAILING_FINGERPRINT = re.compile(_FINGERPRINT + r"\s*\Z")
 _HEAD = re.compile(re.escape(MARKER_PREFIX) + r"head=([0-9a-f]{7,64}) -->")
-_HEADING = re.compile(r"\A\*\*\S+ (?P<severity>\w+) · (?P<category>\w+)\*\*")  # a comment's first line after its marker
+_HEADING = re.compile(r"\A\*\*\S+ (?P<severity>\w+) · (?P<category>\w+)\*\*(?::[ ]?(?P<title>[^\n]*))?")  # a comment's first line after its marker
 
 GITHUB_LIMIT = 65536  # GitHub refuses a body over 65,536 characters ("Body is too long")
 BODY_LIMIT = 60000  # ours: headroom for how GitHub counts
@@ -234,6 +234,13 @@ def comment_heading(body: str) -> tuple[str | None, str | None]:
     return (match["severity"], match["category"]) if match else (None, None)
 
 
+def comment_title(body: str) -> str:
+    """The title in one of our comments' heading, as posted (already made safe); "" for an older format."""
+    _, _, rest = (body or "").partition("\n")
+    match = _HEADING.match(rest)
+    return (match["title"] or "").strip() if match else ""
+
+
 def comment_payload(p: PlacedFinding) -> ReviewComment:
     """One `comments[]` entry of a review; `start_line` only when strictly before `line` (else GitHub 422s)."""
     f = p.finding
@@ -288,6 +295,7 @@ def summary_body(
     remembered: Memory | None = None,
     declined: int = 0,
     resolved: int = 0,
+    feedback: Feedback | None = None,
     compare: tuple[str, ...] = (),  # models to price the run's tokens on too (github.compare_models)
 ) -> str:
     """The one summary comment: walkthrough, what is not inline, what was not reviewed, the run's cost, its hidden state.
@@ -297,6 +305,7 @@ def summary_body(
     `reviewed_head` is recorded for the next run to review from; None records
     nothing, so the next run reviews the whole PR. `remembered` is the hidden state
     kept besides the list: the fingerprints declined, and those we resolved.
+    `feedback` counts what people said to our comments on this pull request.
     """
     out = [SUMMARY_MARKER, "## reviewer", ""]
     if heading_note:
@@ -318,6 +327,8 @@ def summary_body(
         if resolved:
             line += f"; {resolved} earlier thread{'s' if resolved != 1 else ''} resolved as fixed"
         out += [line + ".", ""]
+    if feedback:
+        out += [_feedback_line(feedback), ""]
     tail = _tail(pr_review, compare)
     current = entries(demoted)
     fresh = {e.listed.fingerprint for e in current}
@@ -329,6 +340,13 @@ def summary_body(
     state = encode(dataclasses.replace(remembered, listed=tuple(e.listed for e in listed)))
     marks = [state] + ([f"{MARKER_PREFIX}head={reviewed_head} -->"] if reviewed_head else [])
     return _truncate("\n".join(out + tail), BODY_LIMIT - sum(len(m) + 1 for m in marks)) + "\n" + "".join(m + "\n" for m in marks)
+
+
+def _feedback_line(feedback: Feedback) -> str:
+    return (
+        f"Our comments on this pull request: {feedback.answered} answered, {feedback.conceded} conceded, "
+        f"{feedback.not_useful} marked not useful (👎, or a reply declining it)."
+    )
 
 
 def findings_block(body: str) -> str:

@@ -8,9 +8,10 @@
 - Findings listed in the summary are the current state: on a push, an entry
   whose lines the push changed is dropped unless this run raises it again;
   the others are carried, their line numbers moved with the push.
-- A finding a person declined (resolved our thread, or replied "won't fix")
-  is remembered by fingerprint in the summary's hidden state and never
-  raised again.
+- A finding a person declined (resolved our thread, replied "won't fix",
+  or reacted 👎 to it), or that our own answer in its thread conceded, is
+  remembered by fingerprint in the summary's hidden state and never raised
+  again.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ ITEM = re.compile(re.escape(MARKER_PREFIX) + r"item=([0-9a-f]{16}) -->")
 ADDRESSED_MARKER = f"{MARKER_PREFIX}addressed -->"
 # How people decline a finding in a reply; matched on our own thread only.
 _DECLINED = re.compile(
-    r"\b(?:won'?t|will not|wont|not going to) fix\b|\bwontfix\b|\bby design\b|\bas intended\b|\bintentional(?:ly)?\b"
-    r"|\bfalse positive\b|\bnot (?:a bug|an issue)\b",
+    r"\b(?:won'?t|will not|wont|not going to) fix\b|\bwontfix\b|\bby design\b|\bas intended\b|\bintentional(?:ly)?\b",
     re.IGNORECASE,
 )
+# ...and say it is wrong: a subset of declining, told apart for `reviewer learn`.
+_WRONG = re.compile(r"\bfalse (?:positive|alarm)\b|\bnot (?:a bug|an issue|a problem)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,38 @@ class OurComment:
     path: str
     category: str | None  # from its heading; None for a comment of an older format
     answered: bool = False  # someone else replied in its thread
-    declined: bool = False  # a reply says it will not be fixed
+    declined: bool = False  # a reply says it will not be fixed (or that it is wrong)
     acknowledged: bool = False  # we replied already that it was addressed
+    wrong: bool = False  # a reply says it is a false positive
+    replied: bool = False  # we answered a question in its thread
+    conceded: bool = False  # our answer there withdrew it
+    not_useful: bool = False  # someone reacted 👎 to it
+    title: str = ""  # from its heading, as posted (made safe then)
+    url: str = ""
+
+    @property
+    def dismissed(self) -> bool:
+        """Whether people (or our own answer) said it is not worth raising again."""
+        return self.declined or self.conceded or self.not_useful
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What people said to our comments on one pull request, for its summary."""
+
+    answered: int = 0  # threads where we answered a question
+    conceded: int = 0
+    not_useful: int = 0  # 👎, or a reply declining it
+
+    def __bool__(self) -> bool:
+        return bool(self.answered or self.conceded or self.not_useful)
+
+
+def feedback(comments: Iterable[OurComment]) -> Feedback:
+    comments = list(comments)
+    return Feedback(
+        sum(c.replied for c in comments), sum(c.conceded for c in comments), sum(c.not_useful or c.declined for c in comments)
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +140,7 @@ def plan_threads(threads: Iterable[Thread], findings: Sequence[PlacedFinding], s
     dismissed = set(memory.dismissed)
     for t in threads:
         ours = t.resolved_by_us or t.root.fingerprint in memory.fixed
-        if t.root.declined or (t.resolved and not ours):
+        if t.root.dismissed or (t.resolved and not ours):
             dismissed.add(t.root.fingerprint)
             continue
         if t.resolved or not t.outdated or settings.resolve_fixed == "never":
@@ -122,7 +154,11 @@ def plan_threads(threads: Iterable[Thread], findings: Sequence[PlacedFinding], s
 
 
 def declines(body: str) -> bool:
-    return bool(_DECLINED.search(body or ""))
+    return bool(_DECLINED.search(body or "")) or calls_wrong(body)
+
+
+def calls_wrong(body: str) -> bool:
+    return bool(_WRONG.search(body or ""))
 
 
 def carried(

@@ -17,18 +17,32 @@ from reviewer.errors import ConfigError
 
 PR_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
 COMMANDS = {"/review": "review", "/summarize": "summarize"}
+ASK = "/ask"  # `/ask QUESTION` in a pull request's conversation: answered under it
+LEARN_EVENTS = ("schedule", "workflow_dispatch")  # `reviewer learn` for the repository
 # Who may ask by comment; the API's collaborator permission is checked as well.
 TRUSTED_ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR")
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A person's comment that may ask the reviewer something; whether it does, and whether they may, the settings decide."""
+
+    comment_id: int
+    question: str  # the comment's text (for `/ask`, what follows the command)
+    login: str
+    association: str  # GitHub's author_association of the comment
+    thread: int | None  # a review comment: the first comment of its thread (itself, when it starts one); None for `/ask`
+
+
+@dataclass(frozen=True)
 class Decision:
-    task: Literal["review", "summarize", "skip"]
+    task: Literal["review", "summarize", "chat", "learn", "skip"]
     number: int | None = None
     reason: str = ""
     commenter: str | None = None  # a comment command: this user needs write access
     explicit: bool = False  # asked for by a person: review the whole PR, drafts too
     fork: bool = False  # a fork's PR on `pull_request`: no secrets, a read-only token
+    asked: Asked | None = None  # task "chat": the comment to answer
 
 
 def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
@@ -46,6 +60,8 @@ def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
             return Decision("skip", issue.get("number"), f"comment {payload.get('action')}, not created")
         comment = payload.get("comment") or {}
         words = (comment.get("body") or "").strip().split()
+        if words and words[0].lower() == ASK:
+            return _ask(issue.get("number"), comment)
         task = COMMANDS.get(words[0].lower()) if words else None
         if task is None:
             return Decision("skip", issue.get("number"), "the comment is not a /review or /summarize command")
@@ -53,7 +69,37 @@ def decide(event_name: str, payload: Mapping[str, Any]) -> Decision:
         if comment.get("author_association") not in TRUSTED_ASSOCIATIONS:
             return Decision("skip", issue.get("number"), f"{login} is not a collaborator of this repository")
         return Decision(task, issue.get("number"), f"{words[0]} from {login}", commenter=login, explicit=True)  # type: ignore[arg-type]
+    if event_name == "pull_request_review_comment":
+        number = (payload.get("pull_request") or {}).get("number")
+        if payload.get("action") != "created":
+            return Decision("skip", number, f"review comment {payload.get('action')}, not created")
+        comment = payload.get("comment") or {}
+        user = comment.get("user") or {}
+        if _is_bot(user):
+            return Decision("skip", number, f"{user.get('login')} is a bot: its comments get no answer")
+        asked = Asked(
+            int(comment.get("id") or 0), comment.get("body") or "", str(user.get("login")), str(comment.get("author_association") or "NONE"),
+            int(comment.get("in_reply_to_id") or comment.get("id") or 0),
+        )
+        return Decision("chat", number, f"a review comment from {asked.login}", asked=asked)
+    if event_name in LEARN_EVENTS:
+        return Decision("learn", None, f"{event_name}: learn from the review threads of recent pull requests")
     return Decision("skip", None, f"the {event_name or 'unknown'} event is not one reviewer handles")
+
+
+def _ask(number: int | None, comment: Mapping[str, Any]) -> Decision:
+    user = comment.get("user") or {}
+    if _is_bot(user):
+        return Decision("skip", number, f"{user.get('login')} is a bot: its comments get no answer")
+    question = (comment.get("body") or "").strip()[len(ASK) :].strip()
+    if not question:
+        return Decision("skip", number, f"{ASK} without a question")
+    asked = Asked(int(comment.get("id") or 0), question, str(user.get("login")), str(comment.get("author_association") or "NONE"), None)
+    return Decision("chat", number, f"{ASK} from {asked.login}", asked=asked)
+
+
+def _is_bot(user: Mapping[str, Any]) -> bool:
+    return user.get("type") == "Bot" or str(user.get("login") or "").endswith("[bot]")
 
 
 def from_fork(payload: Mapping[str, Any]) -> bool:

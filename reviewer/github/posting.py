@@ -44,7 +44,7 @@ from reviewer.github.comments import (
     summary_body,
     walkthrough,
 )
-from reviewer.github.converge import ADDRESSED_MARKER, Memory, Thread, carried, entry_texts, plan_threads
+from reviewer.github.converge import ADDRESSED_MARKER, Memory, Thread, carried, entry_texts, feedback, plan_threads
 from reviewer.github.pull import ours
 from reviewer.placement import PlacedFinding
 from reviewer.safe_text import MARKER_PREFIX, inline_code
@@ -94,6 +94,7 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
     body = summary_body(
         saved, demoted, posted=posted, already_posted=len(plan.already_posted), review_url=review_url, carried=kept,
         reviewed_head=reviewed, remembered=Memory((), threads.dismissed, state.memory.fixed | resolved), declined=len(plan.dismissed), resolved=fixed,
+        feedback=feedback(state.comments),
         compare=settings.compare_models,
     )
     summary_url = _upsert_summary(pr, state, body, note)
@@ -129,6 +130,30 @@ def refresh_walkthrough(pull: GitHubPull, saved: PullReview, settings: GitHubSet
         except GithubException as exc:
             raise _write_error(exc, "update the pull request description") from None
     return url
+
+
+def post_answer(pull: GitHubPull, me: str, question: int, thread: int | None, body: str, note: Note) -> str:
+    """Our one answer to comment `question`: a reply in review thread `thread`, or (None) a comment in the conversation.
+
+    Its URL. A lost answer is looked for (by its marker naming `question`) before it is sent again.
+    """
+    from github import GithubException
+
+    from reviewer.github import answers
+
+    pr = pull.pull
+
+    def find() -> Any:
+        listed = pr.get_review_comments() if thread is not None else pr.get_issue_comments()
+        return next((c for c in listed if ours(c.user, me) and answers.answered(c.body) == question), None)
+
+    def send() -> Any:
+        return pr.create_review_comment_reply(thread, body) if thread is not None else pr.create_issue_comment(body)
+
+    try:
+        return str(_once(send, find, "the answer", note).html_url)
+    except GithubException as exc:
+        raise _write_error(exc, "post the answer") from None
 
 
 def _post_review(pull: GitHubPull, state: PostedState, inline: list[PlacedFinding], saved: PullReview, note: Note) -> tuple[str | None, list[Demoted]]:

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer.errors import PublishError
+from reviewer.github import answers
 from reviewer.github.api import PullInfo, PullRef, describe, open_pull, pull_info
 from reviewer.github.base_files import BaseBranchFiles
-from reviewer.github.comments import SUMMARY_MARKER, PostedState, comment_heading, fingerprint_of, last_head_in
-from reviewer.github.converge import ADDRESSED_MARKER, OurComment, Thread, declines, decode
+from reviewer.github.comments import SUMMARY_MARKER, PostedState, comment_heading, comment_title, fingerprint_of, last_head_in
+from reviewer.github.converge import ADDRESSED_MARKER, OurComment, Thread, calls_wrong, declines, decode
 from reviewer.github.patches import FilePatch, PullDiff, changes_since, file_patch, pull_diff
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class GitHubPull:
         self._diffs: dict[Path | None, PullDiff] = {}
         self._since: dict[tuple[str, Path | None], PullDiff | None] = {}
         self._state: PostedState | None = None
+        self._me: str | None = None
 
     @classmethod
     def open(cls, gh: Github, ref: PullRef) -> GitHubPull:
@@ -87,20 +89,41 @@ class GitHubPull:
         known = [diff for (since, _), diff in self._since.items() if since == sha]
         return known[0] if known else self.since(sha, None)
 
+    def me(self, bot_login: str) -> str:
+        """The login our comments are posted as."""
+        if self._me is None:
+            self._me = _viewer(self.gh, bot_login)
+        return self._me
+
+    @cached_property
+    def review_comments(self) -> list[Any]:
+        """Every review comment of the pull request (PyGithub objects), ours and everyone's."""
+        from github import GithubException
+
+        try:
+            return list(self.pull.get_review_comments())
+        except GithubException as exc:
+            raise PublishError(f"cannot read the review comments of pull request #{self.ref.number}: {describe(exc)}") from None
+
+    @property
+    def from_fork(self) -> bool:
+        """Whether the head branch lives in another repository (a deleted fork has none)."""
+        head_repo = self.pull.head.repo
+        return head_repo is None or head_repo.full_name.lower() != self.ref.repo.lower()
+
     def state(self, bot_login: str) -> PostedState:
         """Our summary comment, its hidden state and head SHA, and our comments' threads: nobody else's."""
         from github import GithubException
 
         if self._state is None:
-            me = _viewer(self.gh, bot_login)
+            me = self.me(bot_login)
             try:
                 summaries = [c for c in self.pull.get_issue_comments() if ours(c.user, me) and (c.body or "").startswith(SUMMARY_MARKER)]
-                review_comments = list(self.pull.get_review_comments())
             except GithubException as exc:
                 raise PublishError(f"cannot read the comments of pull request #{self.ref.number}: {describe(exc)}") from None
             summary = summaries[-1] if summaries else None
             body = summary.body if summary is not None else ""
-            self._state = PostedState(me, summary, last_head_in(body) if summary else None, _threads_of(review_comments, me), decode(body))
+            self._state = PostedState(me, summary, last_head_in(body) if summary else None, _threads_of(self.review_comments, me), decode(body))
         return self._state
 
     def threads(self, state: PostedState) -> list[Thread]:
@@ -169,10 +192,22 @@ def _threads_of(comments: list[Any], me: str) -> tuple[OurComment, ...]:
         fingerprint = fingerprint_of(c.body)
         if fingerprint is None:
             continue
-        theirs = [r for r in replies.get(c.id, []) if not ours(r.user, me)]
-        acknowledged = any(ours(r.user, me) and ADDRESSED_MARKER in (r.body or "") for r in replies.get(c.id, []))
+        thread = replies.get(c.id, [])
+        theirs = [r for r in thread if not ours(r.user, me)]
+        mine = [r.body or "" for r in thread if ours(r.user, me)]
         out.append(
-            OurComment(c.id, fingerprint, c.path, comment_heading(c.body)[1], bool(theirs), any(declines(r.body) for r in theirs), acknowledged)
+            OurComment(
+                c.id, fingerprint, c.path, comment_heading(c.body)[1],
+                answered=bool(theirs),
+                declined=any(declines(r.body) for r in theirs),
+                acknowledged=any(ADDRESSED_MARKER in body for body in mine),
+                wrong=any(calls_wrong(r.body) for r in theirs),
+                replied=any(answers.answered(body) is not None for body in mine),
+                conceded=any(answers.conceded(body) for body in mine),
+                not_useful=int((c.reactions or {}).get("-1") or 0) > 0,
+                title=comment_title(c.body),
+                url=c.html_url or "",
+            )
         )
     return tuple(out)
 
