@@ -407,3 +407,35 @@ def test_a_token_that_cannot_resolve_says_addressed_once(scenario: Scenario, gh:
     replies = [c for c in gh.visible_comments() if c.get("in_reply_to_id") == thread["id"]]
     assert len(replies) == 1 and replies[0]["body"].endswith("the lines changed, and the new review does not raise this again.")
     assert not thread["resolved"] and head
+
+
+# Found in review: a paid review must not be lost, and the --fail-on gate must hold.
+
+
+def test_a_review_github_keeps_refusing_is_saved_and_still_fails_the_gate(
+    env: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_pull(env.repo, gh)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step-summary.md"))
+    gh.faults.append(Fault("POST", REVIEWS, 502, after=False, times=-1))  # refused every time, before anything was made
+    assert run(pr_args(env, "--fail-on", "critical")) == 1  # the critical finding is certain, posted or not
+    err = capsys.readouterr().err
+    saved_at = tmp_path / f"reviewer-review-1-{gh.pulls[1].head_sha[:7]}.json"
+    assert [p.finding.title for p in load(saved_at).review.findings] == [f["title"] for f in FINDINGS]
+    head = gh.pulls[1].head_sha
+    assert f"reviewer publish {saved_at} --head-sha {head} --head-repo acme/app --head-branch feature" in err
+    assert "eval on file content" in (tmp_path / "step-summary.md").read_text(encoding="utf-8")
+    gh.faults.clear()
+    assert run(publish_args(env, saved_at, head)) == 0  # the command the error line gives posts it
+    assert len([r for r in gh.reviews if r["state"] != "PENDING"]) == 1
+
+
+def test_a_rerun_or_a_push_elsewhere_keeps_the_gate_failing(env: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_pull(env.repo, gh)
+    assert run(pr_args(env, "--fail-on", "critical")) == 1
+    assert run(pr_args(env, "--fail-on", "critical")) == 1  # "Re-run jobs": nothing new, the critical comment stands
+    env.findings = []
+    env.repo.write("README.md", "# app\n\nMore words.\n")  # a push that does not touch the flagged file
+    gh.pulls[1].head_sha = env.repo.commit("docs")
+    assert run(pr_args(env, "--fail-on", "critical")) == 1
+    assert run(pr_args(env, "--fail-on", "critical", "--full")) == 0  # looked at again in full: nothing stands

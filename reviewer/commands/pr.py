@@ -167,7 +167,7 @@ def local_tree(checkout: Path | None, clone: Path | None, env: Mapping[str, str]
 
 def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOptions, env: Mapping[str, str], *, post: bool, output: Path | None) -> PrOutcome:
     """Print a dry run's plan; save, post or print a review; the exit code from its findings."""
-    from reviewer.github.flow import deliver
+    from reviewer.github.flow import Undelivered, deliver
     from reviewer.github.saved import save
     from reviewer.publishers import plan as plan_publisher
     from reviewer.review import utc_now
@@ -177,12 +177,16 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
         return PrOutcome(0)
     pr_review: PullReview | None = reviewed.pr_review
     if pr_review is None:
-        return PrOutcome(0)
-    url = ""
+        # Nothing new to review: the gate still reflects our comments that stand.
+        return PrOutcome(exit_code(list(reviewed.standing), config.review.fail_on, False))
+    url, undelivered = "", ""
     if output:
         save(pr_review, output)
     if post:
-        url = deliver(pull, pr_review, config.github, env, note, click.echo, saved_at=output)
+        try:
+            url = deliver(pull, pr_review, config.github, env, note, click.echo, saved_at=output)
+        except Undelivered as exc:
+            undelivered = str(exc)
     elif not output:
         click.echo(render_review(pr_review.review, opts.output_format), nl=False)
     review = pr_review.review
@@ -192,6 +196,9 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
         where = url or (f"saved to {output}" if output and not post else f"{pull.ref.repo}#{pull.ref.number}")
         count = len(review.findings)
         note(f"reviewer: {where}: {count} finding{'s' if count != 1 else ''} · {usage_line(review.usage)} · {cost_line(review)}")
+    if undelivered:
+        note(f"reviewer: error: {undelivered}")
     cost_audit(review, opts)
-    code = exit_code(counted(review), config.review.fail_on, review.incomplete)
+    # Findings at or above --fail-on give 1 even when posting failed (3): a blocking finding is certain either way.
+    code = exit_code([*counted(review), *reviewed.standing], config.review.fail_on, review.incomplete or bool(undelivered))
     return PrOutcome(code, len(review.findings), review.cost_usd, url)

@@ -47,6 +47,7 @@ class OurComment:
     fingerprint: str
     path: str
     category: str | None  # from its heading; None for a comment of an older format
+    severity: str | None = None  # likewise
     answered: bool = False  # someone else replied in its thread
     declined: bool = False  # a reply says it will not be fixed (or that it is wrong)
     acknowledged: bool = False  # we replied already that it was addressed

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewer.config import Config, GitHubSettings
+from reviewer.errors import PublishError
 from reviewer.github.comments import PullReview
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff
     from reviewer.github.api import PullInfo
+    from reviewer.github.comments import PostedState
     from reviewer.github.pull import GitHubPull
     from reviewer.pipeline import Setup
     from reviewer.review import Plan, Progress
@@ -38,6 +40,24 @@ class Reviewed:
 
     pr_review: PullReview | None = None
     plan: Plan | None = None
+    # Severities of our earlier comments that still stand (not fixed, declined or conceded) and that this run
+    # did not look at again: a rerun, or a push elsewhere, must not turn a failing --fail-on gate green.
+    standing: tuple[str, ...] = ()
+
+
+def standing(state: PostedState, reviewed_paths: frozenset[str] | None) -> tuple[str, ...]:
+    """Severities of our earlier comments still open, outside `reviewed_paths` (None: all of them)."""
+    gone = state.memory.fixed | state.memory.dismissed
+    return tuple(
+        c.severity
+        for c in state.comments
+        if c.severity and not (c.dismissed or c.wrong or c.acknowledged or c.fingerprint in gone)
+        and (reviewed_paths is None or c.path not in reviewed_paths)
+    )
+
+
+class Undelivered(PublishError):
+    """GitHub did not take the review; it is saved, and the run still reports its findings."""
 
 
 def skip_reason(info: PullInfo, settings: GitHubSettings, *, explicit: bool) -> str | None:
@@ -109,10 +129,11 @@ def review_pull(
             return Reviewed()
         empty = Review((), None, Usage(), 0.0, (), ())
         return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, empty, not_reviewed_reason=too_large, api_url=pull.api))
-    last_head = pull.state(config.github.bot_login).last_head if "review" in tasks else None
-    if last_head == info.head_sha and not full:
+    state = pull.state(config.github.bot_login) if "review" in tasks else None
+    last_head = state.last_head if state else None
+    if state and last_head == info.head_sha and not full:
         note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
-        return Reviewed()
+        return Reviewed(standing=standing(state, None))
     if not dry_run:
         preload(config, tasks)  # while the pull request's files are read
     tree_context: AbstractContextManager[Path | None] = nullcontext(None)
@@ -143,7 +164,10 @@ def review_pull(
     if result.refused:  # over the cost limit: the summary says what the review would have cost
         note(f"reviewer: not reviewing {ref.repo}#{ref.number}: {result.refused}")
         return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, not_reviewed_reason=result.refused, api_url=pull.api))
-    return Reviewed(PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, since_sha=since, api_url=pull.api))
+    pr_review = PullReview(ref.repo, ref.number, info.head_sha, info.base_sha, result.review, since_sha=since, api_url=pull.api)
+    # An incremental run looked again only at the files it reviewed; our comments elsewhere still stand.
+    earlier = standing(state, frozenset(f.path for f in target.diff.files)) if state and since else ()
+    return Reviewed(pr_review, standing=earlier)
 
 
 def deliver(
@@ -156,7 +180,6 @@ def deliver(
     the job summary, and the run ends with exit 3 and the time to rerun.
     """
     from reviewer.github.comments import ReadOnly
-    from reviewer.github.limits import RateLimited
     from reviewer.github.posting import publish, publish_not_reviewed
 
     try:
@@ -168,15 +191,20 @@ def deliver(
         note(f"reviewer: {exc}; showing the findings as annotations and in the job summary instead")
         _show_unposted(pr_review, env, "the token cannot write to this pull request", note, echo)
         return ""
-    except RateLimited as exc:
-        from reviewer.errors import PublishError
+    except PublishError as exc:
+        # Rate-limited past the cap, or GitHub kept failing: the review was paid for, so it is kept.
         from reviewer.github.saved import save
 
         path = saved_at or Path(env.get("RUNNER_TEMP") or ".") / f"reviewer-review-{pr_review.number}-{pr_review.head_sha[:7]}.json"
         if saved_at is None:
             save(pr_review, path)
         where = f"{path}" + (" and in the job summary" if _show_unposted(pr_review, env, str(exc), note, None) else "")
-        raise PublishError(f"{exc}; the review is saved in {where} (`reviewer publish` posts the file)") from None
+        head = pull.pull.head
+        command = (
+            f"reviewer publish {path} --head-sha {pr_review.head_sha} "
+            f"--head-repo {head.repo.full_name if head.repo else pull.ref.repo} --head-branch {head.ref}"
+        )
+        raise Undelivered(f"{exc}; the review is saved in {where}; post it later with: {command}") from None
     note(
         f"reviewer: posted {published.inline} comment{'s' if published.inline != 1 else ''}, "
         f"{published.demoted} in the summary, {published.already_posted} already posted earlier"

@@ -198,6 +198,7 @@ def _threads_of(comments: list[Any], me: str) -> tuple[OurComment, ...]:
         out.append(
             OurComment(
                 c.id, fingerprint, c.path, comment_heading(c.body)[1],
+                severity=comment_heading(c.body)[0],
                 answered=bool(theirs),
                 declined=any(declines(r.body) for r in theirs),
                 acknowledged=any(ADDRESSED_MARKER in body for body in mine),
