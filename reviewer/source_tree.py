@@ -53,6 +53,14 @@ class SourceTree:
             return None
         if normal != "." and not self._visible(normal):
             return None
+        parts = Path(normal).parts
+        # No symbolic link (it could lead to a withheld or secret file, or .git/config with a token), nothing of
+        # .git, nothing git does not track (an untracked file may be a credential a CI step left).
+        if ".git" in parts or any(self.root.joinpath(*parts[: i + 1]).is_symlink() for i in range(len(parts))):
+            return None
+        tracked = self._tracked
+        if tracked is not None and normal != "." and normal not in tracked:
+            return None
         target = self.root / normal
         try:
             resolved = target.resolve()
@@ -61,6 +69,18 @@ class SourceTree:
         if resolved != self.root and self.root not in resolved.parents:
             return None
         return normal
+
+    @cached_property
+    def _tracked(self) -> frozenset[str] | None:
+        """The files git tracks here, and their folders; None outside a repository (a copy of tracked files only)."""
+        if not (self.root / ".git").exists():
+            return None
+        done = subprocess.run(["git", "ls-files", "-z"], cwd=self.root, capture_output=True)
+        if done.returncode != 0:
+            return frozenset()
+        files = [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+        folders = {str(parent) for f in files for parent in Path(f).parents if str(parent) != "."}
+        return frozenset(files) | frozenset(folders)
 
     def lines(self, path: str) -> list[str] | None:
         """The file's lines (line endings removed, numbering as git's diff counts), or None: missing, hidden, binary, too large."""
@@ -98,12 +118,15 @@ class SourceTree:
 
     def grep(self, pattern: str, under: str = ".", limit: int = 200) -> tuple[Hit, ...] | str:
         """Lines matching the extended regular expression `pattern`, at most `limit`; a message when it cannot run."""
+        from reviewer.redact import redact
+
         normal = self.normal(under)
         if normal is None:
             return f"{under!r} is not a folder or file of the repository that can be read"
         try:
             done = subprocess.run(
-                ["git", "grep", "--no-index", "--exclude-standard", "-z", "-n", "-I", "-E", "-e", pattern, "--", normal],
+                # Tracked files only in a repository (`--no-index` where the tree is a copy of tracked files).
+                ["git", "grep", *(() if self._tracked is not None else ("--no-index",)), "-z", "-n", "-I", "-E", "-e", pattern, "--", normal],
                 cwd=self.root,
                 capture_output=True,
                 timeout=GREP_SECONDS,
@@ -117,7 +140,8 @@ class SourceTree:
             parts = record.split("\0", 2)
             if len(parts) != 3 or not parts[1].isdigit() or not self._visible(parts[0]):
                 continue
-            hits.append(Hit(parts[0], int(parts[1]), parts[2].rstrip("\r")))
+            # Redacted: `-I` judges a file by its start, so a file linked unredacted as binary can still match.
+            hits.append(Hit(parts[0], int(parts[1]), redact(parts[2].rstrip("\r"))))
             if len(hits) >= limit:
                 break
         return tuple(hits)

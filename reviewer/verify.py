@@ -24,7 +24,7 @@ from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import redact, redact_diff
 from reviewer.review import BackendPool, Budget, Clock, Dropped, Plan, Request, Review, ask, secret_findings, utc_now
-from reviewer.vocabulary import Usage
+from reviewer.vocabulary import Message, Usage
 
 BATCH = 20  # findings per verification request
 
@@ -110,7 +110,8 @@ def _request(
         around = code_context(files, source, config.review.context_tokens, 0, focus)
     candidates = "\n".join(json.dumps({"id": i, **_shown(p)}, ensure_ascii=False) for i, p in ids.items())
     context = {"nonce": secrets.token_hex(8), "code_context": around.text, "diff": render_files(files), "candidates": candidates}
-    messages = templates.messages("verify", context)
+    # A last pass over what is sent, as for review requests: a team's verify template can hold a secret too.
+    messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages("verify", context))
     tokens = sum(estimate_tokens(m.content) for m in messages)
     return Request("verify", messages, names, paths, tokens, context, around.tokens), ids
 

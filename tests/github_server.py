@@ -171,11 +171,14 @@ class GitHubServer:
         pending = {r["id"] for r in self.reviews if r["state"] == "PENDING"}
         return [c for c in self.review_comments if c.get("pull_request_review_id") not in pending]
 
-    def human_reply(self, comment_id: int, body: str, *, resolve: bool = False, login: str = "bob") -> dict[str, Any]:
+    def human_reply(self, comment_id: int, body: str, *, resolve: bool = False, login: str = "bob", association: str = "MEMBER") -> dict[str, Any]:
         parent = next(c for c in self.review_comments if c["id"] == comment_id)
         if resolve:
             self.resolve(comment_id, login)
-        reply = {**parent, "id": next(self._ids), "body": body, "user": {"login": login, "type": "User", "id": 9}, "in_reply_to_id": comment_id}
+        reply = {
+            **parent, "id": next(self._ids), "body": body, "user": {"login": login, "type": "User", "id": 9},
+            "in_reply_to_id": comment_id, "author_association": association,
+        }
         reply["url"] = parent["url"].rsplit("/", 1)[0] + f"/{reply['id']}"
         reply["html_url"] = parent["html_url"].rsplit("#", 1)[0] + f"#discussion_r{reply['id']}"
         reply.update(resolved=False, reactions=_reactions(reply["url"]))

@@ -398,3 +398,15 @@ def test_base_url_without_model(repo: GitRepo, capsys: pytest.CaptureFixture[str
     feature_branch(repo)
     assert run(["local", "--base-url", "http://127.0.0.1:1/v1"]) == 2
     assert "--base-url needs --model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["summarize", "--no-post"], "--no-post apply to a pull request"),
+        (["summarize", "--repo", "acme/app", "--number", "1", "--staged"], "--staged choose a local change"),
+    ],
+)
+def test_summarize_refuses_options_that_would_do_nothing(repo: GitRepo, args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(args) == 2
+    assert message in capsys.readouterr().err

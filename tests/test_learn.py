@@ -282,3 +282,18 @@ def test_the_scheduled_action_opens_one_pull_request_with_the_learnings_and_upda
     assert "### Our own words for this\n\nCheck callers first." in updated  # the person's edit is kept
     assert "3 were marked 👎 or resolved without a change" in updated and "2 were marked 👎" not in updated  # refreshed
     assert outputs["review-url"].endswith(f"/pull/{proposal.number}") and "3 were marked" in gh.pulls[proposal.number].body
+
+
+def test_only_the_teams_replies_are_evidence_and_the_default_branch_is_never_the_proposals() -> None:
+    """Anyone may comment on a public pull request; a learning reaches every later review."""
+    from reviewer.errors import ConfigError
+    from reviewer.github.converge import OurComment
+    from reviewer.github.feedback import _signal
+    from reviewer.github.learnings_pull import propose_learnings
+
+    drive_by = OurComment(1, "f" * 16, "src/new.py", "bug", declined=True, wrong=True, conceded=True)
+    assert _signal(drive_by, None, frozenset()) is None
+    member = OurComment(1, "f" * 16, "src/new.py", "bug", wrong=True, team_wrong=True, team_replied=True)
+    assert _signal(member, None, frozenset()) == ("false-positive", "a reply called it wrong")
+    with pytest.raises(ConfigError, match="is the default branch"):
+        propose_learnings(None, "main", "a" * 40, "main", [], "", print)  # type: ignore[arg-type]

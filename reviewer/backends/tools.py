@@ -27,6 +27,7 @@ from reviewer.vocabulary import Usage
 
 MAX_READ_LINES = 400
 MAX_RESULT_CHARS = 40_000
+MAX_CALLS_PER_TURN = 8  # a model asking for more in one turn is told to narrow down
 MAX_LISTED = 500
 MAX_HITS = 100
 
@@ -98,6 +99,25 @@ class ToolBox:
         self.tree = tree
         self.rounds = rounds
         self.tokens = tokens
+
+    def answer(self, calls: Sequence[ToolCall], tokens_left: int) -> list[str]:
+        """One turn's calls answered within the turn's caps: at most MAX_CALLS_PER_TURN, and outputs that fit
+        in what is left of the token budget (a turn of 500 reads would otherwise make the next request huge)."""
+        from reviewer.budget import estimate_tokens
+
+        outputs: list[str] = []
+        for index, call in enumerate(calls):
+            if index >= MAX_CALLS_PER_TURN:
+                outputs.append(f"refused: at most {MAX_CALLS_PER_TURN} tool calls are answered per turn")
+                continue
+            output = self.run(call)
+            cost = estimate_tokens(output)
+            if cost > tokens_left:
+                output = "refused: the tool-use token budget of this review is used up; answer now with the JSON object"
+                cost = 0
+            tokens_left -= cost
+            outputs.append(output)
+        return outputs
 
     def run(self, call: ToolCall) -> str:
         """The tool's answer, or why it refused: never an exception (the model's arguments are untrusted)."""
@@ -185,7 +205,7 @@ def converse(conversation: Conversation, messages: Sequence[Mapping[str, Any]], 
             outputs = [f"refused: this review's {limit} are used up; answer now with the JSON object, from what you have read"] * len(turn.calls)
         else:
             rounds += 1
-            outputs = [box.run(call) for call in turn.calls]
+            outputs = box.answer(turn.calls, box.tokens - spent)
         history += [turn.assistant, *conversation.results(turn.calls, outputs)]
 
 

@@ -169,7 +169,7 @@ def workspace_tree(workspace: Path | None) -> TreeSource:
 
     def source(head: PullHead) -> AbstractContextManager[Path]:
         if workspace is None:
-            raise ConfigError(f"an agent backend reads the repository, but GITHUB_WORKSPACE holds no checkout; {trees.CHECKOUT_HINT}")
+            raise ConfigError(f"GITHUB_WORKSPACE holds no checkout of the pull request's head; {trees.CHECKOUT_HINT}")
         return trees.given(workspace, head, "GITHUB_WORKSPACE")
 
     return source

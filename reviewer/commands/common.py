@@ -95,7 +95,7 @@ def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit
                 "--dry-run", is_flag=True, help="Build every request and print a table of them with token and cost estimates; send nothing."
             ),
             "verbose": click.option("--verbose", "-v", is_flag=True, help="With --dry-run: also print every prompt in full."),
-            "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once."),
+            "concurrency": click.option("--concurrency", type=int, help="Requests in flight at once (eval: cases reviewed at once)."),
             "max_cost": click.option("--max-cost", type=float, help="Stop before the run costs more than this many USD."),
             "trust_repo_config": trust_option,
             "compare": click.option("--compare", is_flag=True, help="Also say what the run's tokens would cost on other models (a dated price table)."),

@@ -53,12 +53,16 @@ def summarize(
     if not (url or repo or number):
         from reviewer.repo_files import WorkingTree
 
-        if checkout is not None:
-            raise ConfigError("--checkout names the tree of a pull request; the local change is read from this checkout")
+        pr_only = [flag for flag, given in (("--checkout", checkout), ("--no-post", no_post), ("--token", token)) if given]
+        if pr_only:
+            raise ConfigError(f"{', '.join(pr_only)} apply to a pull request (name one by URL, or --repo and --number); the local change needs none")
         work = local_change(base, staged, commit_range)
         return execute(work, build_config(opts, WorkingTree(work.root)), opts, ("summarize",))
     from reviewer.github.api import github_errors
 
+    local_only = [flag for flag, given in (("--base", base), ("--staged", staged), ("--range", commit_range)) if given]
+    if local_only:
+        raise ConfigError(f"{', '.join(local_only)} choose a local change; a pull request's change is the pull request")
     with github_errors():
         session = open_pr(url, repo, number, token, opts)
         tree_source = local_tree(checkout, session.clone, session.env)

@@ -55,6 +55,11 @@ class OurComment:
     replied: bool = False  # we answered a question in its thread
     conceded: bool = False  # our answer there withdrew it
     not_useful: bool = False  # someone reacted 👎 to it
+    # Said by the team (an owner, member or collaborator), not by anyone who may comment: only this is evidence
+    # for `reviewer learn`, whose learnings reach every later review.
+    team_declined: bool = False
+    team_wrong: bool = False
+    team_replied: bool = False
     title: str = ""  # from its heading, as posted (made safe then)
     url: str = ""
 

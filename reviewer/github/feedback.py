@@ -74,11 +74,14 @@ def collect(gh: Github, repo_name: str, *, since: datetime, limit: int, bot_logi
 
 def _signal(comment: OurComment, thread: Thread | None, fixed: frozenset[str]) -> tuple[str, str] | None:
     """(kind, why) for a thread that says the finding was not worth it; None for any other."""
-    if comment.conceded:
+    # Replies count only from the team: anyone may comment on a public pull request, and a learning reaches
+    # every later review. (A 👎 or a resolution shows its evidence link in the learnings pull request, which
+    # a person reviews before it takes effect.)
+    if comment.conceded and comment.team_replied:
         return "false-positive", "the reviewer conceded"
-    if comment.wrong:
+    if comment.team_wrong:
         return "false-positive", "a reply called it wrong"
-    if comment.declined:
+    if comment.team_declined:
         return "wont-fix", "a reply declined it"
     if comment.not_useful:
         return "not-useful", "👎"

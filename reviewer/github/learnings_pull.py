@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from reviewer.errors import ConfigError
 from reviewer.learnings import LEARNINGS_FILE, Proposal, merge
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ def propose_learnings(
     """The URL of the open pull request with the file updated; None when the file would not change."""
     from github import UnknownObjectException
 
+    if branch == base_branch:
+        raise ConfigError(f"[learn] branch = {branch!r} is the default branch: name a branch of its own (the learnings change only through a pull request)")
     owner = repo.full_name.split("/")[0]
     existing = next(iter(repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base_branch)), None)
     if existing is None:
@@ -35,9 +38,18 @@ def propose_learnings(
         if merge(current, proposals) == current:
             return None
         try:
-            repo.get_git_ref(f"heads/{branch}").edit(base_sha, force=True)  # a merged or closed proposal's branch starts again
+            ref = repo.get_git_ref(f"heads/{branch}")
         except UnknownObjectException:
             repo.create_git_ref(f"refs/heads/{branch}", base_sha)
+        else:
+            # A merged or closed proposal's branch starts again; a branch with anyone else's commits is never reset.
+            theirs = [c for c in repo.compare(base_sha, ref.object.sha).commits if c.commit.message.strip() != MESSAGE]
+            if theirs:
+                raise ConfigError(
+                    f"[learn] branch {branch!r} has commits that are not ours ({theirs[0].sha[:7]}…): "
+                    "name a branch only the learnings pull request uses"
+                )
+            ref.edit(base_sha, force=True)
     current, blob = _read(repo, branch)
     updated = merge(current, proposals)
     if updated != current:

@@ -201,6 +201,9 @@ def _threads_of(comments: list[Any], me: str) -> tuple[OurComment, ...]:
                 severity=comment_heading(c.body)[0],
                 answered=bool(theirs),
                 declined=any(declines(r.body) for r in theirs),
+                team_declined=any(declines(r.body) for r in theirs if _team(r)),
+                team_wrong=any(calls_wrong(r.body) for r in theirs if _team(r)),
+                team_replied=any(_team(r) for r in theirs),
                 acknowledged=any(ADDRESSED_MARKER in body for body in mine),
                 wrong=any(calls_wrong(r.body) for r in theirs),
                 replied=any(answers.answered(body) is not None for body in mine),
@@ -233,3 +236,11 @@ query($owner: String!, $name: String!, $number: Int!, $after: String) {
   }
 }
 """
+
+
+TEAM = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+
+def _team(comment: Any) -> bool:
+    """Written by someone the repository trusts (its author_association), not by anyone who may comment."""
+    return str(getattr(comment, "author_association", "") or "").upper() in TEAM
