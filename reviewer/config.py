@@ -426,32 +426,31 @@ class _Problems:
             raise ConfigError("\n".join(self.messages))
 
 
+def _array_of_tables(table: dict[str, Any], key: str, cls: type[_T], where: str, section: str) -> tuple[_T, ...]:
+    """`[[section.key]]` entries, taken out of `table`, each built and checked."""
+    items = table.pop(key, [])
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: {section}.{key} must be an array of tables ([[{section}.{key}]])")
+    return tuple(_build(cls, t, where, f"{section}.{key}[{i}]") for i, t in enumerate(items))
+
+
 def _review(table: Any, where: str) -> ReviewSettings:
     _expect_table(table, where, "review")
     review_table = dict(table)
-    instructions = review_table.pop("path_instructions", [])
-    if not isinstance(instructions, list):
-        raise ConfigError(f"{where}: review.path_instructions must be an array of tables ([[review.path_instructions]])")
-    review = _build(ReviewSettings, review_table, where, "review")
-    return dataclasses.replace(
-        review,
-        path_instructions=tuple(_build(PathInstruction, t, where, f"review.path_instructions[{i}]") for i, t in enumerate(instructions)),
-    )
+    instructions = _array_of_tables(review_table, "path_instructions", PathInstruction, where, "review")
+    return dataclasses.replace(_build(ReviewSettings, review_table, where, "review"), path_instructions=instructions)
 
 
 def _routes(table: Any, where: str) -> Routes:
     _expect_table(table, where, "routes")
     routes_table = dict(table)
-    rules = routes_table.pop("rules", [])
-    if not isinstance(rules, list):
-        raise ConfigError(f"{where}: routes.rules must be an array of tables ([[routes.rules]])")
+    rules = _array_of_tables(routes_table, "rules", Rule, where, "routes")
     for key in ROUTED:  # a single name is a fallback list of one
         if isinstance(routes_table.get(key), str):
             routes_table[key] = [routes_table[key]]
     if routes_table.get("verify") == ["none"]:
         routes_table["verify"] = []
-    routes = _build(Routes, routes_table, where, "routes")
-    return dataclasses.replace(routes, rules=tuple(_build(Rule, r, where, f"routes.rules[{i}]") for i, r in enumerate(rules)))
+    return dataclasses.replace(_build(Routes, routes_table, where, "routes"), rules=rules)
 
 
 def validate(config: Config) -> None:
