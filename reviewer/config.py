@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import ipaddress
 import math
 import re
@@ -295,13 +296,37 @@ def from_layers(layers: list[Layer]) -> Config:
     A layer can only tighten `self_hosted_only`, and its rules only add restrictions.
     """
     merged: dict[str, Any] = {}
+    problems = _Problems()
     for layer in layers:
-        from_mapping(layer.data, layer.where, check_references=False)  # each file's own errors name that file
-        _check_layer(layer)
+        problems.attempt(functools.partial(from_mapping, check_references=False), layer.data, layer.where)  # each file's own errors name that file
+        problems.attempt(_check_layer, layer)
         data = layer.data if layer.trusted else _untrusted_view(merged, layer.data)
         merged = _merge(merged, data)
     sources = " + ".join(layer.where for layer in layers) or None
+    if problems.messages:
+        # Every problem at once: the cross-key checks too, as far as the merged settings can still be read.
+        problems.attempt(lambda: validate(_lenient(merged, sources)))
+        problems.raise_any()
     return from_mapping(merged, sources)
+
+
+def _lenient(merged: Mapping[str, Any], sources: str | None) -> Config:
+    """The merged settings with what failed its own checks left at the defaults, for the cross-key checks alone."""
+    routes = dict(merged["routes"]) if isinstance(merged.get("routes"), Mapping) else {}
+    backends = merged.get("backends") or {}
+    config = Config(source=sources)
+    try:
+        config = dataclasses.replace(config, routes=_routes(routes, sources or "configuration"))
+    except ConfigError:
+        pass
+    built = dict(BUILTIN_BACKENDS)
+    for name, table in backends.items() if isinstance(backends, Mapping) else ():
+        try:
+            _expect_table(table, sources or "configuration", f"backends.{name}")
+            built[name] = dataclasses.replace(_build(BackendConfig, table, sources or "configuration", f"backends.{name}"), name=name)
+        except ConfigError:
+            built[name] = BackendConfig(name=name)
+    return dataclasses.replace(config, backends=built)
 
 
 def _check_layer(layer: Layer) -> None:
@@ -459,6 +484,8 @@ def validate(config: Config) -> None:
     routed = {name for task in ROUTED for name in config.routes.for_task(task)}
     problems: list[str] = []
     for task in ROUTED:
+        if config.routes.follows_review(task):
+            continue  # its backends are review's, checked there
         names = config.routes.for_task(task)
         if not names and task not in OPTIONAL_ROUTES:
             problems.append(f"{where}: routes.{task} is empty; name at least one backend")
