@@ -35,10 +35,17 @@ def replay(document: Mapping[str, Any], cases: Sequence[Case], where: str) -> li
     """The saved answers scored against the suite as it is now; a verdict the judge never gave leaves its case unscored."""
     by_name = {c.name: c for c in cases}
     try:
-        return [
-            VariantRun(str(v["name"]), tuple(_case_run(c, by_name, where) for c in v["cases"]), v.get("judge"))
-            for v in document["variants"]
-        ]
+        runs = []
+        for v in document["variants"]:
+            saved = tuple(_case_run(c, by_name, where) for c in v["cases"])
+            # A case added to the suite since the run was saved has no answer to replay: unscored, and said so.
+            added = tuple(
+                CaseRun(c.name, None, (), 0, 0.0, 0.0, ("not in the saved run: run the suite without --replay to review it",))
+                for c in cases
+                if c.name not in {r.name for r in saved}
+            )
+            runs.append(VariantRun(str(v["name"]), saved + added, v.get("judge")))
+        return runs
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: not a saved eval run ({type(exc).__name__}: {exc}); save one with --format json") from None
 

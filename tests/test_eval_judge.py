@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,12 @@ def test_replay_scores_again_and_sends_nothing(suite: Path, config: Path, model_
     assert code == 3 and len(model_server.requests) == sent
     cache = next(c for c in stale["variants"][0]["cases"] if c["name"] == "cache")
     assert cache["scored"] is False and "run the eval again without --replay" in cache["errors"][-1]
+    # A case added since: no answer to replay, so it is listed unscored rather than left out.
+    shutil.copytree(suite / "clean-b", suite / "zz-new")
+    code, grown = eval_json(capsys, str(suite), "--replay", str(saved))
+    assert code == 3 and len(model_server.requests) == sent
+    added = next(c for c in grown["variants"][0]["cases"] if c["name"] == "zz-new")
+    assert added["scored"] is False and "not in the saved run" in added["errors"][-1]
 
 
 def test_replay_takes_no_backend_options(suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
