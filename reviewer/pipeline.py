@@ -85,7 +85,11 @@ def wants_tree(config: Config, tasks: tuple[str, ...]) -> bool:
 def needs_tree(config: Config, tasks: tuple[str, ...]) -> bool:
     """Whether a backend routed for these tasks is an agent, which reads the repository itself."""
     names = {n for task in tasks for n in config.routes.for_task(task)}
-    names |= {n for rule in config.routes.rules for n in rule.backends if n in names}
+    from reviewer.config import ROUTED
+
+    # A rule may send its files to a backend another task routes (routing.candidates): count those too.
+    routed = {n for task in ROUTED for n in config.routes.for_task(task)}
+    names |= {n for rule in config.routes.rules for n in rule.backends if n in routed}
     return any(config.backend(n).protocol in AGENT_PROTOCOLS for n in names)
 
 

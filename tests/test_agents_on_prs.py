@@ -244,3 +244,16 @@ def test_reviewer_eval_runs_an_agent_backend_on_a_tree_made_from_each_case(
     [variant] = json.loads(capsys.readouterr().out)["variants"]
     assert variant["recall"] == 1.0
     assert "app.py:2:    return a / b" in tool_results(model_server)  # the agent searched the case's new side
+
+
+def test_a_tree_is_made_when_a_rule_can_send_files_to_an_agent_another_task_routes() -> None:
+    """routing.candidates lets a rule send its files to a backend routed for any task: the agent needs its tree."""
+    from reviewer.config import from_mapping
+    from reviewer.pipeline import needs_tree
+
+    data = {
+        "routes": {"review": ["box"], "summarize": ["agent"], "rules": [{"paths": ["secure/**"], "backends": ["agent"]}]},
+        "backends": {"box": {"base_url": "http://127.0.0.1:9/v1", "model": "m"}, "agent": {"protocol": "claude-code", "base_url": "http://127.0.0.1:9", "model": "m"}},
+    }
+    assert needs_tree(from_mapping(data, None), ("review",))
+    assert not needs_tree(from_mapping({**data, "routes": {"review": ["box"], "summarize": ["box"]}}, None), ("review",))

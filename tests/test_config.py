@@ -147,3 +147,24 @@ def test_to_toml_round_trips_and_masks_keys(tmp_path: Path) -> None:
     again = load(write(tmp_path, text))
     assert again.routes == config.routes and again.review == config.review
     assert again.backend("gpu-box") == config.backend("gpu-box")
+
+
+@pytest.mark.parametrize(
+    ("url", "deepseek"),
+    [
+        ("https://api.deepseek.com", True),
+        ("https://api.deepseek.com.evil.invalid/v1", False),  # a suffix of the name is not the host
+        ("https://evil.invalid\\@api.deepseek.com", False),  # Node's URL parser reads the host as evil.invalid
+        ("https://user@api.deepseek.com", False),
+    ],
+)
+def test_deepseek_host_as_every_client_reads_it(url: str, deepseek: bool) -> None:
+    """Parsed only: no client is ever pointed at these."""
+    from reviewer.config import is_deepseek_url
+
+    assert is_deepseek_url(url) is deepseek
+
+
+def test_deepseeks_key_never_goes_in_clear() -> None:
+    with pytest.raises(ConfigError, match="would send the key in clear"):
+        from_mapping({"backends": {"x": {"base_url": "http://api.deepseek.com", "model": "m"}}}, None)

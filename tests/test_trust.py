@@ -213,10 +213,9 @@ def test_a_trust_section_only_counts_in_the_users_own_file(repo: GitRepo, capsys
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ('[backends.x]\nbase_url = "https://llm.example.com/v1"\nmodel = "m"\napi_key_env = "INPUT_TOKEN"\n', "INPUT_TOKEN holds the CI system's own credentials"),
-        ('[backends.x]\nbase_url = "https://llm.example.com/v1"\nmodel = "m"\napi_key_env = "GITHUB_TOKEN"\n', "never a model key"),
-        ('[backends.x]\nbase_url = "https://api.deepseek.com.evil.example/v1"\nmodel = "m"\napi_key_env = "DEEPSEEK_API_KEY"\n', "sent only to DeepSeek's API"),
-        ('[backends.x]\nbase_url = "http://api.deepseek.com"\nmodel = "m"\n', "would send the key in clear"),
+        ('[backends.x]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\napi_key_env = "INPUT_TOKEN"\n', "INPUT_TOKEN holds the CI system's own credentials"),
+        ('[backends.x]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\napi_key_env = "GITHUB_TOKEN"\n', "never a model key"),
+        ('[backends.x]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\napi_key_env = "DEEPSEEK_API_KEY"\n', "sent only to DeepSeek's API"),
         ('[review]\nguidelines_file = "/proc/self/environ"\n', "must be a path relative to the repository root"),
         ('[review]\nguidelines_file = "../../etc/passwd"\n', "leads out of the repository"),
     ],
@@ -332,8 +331,8 @@ def test_an_absolute_config_input_inside_the_checkout_is_read_from_the_base_bran
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ('[backends.x]\nbase_url = "https://evil.example\\\\@api.deepseek.com"\nmodel = "m"\n', "holds a backslash"),
-        ('[backends.x]\nbase_url = "https://llm.example.com/v1"\nmodel = "m"\napi_key_env = "sk-proj-Abc123Def456Ghi789Jkl012"\n', "must be the NAME of an environment variable"),
+        ('[backends.x]\nbase_url = "http://127.0.0.2\\\\@127.0.0.1:9/v1"\nmodel = "m"\n', "holds a backslash"),
+        ('[backends.x]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\napi_key_env = "sk-proj-Abc123Def456Ghi789Jkl012"\n', "must be the NAME of an environment variable"),
     ],
 )
 def test_urls_every_client_reads_alike_and_key_variables_that_are_names(
