@@ -238,9 +238,8 @@ query($owner: String!, $name: String!, $number: Int!, $after: String) {
 """
 
 
-TEAM = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
-
-
 def _team(comment: Any) -> bool:
     """Written by someone the repository trusts (its author_association), not by anyone who may comment."""
-    return str(getattr(comment, "author_association", "") or "").upper() in TEAM
+    from reviewer.github.event import TRUSTED_ASSOCIATIONS
+
+    return str(getattr(comment, "author_association", "") or "").upper() in TRUSTED_ASSOCIATIONS
