@@ -22,15 +22,17 @@ import base64
 import binascii
 import bisect
 import hashlib
+import itertools
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from reviewer.diff import Diff, FileDiff, Line
+    from reviewer.prefilter import Lines, Need, Reading
 
 # kind → how a person calls it (the finding's title says it)
 LABELS: dict[str, str] = {
@@ -143,9 +145,31 @@ def placeholder(kind: str, value: str) -> str:
 
 def find(text: str) -> tuple[Secret, ...]:
     """Every secret in `text`, in order, none overlapping."""
-    if not text:
-        return ()
-    spans = sorted([*_specific(text), *_key_blocks(text), *_high_entropy(text), *_detect_secrets(text)], key=_priority)
+    return find_each([text])[0] if text else ()
+
+
+def find_each(texts: Sequence[str], prefilter: bool | None = None) -> list[tuple[Secret, ...]]:
+    """What `find` gives for each of `texts`, found in one pass of each pattern over all of them (a diff's
+    hunks, say) rather than one per text. With `prefilter` (by default when there is enough text for it
+    to pay), each pattern runs only on the lines that could hold a match (reviewer/prefilter.py): the
+    same secrets, several times faster."""
+    if not texts:
+        return []
+    scan = _Scan.of(texts, len(texts) + sum(map(len, texts)) >= _PREFILTER_FROM if prefilter is None else prefilter)
+    spans = sorted([*_specific(scan), *_key_blocks(scan), *_high_entropy(scan), *_detect_secrets(scan)], key=_priority)
+    found: list[list[Secret]] = [[] for _ in texts]
+    for span in _kept(scan.text, spans):
+        index = scan.index(span.start)
+        start, value = span.start - scan.starts[index], scan.text[span.start : span.end]
+        found[index].append(Secret(span.kind, placeholder(span.kind, value), start, start + len(value), span.continued, value))
+    return [tuple(secrets) for secrets in found]
+
+
+_PREFILTER_FROM = 20_000  # characters; below, finding the lines takes longer than running the patterns on all of them
+
+
+def _kept(text: str, spans: list[_Span]) -> list[_Span]:
+    """The spans that are secrets, in text order: the better detector's where two overlap."""
     starts: list[int] = []  # of the spans kept, in text order
     ends: list[int] = []
     kinds: dict[int, _Span] = {}
@@ -159,10 +183,78 @@ def find(text: str) -> tuple[Secret, ...]:
         starts.insert(at, span.start)
         ends.insert(at, span.end)
         kinds[span.start] = span
-    kept = [kinds[start] for start in starts]
-    return tuple(
-        Secret(s.kind, placeholder(s.kind, text[s.start : s.end]), s.start, s.end, s.continued, text[s.start : s.end]) for s in kept
-    )
+    return [kinds[start] for start in starts]
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """Texts scanned together: joined by line breaks, which no pattern matches across (or is run on each text)."""
+
+    texts: Sequence[str]
+    text: str  # all of them, joined
+    starts: tuple[int, ...]  # where each begins in `text`
+    lines: Lines | None  # when prefiltered
+
+    @classmethod
+    def of(cls, texts: Sequence[str], prefilter: bool) -> _Scan:
+        from reviewer.prefilter import Lines
+
+        text = "\n".join(texts)
+        starts = tuple(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        return cls(texts, text, starts, Lines(text) if prefilter else None)
+
+    def index(self, offset: int) -> int:
+        """Which text an offset of `text` lies in."""
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def matches(self, pattern: re.Pattern[str]) -> Iterator[tuple[re.Match[str], int]]:
+        """Each match of `pattern` in the texts, and what to add to its offsets to place it in `text`."""
+        reading = self._reading([pattern])
+        if self.lines is not None and reading.line_local:
+            for part in (self.lines.part(reading.need), self.lines.wide):
+                for match in pattern.finditer(part.text) if part.origins else ():
+                    yield match, part.origin(match.start()) - match.start()
+            return
+        for index in self._holding(reading.need):
+            for match in pattern.finditer(self.texts[index]):
+                yield match, self.starts[index]
+
+    def found(self, patterns: Iterable[re.Pattern[str]], analyze: Callable[[str], Iterable[str]]) -> set[tuple[int, str]]:
+        """Each value `analyze` (a scan with `patterns`) finds, and the index of the text it finds it in."""
+        reading = self._reading(patterns)
+        if self.lines is None or not reading.line_local or reading.need is None:
+            return {(index, value) for index in self._holding(reading.need) for value in analyze(self.texts[index])}
+        # Line-local: the lines that could hold a match, scanned at once, find what each text would. Only when
+        # something is found are those lines scanned again text by text, to tell which text found what.
+        parts = [part for part in (self.lines.part(reading.need), self.lines.wide) if part.origins]
+        values = {value for part in parts for value in analyze(part.text)}
+        found: set[tuple[int, str]] = set()
+        for part in parts if values else ():
+            lines = zip(part.origins, part.text.split("\n"), strict=True)
+            for index, group in itertools.groupby(lines, key=lambda line: self.index(line[0])):
+                piece = "\n".join(line for _, line in group)
+                if any(value in piece for value in values):
+                    found.update((index, value) for value in analyze(piece))
+        return found
+
+    def containing(self, word: str) -> Iterator[int]:
+        """The texts `word` (no line break in it) is in."""
+        at = self.text.find(word)
+        while at != -1:
+            index = self.index(at)
+            yield index
+            at = self.text.find(word, self.starts[index + 1]) if index + 1 < len(self.starts) else -1
+
+    def _reading(self, patterns: Iterable[re.Pattern[str]]) -> Reading:
+        from reviewer.prefilter import Reading, read
+
+        return read(patterns) if self.lines is not None else Reading(None, line_local=False)
+
+    def _holding(self, need: Need | None) -> Iterable[int]:
+        if self.lines is None or need is None:
+            return range(len(self.texts))
+        starts = {*self.lines.part(need).origins, *self.lines.wide.origins}
+        return sorted({self.index(start) for start in starts})
 
 
 def _priority(span: _Span) -> tuple[int, int, int]:
@@ -191,19 +283,19 @@ def apply(text: str, secrets: Sequence[Secret]) -> str:
     return "".join(out)
 
 
-def _specific(text: str) -> Iterator[_Span]:
-    for match in _TOKEN_FORMATS.finditer(text):
+def _specific(scan: _Scan) -> Iterator[_Span]:
+    for match, shift in scan.matches(_TOKEN_FORMATS):
         kind = str(match.lastgroup).replace("_", "-")
-        yield _Span(match.start(), match.end(), kind, 0)
+        yield _Span(match.start() + shift, match.end() + shift, kind, 0)
     for kind, rank, pattern in _CONTEXTS:
-        for match in pattern.finditer(text):
+        for match, shift in scan.matches(pattern):
             start, end = match.span("s")
-            value = text[start:end]
+            value = match.group("s")
             if kind == "url-password" and _TRIVIAL.match(value):
                 continue
             if kind == "secret-assignment" and not _non_trivial(value):
                 continue
-            yield _Span(start, end, kind, rank)
+            yield _Span(start + shift, end + shift, kind, rank)
 
 
 def _repetitive(value: str) -> bool:
@@ -218,13 +310,17 @@ def _non_trivial(value: str) -> bool:
     return re.fullmatch(r"[A-Za-z_.-]+", value) is None  # a plain name is a reference in code
 
 
-def _key_blocks(text: str) -> Iterator[_Span]:
+def _key_blocks(scan: _Scan) -> Iterator[_Span]:
+    for index in scan.containing("PRIVATE KEY"):
+        for span in _key_blocks_in(scan.texts[index]):
+            yield span._replace(start=span.start + scan.starts[index], end=span.end + scan.starts[index])
+
+
+def _key_blocks_in(text: str) -> Iterator[_Span]:
     """A private key over several lines: its BEGIN marker, then each line of it, each its own span.
 
     A BEGIN marker that no key material follows (code that looks for one) is left alone.
     """
-    if "PRIVATE KEY" not in text:
-        return
     lines = text.split("\n")
     offsets = [0]
     for line in lines:
@@ -252,16 +348,17 @@ def _key_blocks(text: str) -> Iterator[_Span]:
             inside = True
 
 
-def _high_entropy(text: str) -> Iterator[_Span]:
-    public = _public_block_lines(text)
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        if public and _line_of(text, match.start()) in public:
+def _high_entropy(scan: _Scan) -> Iterator[_Span]:
+    public = {scan.starts[i] + start for i in scan.containing("-----BEGIN") for start in _public_block_lines(scan.texts[i])}
+    for match, shift in scan.matches(_TOKEN):
+        token, start = match.group(), match.start() + shift
+        if public and scan.text.rfind("\n", 0, start) + 1 in public:
             continue
-        if token.startswith(_NOT_SECRET_BEFORE) or text[max(0, match.start() - 20) : match.start()].endswith(_NOT_SECRET_BEFORE):
+        # A line break is in none of them: looking back past the start of the text (into the one before) finds none.
+        if token.startswith(_NOT_SECRET_BEFORE) or scan.text[max(0, start - 20) : start].endswith(_NOT_SECRET_BEFORE):
             continue
         if _looks_random(token):
-            yield _Span(match.start(), match.end(), "high-entropy", 3)
+            yield _Span(start, start + len(token), "high-entropy", 3)
 
 
 def _looks_random(token: str) -> bool:
@@ -291,22 +388,17 @@ def _base64_of_text(token: str) -> bool:
 
 
 def _public_block_lines(text: str) -> set[int]:
-    """Line numbers inside certificate or public-key blocks."""
-    if "-----BEGIN" not in text:
-        return set()
+    """Where each line inside a certificate or public-key block begins."""
     lines: set[int] = set()
-    inside = False
-    for number, line in enumerate(text.split("\n")):
+    inside, at = False, 0
+    for line in text.split("\n"):
         marker = _PUBLIC_BLOCK.search(line)
         if marker:
             inside = marker.group(1) == "BEGIN"
         elif inside:
-            lines.add(number)
+            lines.add(at)
+        at += len(line) + 1
     return lines
-
-
-def _line_of(text: str, index: int) -> int:
-    return text.count("\n", 0, index)
 
 
 # detect-secrets plugins left out: ours do better (a BEGIN marker alone is no key), an address is not a
@@ -319,24 +411,30 @@ _UNUSED_PLUGINS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _plugins() -> tuple[Any, ...]:
-    """detect-secrets' regex detectors, made once (importing it takes ~0.1 s: only when something is scanned)."""
+def _plugins() -> tuple[tuple[Any, str], ...]:
+    """detect-secrets' regex detectors and the kind each finds, made once (importing it takes ~0.1 s: only when something is scanned)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector
 
     classes: list[type] = list(get_mapping_from_secret_type_to_class().values())
-    return tuple(cls() for cls in classes if issubclass(cls, RegexBasedDetector) and cls.__name__ not in _UNUSED_PLUGINS)
+    plugins = [cls() for cls in classes if issubclass(cls, RegexBasedDetector) and cls.__name__ not in _UNUSED_PLUGINS]
+    return tuple((plugin, re.sub(r"[^a-z0-9]+", "-", str(plugin.secret_type).lower()).strip("-")) for plugin in plugins)
 
 
-def _detect_secrets(text: str) -> Iterator[_Span]:
-    for plugin in _plugins():
-        kind = re.sub(r"[^a-z0-9]+", "-", str(plugin.secret_type).lower()).strip("-")
-        for value in set(plugin.analyze_string(text)):
+def _detect_secrets(scan: _Scan) -> Iterator[_Span]:
+    """Each value a plugin finds in a text, wherever it appears in that text.
+
+    Where its patterns are line-local, a plugin is given only the lines that could hold a match (as
+    detect-secrets itself scans a line at a time): it finds there what it finds in the whole text.
+    """
+    for plugin, kind in _plugins():
+        for index, value in sorted(scan.found(plugin.denylist, plugin.analyze_string)):
             if len(value) < 8 or "\n" in value:
                 continue
+            text, offset = scan.texts[index], scan.starts[index]
             at = text.find(value)
             while at != -1:
-                yield _Span(at, at + len(value), kind, 2)
+                yield _Span(offset + at, offset + at + len(value), kind, 2)
                 at = text.find(value, at + len(value))
 
 
@@ -354,14 +452,14 @@ class Exposed:
 
 def redact_lines(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, Secret]]]:
     """Each line redacted, and each secret with the index of its line; scanned as one text, so a key block is seen whole."""
-    text = "\n".join(lines)
-    secrets = find(text)
+    return _by_line(lines, find("\n".join(lines)))
+
+
+def _by_line(lines: Sequence[str], secrets: Sequence[Secret]) -> tuple[list[str], list[tuple[int, Secret]]]:
+    """`lines` with `secrets` (found in them joined by line breaks) masked, and each secret with the index of its line."""
     if not secrets:
         return list(lines), []
-    starts, at = [], 0
-    for line in lines:
-        starts.append(at)
-        at += len(line) + 1
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
     by_line: dict[int, list[Secret]] = {}
     for secret in secrets:
         index = bisect.bisect_right(starts, secret.start) - 1
@@ -373,15 +471,20 @@ def redact_lines(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, Secre
 
 def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
     """The diff with every line's text redacted (same files, hunks, lines and numbers), and what was found where."""
+    found = iter(find_each(["\n".join(line.text for line in hunk.lines) for file in diff.files for hunk in file.hunks]))
     files: list[FileDiff] = []
     exposed: list[Exposed] = []
     for file in diff.files:
         hunks = []
         for hunk in file.hunks:
-            texts, found = redact_lines([line.text for line in hunk.lines])
-            lines = tuple(replace(line, text=text) for line, text in zip(hunk.lines, texts, strict=True)) if found else hunk.lines
-            exposed += [Exposed(file.path, lines[i], secret) for i, secret in found]
-            hunks.append(replace(hunk, lines=lines) if found else hunk)
+            secrets = next(found)
+            if not secrets:
+                hunks.append(hunk)
+                continue
+            texts, placed = _by_line([line.text for line in hunk.lines], secrets)
+            lines = tuple(replace(line, text=text) for line, text in zip(hunk.lines, texts, strict=True))
+            exposed += [Exposed(file.path, lines[i], secret) for i, secret in placed]
+            hunks.append(replace(hunk, lines=lines))
         files.append(replace(file, hunks=tuple(hunks)))
     return replace(diff, files=tuple(files)), tuple(exposed)
 
@@ -393,6 +496,7 @@ def redact_diff_text(raw: str) -> str:
     """A unified diff as text, its changed and context lines redacted; headers, prefixes and line breaks kept."""
     lines = raw.split("\n")
     out: list[str] = []
+    bodies: list[list[int]] = []  # where each hunk's lines are in `out`, redacted together at the end
     index = 0
     while index < len(lines):
         header = _HUNK.match(lines[index])
@@ -417,7 +521,10 @@ def redact_diff_text(raw: str) -> str:
             body.append(len(out))
             out.append(line)
             index += 1
-        texts, _ = redact_lines([out[i][1:] for i in body])
+        bodies.append(body)
+    found = find_each(["\n".join(out[i][1:] for i in body) for body in bodies])
+    for body, secrets in zip(bodies, found, strict=True):
+        texts, _ = _by_line([out[i][1:] for i in body], secrets)
         for position, text in zip(body, texts, strict=True):
             out[position] = out[position][:1] + text
     return "\n".join(out)
