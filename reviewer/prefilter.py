@@ -40,8 +40,8 @@ else:  # pragma: no cover - the same module under its old name
 RUN_CHARS = frozenset(string.ascii_letters + string.digits + "+/=_-")
 _OUTSIDE_RUN = [chr(c) for c in range(128) if chr(c) not in RUN_CHARS]
 _RUN_LEVELS = (8, 12, 16, 20, 24, 32, 40)  # a run is looked for at these lengths (rounded down): one pass each
-_STRONG = 18  # a need this rare (a run of 18, or a literal of three characters not all lowercase letters) rules out most lines
-_RARE = 24  # rarer than this makes no difference (~5% of lines of code have a run of 24)
+_STRONG = 18  # a need this rare (a run of 18, a literal such as `sk-`, or `token`) rules out most lines
+_RARE = 32  # rarer than this makes no difference (~2% of lines of code have a run of 32)
 _FEWEST = 8  # an exact set of more strings than this is not kept (each costs a pass)
 
 
@@ -65,9 +65,10 @@ class Need:
 
 
 def _rarity(word: str) -> int:
-    """A literal is about as rare as a run six times its length; one of lowercase letters only may be a
-    word of code (`test`, `live`, `pass`), and is counted commoner."""
-    return (4 if word.isalpha() and word.islower() else 6) * len(word)
+    """A literal with a character other than a lowercase letter (`sk-`, `AKIA`, `://`) is rarer in code than a run
+    ten times its length (on the pytest 8.2 diff: `://` on 0.8% of lines, a run of 20 on 8.6%, of 32 on 1.7%);
+    one of lowercase letters only may be a word of code (`key` on 1.1%, `test` on 19%) and counts far less."""
+    return (4 if word.isalpha() and word.islower() else 10) * len(word)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ class _Unreadable(Exception):
     """A construct the reading does not know: the pattern gets no need."""
 
 
+_NOTHING = frozenset({""})  # literals that tell nothing: the empty string is in every line
+
+
 @dataclass(frozen=True)
 class _Shape:
     """What a piece of a pattern matches, as far as the need goes (on an ASCII line)."""
@@ -105,10 +109,16 @@ class _Shape:
     pure: bool  # every string it matches is RUN_CHARS only
     head: int  # every match starts with at least this many RUN_CHARS (pure: its shortest length)
     tail: int  # every match ends with at least this many
-    exact: frozenset[str] | None  # every string it can match, when few (`folded`: ASCII letters lowered)
-    folded: bool = False
+    exact: frozenset[str] | None  # every string it can match, when few
+    starts: frozenset[str] = _NOTHING  # when not exact: every match starts with one of these
+    folded: bool = False  # `exact` and `starts` have their ASCII letters lowered (a case-insensitive piece)
     needs: tuple[Need, ...] = ()  # each holds for every match
     spans_lines: bool = False  # may match a line break, or looks at the start or end of the whole text
+
+    @property
+    def lead(self) -> frozenset[str]:
+        """Every match starts with one of these."""
+        return self.exact if self.exact is not None else self.starts
 
 
 _EMPTY = _Shape(pure=True, head=0, tail=0, exact=frozenset({""}))
@@ -126,7 +136,7 @@ def _node(op: Any, av: Any, flags: int) -> _Shape:
         char = chr(av)
         exact = frozenset({char.lower() if folding else char}) if av < 128 else None  # a non-ASCII line always passes
         pure = char in RUN_CHARS or av >= 128
-        return _Shape(pure, int(pure), int(pure), exact, folding and char.isalpha(), spans_lines=av == 10)
+        return _Shape(pure, int(pure), int(pure), exact, folded=folding and char.isalpha(), spans_lines=av == 10)
     if op is sre.NOT_LITERAL:
         return _Shape(False, 0, 0, None, spans_lines=av != 10)
     if op is sre.ANY:
@@ -167,7 +177,7 @@ def _class(items: list[tuple[Any, Any]], flags: int) -> _Shape:
     if len(literals) == len(items) <= _FEWEST and all(c < 128 for c in literals):
         exact = frozenset(chr(c).lower() if flags & re.IGNORECASE else chr(c) for c in literals)
     folded = bool(flags & re.IGNORECASE) and any(chr(c).isalpha() for c in literals)
-    return _Shape(pure, int(pure), int(pure), exact, folded, spans_lines=_in_class(items, "\n", flags))
+    return _Shape(pure, int(pure), int(pure), exact, folded=folded, spans_lines=_in_class(items, "\n", flags))
 
 
 def _in_class(items: list[tuple[Any, Any]], char: str, flags: int) -> bool:
@@ -204,29 +214,34 @@ def _sequence(items: list[tuple[Any, Any]], flags: int) -> _Shape:
             head, tail, pure = (head + shape.head if pure else head), shape.tail, False
     runs.append(tail)
     needs += [Need(run=n) for n in runs if n]
-    # Literals: adjacent exact pieces multiply into the strings they spell; each prefix is a need of its own.
-    chain, folded, whole = frozenset({""}), False, True
+    # Literals: adjacent exact pieces multiply into the strings they spell, and run on into what the next piece
+    # starts with; each string so far is a need of its own. (Python's parser turns `AKIA|ASIA` into `A(?:KIA|SIA)`.)
+    folded = any(shape.folded for shape in shapes)
+    chain, lead, whole = _NOTHING, None, True
     for shape in shapes:
-        if shape.exact is None:
+        grown = _times(chain, _folded(shape.lead, folded))
+        if grown is not None and grown != chain:
             needs += _spelled(chain, folded)
-            chain, folded, whole = frozenset({""}), False, False
+        if shape.exact is not None and grown is not None:
+            chain = grown
             continue
-        now_folded = folded or shape.folded
-        grown = frozenset(_fold(a, now_folded) + _fold(b, now_folded) for a in chain for b in shape.exact)
-        if len(grown) > _FEWEST:
-            needs += _spelled(chain, folded)
-            chain, folded, whole = shape.exact, shape.folded, False
-        else:
-            if grown != chain:
-                needs += _spelled(chain, folded)
-            chain, folded = grown, now_folded
+        needs += _spelled(grown or chain, folded)
+        lead = (grown or chain) if lead is None else lead
+        chain, whole = (_folded(shape.exact, folded) if shape.exact is not None else _NOTHING), False
     needs += _spelled(chain, folded)
+    exact = chain if whole else None
     spans_lines = any(shape.spans_lines for shape in shapes)
-    return _Shape(pure, head, tail, chain if whole else None, folded, tuple(needs), spans_lines)
+    return _Shape(pure, head, tail, exact, lead or _NOTHING, folded, tuple(needs), spans_lines)
 
 
-def _fold(text: str, folded: bool) -> str:
-    return text.lower() if folded else text
+def _times(first: frozenset[str], then: frozenset[str]) -> frozenset[str] | None:
+    """Each string of `first` followed by each of `then`; None when too many."""
+    grown = frozenset(a + b for a in first for b in then)
+    return grown if len(grown) <= _FEWEST else None
+
+
+def _folded(words: frozenset[str], folded: bool) -> frozenset[str]:
+    return frozenset(w.lower() for w in words) if folded else words
 
 
 def _spelled(chain: frozenset[str], folded: bool) -> list[Need]:
@@ -243,27 +258,31 @@ def _fewest(words: Iterable[str]) -> set[str]:
 
 
 def _repeat(child: _Shape, low: int, high: int) -> _Shape:
-    if low == 0:
-        exact = child.exact | {""} if child.exact is not None and high == 1 else None
-        return _Shape(child.pure, 0, 0, exact, child.folded, spans_lines=child.spans_lines)
+    if low == 0:  # may match nothing: needs nothing, starts with nothing known
+        exact = child.exact | _NOTHING if child.exact is not None and high == 1 else None
+        return _Shape(child.pure, 0, 0, exact, folded=child.folded, spans_lines=child.spans_lines)
     exact = child.exact if low == high == 1 else None
     head = child.head * low if child.pure else child.head
     tail = child.tail * low if child.pure else child.tail
-    return _Shape(child.pure, head, tail, exact, child.folded, child.needs, child.spans_lines)
+    return _Shape(child.pure, head, tail, exact, child.lead, child.folded, child.needs, child.spans_lines)
 
 
 def _either_shape(alternatives: list[_Shape]) -> _Shape:
     folded = any(a.folded for a in alternatives)
-    exact: frozenset[str] | None = None
+    exact = None
     if all(a.exact is not None for a in alternatives):
-        exact = frozenset(_fold(w, folded) for a in alternatives for w in a.exact or ())
-        exact = exact if len(exact) <= _FEWEST else None
+        exact = _at_most(frozenset(w for a in alternatives for w in _folded(a.exact or _NOTHING, folded)))
+    starts = _at_most(frozenset(w for a in alternatives for w in _folded(a.lead, folded))) or _NOTHING
     bests = [_best(a.needs) for a in alternatives]
     needs = (_either([b for b in bests if b is not None]),) if None not in bests else ()
     return _Shape(
         all(a.pure for a in alternatives), min(a.head for a in alternatives), min(a.tail for a in alternatives),
-        exact, folded, needs, any(a.spans_lines for a in alternatives),
+        exact, starts, folded, needs, any(a.spans_lines for a in alternatives),
     )  # fmt: skip
+
+
+def _at_most(words: frozenset[str]) -> frozenset[str] | None:
+    return words if len(words) <= _FEWEST else None
 
 
 def _either(needs: list[Need]) -> Need:
@@ -315,6 +334,10 @@ class Lines:
         self.text = text
         self._holding: dict[tuple[str, str], dict[int, int]] = {}
         self._parts: dict[Need | None, Part] = {}
+
+    def starts(self, need: Need | None) -> list[int]:
+        """Where each line that could hold a match begins: those holding `need`, and those with a character outside ASCII."""
+        return sorted({*self.part(need).origins, *self.wide.origins})
 
     def part(self, need: Need | None) -> Part:
         """The ASCII lines holding `need` (all of them for None), as one text."""

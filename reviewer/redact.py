@@ -165,7 +165,7 @@ def find_each(texts: Sequence[str], prefilter: bool | None = None) -> list[tuple
     return [tuple(secrets) for secrets in found]
 
 
-_PREFILTER_FROM = 20_000  # characters; below, finding the lines takes longer than running the patterns on all of them
+_PREFILTER_FROM = 2_000  # characters; below, finding the lines takes longer than running the patterns on all of them
 
 
 def _kept(text: str, spans: list[_Span]) -> list[_Span]:
@@ -253,8 +253,7 @@ class _Scan:
     def _holding(self, need: Need | None) -> Iterable[int]:
         if self.lines is None or need is None:
             return range(len(self.texts))
-        starts = {*self.lines.part(need).origins, *self.lines.wide.origins}
-        return sorted({self.index(start) for start in starts})
+        return sorted({self.index(start) for start in self.lines.starts(need)})
 
 
 def _priority(span: _Span) -> tuple[int, int, int]:

@@ -36,3 +36,12 @@ HIGH_ENTROPY = rand(40, seed=18)
 GCP_KEY_ID = rand(40, "0123456789abcdef", seed=19)
 PEM_BODY = [rand(64, _ALNUM + "+/", seed=20 + i) for i in range(3)]
 PEM = "\n".join(["-----BEGIN RSA PRIVATE KEY-----", *PEM_BODY, "-----END RSA PRIVATE KEY-----"])
+
+# Kinds only detect-secrets' plugins know
+DISCORD_TOKEN = "M" + rand(23, seed=21) + "." + rand(6, seed=21) + "." + rand(27, _ALNUM + "_-", seed=21)
+GITLAB_TOKEN = "glpat" + "-" + rand(20, seed=22)
+TELEGRAM_TOKEN = rand(9, string.digits, seed=23) + ":" + rand(35, _ALNUM + "_-", seed=23)
+MAILCHIMP_KEY = rand(32, "0123456789abcdef", seed=24) + "-us" + "12"
+TWILIO_SID = "AC" + rand(32, "0123456789abcdef", seed=25)
+SQUARE_SECRET = "sq0" + "csp-" + rand(43, seed=26)
+NPM_UUID = "-".join(rand(n, "0123456789abcdef", seed=27) for n in (8, 4, 4, 4, 12))
