@@ -24,7 +24,7 @@ import itertools
 import re
 import string
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
@@ -305,7 +305,6 @@ def _best(needs: Iterable[Need]) -> Need | None:
 # --- finding the lines -------------------------------------------------------------------------
 
 _RUN_TABLE = bytes(ord("x") if chr(b) in RUN_CHARS else b if b == 10 else ord(" ") for b in range(256))
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass(frozen=True)
@@ -323,15 +322,16 @@ class Part:
 
 
 class Lines:
-    """A text, and the lines of it that hold a need: each need looked for once.
+    """Texts, as if joined by line breaks, and the lines of them that hold a need: each need looked for once.
 
     Lines with a character outside ASCII (which pass every need) are kept apart, in `wide`: one such
     character makes a Python string four bytes a character, and a regex on it slower, so the parts of
-    ASCII lines stay one byte a character.
+    ASCII lines stay one byte a character. The texts are never joined as a string for the same reason.
     """
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = texts
+        self._starts = list(itertools.accumulate((len(text) + 1 for text in texts[:-1]), initial=0))
         self._holding: dict[tuple[str, str], dict[int, int]] = {}
         self._parts: dict[Need | None, Part] = {}
 
@@ -342,15 +342,7 @@ class Lines:
     def part(self, need: Need | None) -> Part:
         """The ASCII lines holding `need` (all of them for None), as one text."""
         if need not in self._parts:
-            found: dict[int, int] = {}
-            if need is None:
-                found = dict(_line_bounds(self.text))
-            if need is not None and need.run:
-                found.update(self._lines("run", "x" * max(level for level in _RUN_LEVELS if level <= need.run)))
-            for word in need.words if need is not None else ():
-                found.update(self._lines("ascii", word))
-            for word in need.folded if need is not None else ():
-                found.update(self._lines("folded", word))
+            found = self._all() if need is None else self._holding_need(need)
             self._parts[need] = self._join(sorted(item for item in found.items() if item[0] not in self._wide))
         return self._parts[need]
 
@@ -358,23 +350,44 @@ class Lines:
     def wide(self) -> Part:
         """The lines with a character outside ASCII, as one text: scanned for every need."""
         bounds = sorted(self._wide.items())
-        return Part("\n".join(self.text[start:end] for start, end in bounds), _offsets(bounds), tuple(s for s, _ in bounds))
+        return Part("\n".join(self._slice(start, end) for start, end in bounds), _offsets(bounds), tuple(s for s, _ in bounds))
+
+    def _holding_need(self, need: Need) -> dict[int, int]:
+        found: dict[int, int] = {}
+        if need.run:
+            found.update(self._lines("run", "x" * max(level for level in _RUN_LEVELS if level <= need.run)))
+        for word in need.words:
+            found.update(self._lines("ascii", word))
+        for word in need.folded:
+            found.update(self._lines("folded", word))
+        return found
+
+    def _all(self) -> dict[int, int]:
+        found, start = {}, 0
+        for line in self._ascii.split(b"\n"):
+            found[start] = start + len(line)
+            start += len(line) + 1
+        return found
 
     def _join(self, bounds: list[tuple[int, int]]) -> Part:
-        """ASCII lines are the same in `_ascii`, where slicing and joining them is cheaper than in a wide `text`."""
+        """ASCII lines are the same in `_ascii`, where slicing and joining them is cheapest."""
         text = b"\n".join(self._ascii[start:end] for start, end in bounds).decode("ascii")
         return Part(text, _offsets(bounds), tuple(start for start, _ in bounds))
+
+    def _slice(self, start: int, end: int) -> str:
+        index = bisect.bisect_right(self._starts, start) - 1
+        return self._texts[index][start - self._starts[index] : end - self._starts[index]]
 
     def _lines(self, form: str, word: str) -> dict[int, int]:
         if (form, word) not in self._holding:
             haystack = {"ascii": self._ascii, "folded": self._folded, "run": self._runs}[form]
-            self._holding[form, word] = dict(_line_starts(haystack, word.encode("ascii")))
+            self._holding[form, word] = dict(_lines_holding(haystack, word.encode("ascii")))
         return self._holding[form, word]
 
     @cached_property
     def _ascii(self) -> bytes:
-        """The text as bytes, one a character so offsets agree; a character outside ASCII becomes `?`."""
-        return self.text.encode("ascii", "replace")
+        """The texts as bytes, one a character so offsets agree; a character outside ASCII becomes `?`."""
+        return b"\n".join(text.encode("ascii", "replace") for text in self._texts)
 
     @cached_property
     def _folded(self) -> bytes:
@@ -388,10 +401,10 @@ class Lines:
     @cached_property
     def _wide(self) -> dict[int, int]:
         """Each line with a character outside ASCII: among those with a `?` in `_ascii`."""
-        if self.text.isascii():
+        if all(text.isascii() for text in self._texts):
             return {}
-        marked = _line_starts(self._ascii, b"?")
-        return {start: end for start, end in marked if not self.text[start:end].isascii()}
+        marked = _lines_holding(self._ascii, b"?")
+        return {start: end for start, end in marked if not self._slice(start, end).isascii()}
 
 
 def _offsets(bounds: list[tuple[int, int]]) -> tuple[int, ...]:
@@ -399,14 +412,7 @@ def _offsets(bounds: list[tuple[int, int]]) -> tuple[int, ...]:
     return tuple(itertools.accumulate((end - start + 1 for start, end in bounds[:-1]), initial=0)) if bounds else ()
 
 
-def _line_bounds(text: str) -> Iterator[tuple[int, int]]:
-    start = 0
-    for line in text.split("\n"):
-        yield start, start + len(line)
-        start += len(line) + 1
-
-
-def _line_starts(haystack: bytes, needle: bytes) -> Iterator[tuple[int, int]]:
+def _lines_holding(haystack: bytes, needle: bytes) -> Iterator[tuple[int, int]]:
     """Where each line holding `needle` begins and ends."""
     at = haystack.find(needle)
     while at != -1:

@@ -158,9 +158,9 @@ def find_each(texts: Sequence[str], prefilter: bool | None = None) -> list[tuple
     scan = _Scan.of(texts, len(texts) + sum(map(len, texts)) >= _PREFILTER_FROM if prefilter is None else prefilter)
     spans = sorted([*_specific(scan), *_key_blocks(scan), *_high_entropy(scan), *_detect_secrets(scan)], key=_priority)
     found: list[list[Secret]] = [[] for _ in texts]
-    for span in _kept(scan.text, spans):
-        index = scan.index(span.start)
-        start, value = span.start - scan.starts[index], scan.text[span.start : span.end]
+    for span in _kept(scan, spans):
+        index, start = scan.local(span.start)
+        value = texts[index][start : start + span.end - span.start]
         found[index].append(Secret(span.kind, placeholder(span.kind, value), start, start + len(value), span.continued, value))
     return [tuple(secrets) for secrets in found]
 
@@ -168,7 +168,7 @@ def find_each(texts: Sequence[str], prefilter: bool | None = None) -> list[tuple
 _PREFILTER_FROM = 2_000  # characters; below, finding the lines takes longer than running the patterns on all of them
 
 
-def _kept(text: str, spans: list[_Span]) -> list[_Span]:
+def _kept(scan: _Scan, spans: list[_Span]) -> list[_Span]:
     """The spans that are secrets, in text order: the better detector's where two overlap."""
     starts: list[int] = []  # of the spans kept, in text order
     ends: list[int] = []
@@ -177,7 +177,8 @@ def _kept(text: str, spans: list[_Span]) -> list[_Span]:
         at = bisect.bisect_right(starts, span.start)
         if (at and ends[at - 1] > span.start) or (at < len(starts) and starts[at] < span.end):
             continue  # overlaps a span a better detector found
-        value = text[span.start : span.end]
+        index, start = scan.local(span.start)
+        value = scan.texts[index][start : start + span.end - span.start]
         if "\n" in value or _PLACEHOLDER.fullmatch(value) or _repetitive(value):
             continue
         starts.insert(at, span.start)
@@ -188,24 +189,29 @@ def _kept(text: str, spans: list[_Span]) -> list[_Span]:
 
 @dataclass(frozen=True)
 class _Scan:
-    """Texts scanned together: joined by line breaks, which no pattern matches across (or is run on each text)."""
+    """Texts scanned together. Offsets are those of the texts joined by line breaks (no secret spans one). With the
+    prefilter, a line-local pattern runs once, on the lines of all texts that could hold a match; any other pattern,
+    and every pattern without the prefilter, runs on each text whole, as `find` on it alone would."""
 
     texts: Sequence[str]
-    text: str  # all of them, joined
-    starts: tuple[int, ...]  # where each begins in `text`
-    lines: Lines | None  # when prefiltered
+    starts: tuple[int, ...]  # where each text begins
+    lines: Lines | None  # with the prefilter
 
     @classmethod
     def of(cls, texts: Sequence[str], prefilter: bool) -> _Scan:
         from reviewer.prefilter import Lines
 
-        text = "\n".join(texts)
         starts = tuple(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
-        return cls(texts, text, starts, Lines(text) if prefilter else None)
+        return cls(texts, starts, Lines(texts) if prefilter else None)
 
     def index(self, offset: int) -> int:
-        """Which text an offset of `text` lies in."""
+        """Which text an offset lies in."""
         return bisect.bisect_right(self.starts, offset) - 1
+
+    def local(self, offset: int) -> tuple[int, int]:
+        """Which text an offset lies in, and where in it."""
+        index = self.index(offset)
+        return index, offset - self.starts[index]
 
     def matches(self, pattern: re.Pattern[str]) -> Iterator[tuple[re.Match[str], int]]:
         """Each match of `pattern` in the texts, and what to add to its offsets to place it in `text`."""
@@ -238,12 +244,8 @@ class _Scan:
         return found
 
     def containing(self, word: str) -> Iterator[int]:
-        """The texts `word` (no line break in it) is in."""
-        at = self.text.find(word)
-        while at != -1:
-            index = self.index(at)
-            yield index
-            at = self.text.find(word, self.starts[index + 1]) if index + 1 < len(self.starts) else -1
+        """The texts `word` is in."""
+        return (index for index, text in enumerate(self.texts) if word in text)
 
     def _reading(self, patterns: Iterable[re.Pattern[str]]) -> Reading:
         from reviewer.prefilter import Reading, read
@@ -351,10 +353,11 @@ def _high_entropy(scan: _Scan) -> Iterator[_Span]:
     public = {scan.starts[i] + start for i in scan.containing("-----BEGIN") for start in _public_block_lines(scan.texts[i])}
     for match, shift in scan.matches(_TOKEN):
         token, start = match.group(), match.start() + shift
-        if public and scan.text.rfind("\n", 0, start) + 1 in public:
+        index, at = scan.local(start)
+        text = scan.texts[index]
+        if public and scan.starts[index] + text.rfind("\n", 0, at) + 1 in public:
             continue
-        # A line break is in none of them: looking back past the start of the text (into the one before) finds none.
-        if token.startswith(_NOT_SECRET_BEFORE) or scan.text[max(0, start - 20) : start].endswith(_NOT_SECRET_BEFORE):
+        if token.startswith(_NOT_SECRET_BEFORE) or text[max(0, at - 20) : at].endswith(_NOT_SECRET_BEFORE):
             continue
         if _looks_random(token):
             yield _Span(start, start + len(token), "high-entropy", 3)

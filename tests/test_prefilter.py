@@ -76,7 +76,7 @@ def test_no_line_a_pattern_matches_in_is_ruled_out(pattern: re.Pattern[str], dra
     if data.draw(st.booleans()):  # and once more in plain ASCII, where the prefilter rules lines out
         sample = "".join(c if c.isascii() else data.draw(ASCII) for c in sample)
     reading = read([pattern])
-    kept = set(Lines(sample).starts(reading.need))
+    kept = set(Lines([sample]).starts(reading.need))
     for start, line in _lines(sample):
         if pattern.search(line):
             assert start in kept, (line, reading.need)
@@ -153,7 +153,7 @@ def test_a_line_outside_ascii_is_always_kept() -> None:
     """In case-insensitive mode `ſ` matches `s` and the Kelvin sign `k`: a line holding either holds `secret` or `key`
     for the regex, though not for a search of the lowered text."""
     text = "plain = 1\nſecret = 2\n\u212aey = 3\nsecret = 4"
-    assert Lines(text).starts(Need(folded=frozenset({"secret", "key"}))) == [start for start, _ in _lines(text)[1:]]
+    assert Lines([text]).starts(Need(folded=frozenset({"secret", "key"}))) == [start for start, _ in _lines(text)[1:]]
     assert re.search(r"(?i)secret", "ſecret") and re.search(r"(?i)key", "\u212aey")
 
 
