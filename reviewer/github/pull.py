@@ -79,6 +79,7 @@ class GitHubPull:
         return pull_text(list(self._listing()), self.info, checkout)
 
     def _listing(self) -> Iterator[FilePatch]:
+        """`/pulls/{n}/files` as it is read, a page (100 files) at a time."""
         from github import GithubException
 
         try:
