@@ -200,7 +200,7 @@ def plan_review(
     Secrets are redacted before anything is rendered: in the diff (line for line, so
     numbers stay right), the description and the guidelines.
     """
-    from reviewer.context import CodeContext, code_context
+    from reviewer.context import code_contexts
     from reviewer.team_rules import instructions_for
 
     nonce = secrets.token_hex(8)
@@ -229,8 +229,8 @@ def plan_review(
                 route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
                 min_tokens=config.review.min_chunk_tokens, count=count,
             )
-            for index, chunk in enumerate(chunks, 1):
-                around = code_context(chunk.files, tree_files, config.review.context_tokens, config.review.call_sites) if tree_files else CodeContext()
+            contexts = code_contexts(chunks, tree_files, config.review.context_tokens, config.review.call_sites)
+            for index, (chunk, around) in enumerate(zip(chunks, contexts, strict=True), 1):
                 context: dict[str, Any] = {
                     "code_context": around.text,
                     "tools": config.review.tools,
