@@ -347,6 +347,8 @@ def _around_hunks(file: FileDiff, parsed: Outline, scopes: list[Scope | None]) -
     out: list[_Span] = []
     for (first, last), scope in zip(_changed_spans(file), scopes, strict=True):
         if scope is None:
+            if parsed.scopes is not None:  # parsed, so top-level code (or a hunk across several scopes): its neighbours
+                out.append(_Span(file.path, max(1, first - SCOPE_MARGIN), last + SCOPE_MARGIN, "around code outside any function or class", hidden))
             continue
         start, end = scope.start, scope.end
         if end - start + 1 > MAX_SCOPE_LINES:
