@@ -208,8 +208,6 @@ def plan_review(
     diff, found = redact_diff(diff)
     description, guidelines = redact(description), redact(guidelines)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
-    # Exact token counts (V4's own tokenizer) when the change is small enough for that to be cheap.
-    count = tokens.counter_for(sum(len(line.text) + 12 for f in selection.files for h in f.hunks for line in h.lines))
     requests: list[Request] = []
     counted: dict[str, int] = {}  # system message → its tokens: it is the same for many requests
     unroutable: dict[str, Skipped] = {}
@@ -227,7 +225,7 @@ def plan_review(
             tree_files = _context_tree(config, tree, route.backends, diff) if task == "review" else None
             chunks = plan_chunks(
                 route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
-                min_tokens=config.review.min_chunk_tokens, count=count,
+                min_tokens=config.review.min_chunk_tokens, count=tokens.count,
             )
             contexts = code_contexts(chunks, tree_files, config.review.context_tokens, config.review.call_sites)
             for index, (chunk, around) in enumerate(zip(chunks, contexts, strict=True), 1):
@@ -250,7 +248,7 @@ def plan_review(
                 summarizes = task == "review" and route in together
                 # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
                 messages = tuple(_redacted(m, context["diff"]) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
-                prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, count, counted)
+                prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, counted)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff)
@@ -268,15 +266,15 @@ def _redacted(message: Message, diff: str) -> Message:
     return Message(message.role, redact(head) + diff + redact(tail))
 
 
-def _prompt_tokens(messages: tuple[Message, ...], diff: str, diff_tokens: int, count: tokens.Count, system: dict[str, int]) -> int:
+def _prompt_tokens(messages: tuple[Message, ...], diff: str, diff_tokens: int, system: dict[str, int]) -> int:
     """The messages' tokens: the diff's as its chunk was counted, not again; a system message once a run."""
     total = 0
     for message in messages:
         if message.role == "system":
-            total += system[message.content] if message.content in system else system.setdefault(message.content, count(message.content))
+            total += system[message.content] if message.content in system else system.setdefault(message.content, tokens.count(message.content))
             continue
         rest = message.content.replace(diff, "", 1) if diff else message.content
-        total += count(rest) + (diff_tokens if len(rest) < len(message.content) else 0)
+        total += tokens.count(rest) + (diff_tokens if len(rest) < len(message.content) else 0)
     return total
 
 
