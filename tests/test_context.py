@@ -245,3 +245,15 @@ def test_a_tight_budget_shows_the_smallest_scopes_first(tmp_path: Path) -> None:
     assert sum(costs.values()) > long + 1 > costs["enclosing function `short_0`"] * 3
     tight = code_context(files, SourceTree(repo.root), long + 1, 0)
     assert [e.why for e in tight.excerpts] == [f"enclosing function `short_{n}`" for n in range(3)]
+
+
+def test_a_language_without_a_grammar_gets_the_indented_block_around_each_hunk(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    body = "".join(f"    val x{i} = {i}\n" for i in range(250))
+    source = f"object Main {{\n  def run(): Unit = {{\n{body}  }}\n\n  def stop(): Unit = {{\n    println(1)\n  }}\n}}\n"
+    repo.write("Main.scala", source)
+    repo.commit("base")
+    repo.write("Main.scala", source.replace("val x200 = 200", "val x200 = 201").replace("println(1)", "println(2)"))
+    context = code_context(parse_diff(repo.git("diff")).files, SourceTree(repo.root), 16000, 0)
+    assert "--- Main.scala: enclosing anonymous block (lines 2-253)" in context.text  # `run`, by indentation
+    assert "--- Main.scala: enclosing anonymous block (lines 255-257)" in context.text  # `stop`
