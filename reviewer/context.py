@@ -53,6 +53,9 @@ MAX_NAMES = 6  # functions looked up per request, each way
 DEFINITIONS = 2  # shown per name, of the first DEFINITION_CANDIDATES lines that look like one
 DEFINITION_CANDIDATES = 20
 CALL_CANDIDATES = 5  # call-like lines looked at per call site shown
+# Lines looked at per name, in path order: a name used more often is too common for the first definitions found
+# to be the one meant, and each line is read from its file.
+PLACES_PER_NAME = 200
 # A change's requests together show at most the larger of one request's budget and this fraction of their
 # diff tokens (benchmarks/README.md, "Code context", has the figures behind it).
 DIFF_SHARE = 1 / 8
@@ -263,7 +266,7 @@ class _Run:
         wanted_calls = {_called(n) for found in names for n in found.changed} if call_sites else set()
         definitions: dict[str, list[tuple[str, int]]] = defaultdict(list)
         calls: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for path, line, word in self.tree.find_words(wanted_definitions | wanted_calls):
+        for path, line, word in self.tree.find_words(wanted_definitions | wanted_calls, PLACES_PER_NAME):
             if word not in wanted_definitions and word not in wanted_calls:
                 continue  # it has its share already
             text = self._line(path, line)

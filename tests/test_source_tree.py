@@ -75,4 +75,4 @@ def test_names_from_the_change_are_searched_as_words_never_as_options_or_pattern
     assert tree.find_words(hostile) == ()
     assert tree.find_words(["load", "lo_d", *hostile]) == (("app.py", 1, "load"), ("app.py", 5, "load"), ("app.py", 6, "lo_d"))
     assert not pwned.exists()
-    assert tree.find_words(["load"], limit=1) == (("app.py", 1, "load"),)
+    assert tree.find_words(["load", "lo_d"], per_word=1) == (("app.py", 1, "load"), ("app.py", 6, "lo_d"))  # a common word hides no other
