@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -210,6 +211,7 @@ def plan_review(
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
     counted: dict[str, int] = {}  # system message → its tokens: it is the same for many requests
+    scanned = functools.cache(redact)  # the text around each chunk's diff repeats from request to request
     unroutable: dict[str, Skipped] = {}
     routed = {task: routing.group(config, task, selection.files) for task in tasks}
     for _, refused in routed.values():
@@ -247,7 +249,7 @@ def plan_review(
                 }
                 summarizes = task == "review" and route in together
                 # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
-                messages = tuple(_redacted(m, context["diff"]) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
+                messages = tuple(_redacted(m, context["diff"], scanned) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
                 prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, counted)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
@@ -257,7 +259,7 @@ def plan_review(
 COMBINED_TEMPLATES = "review+summarize"
 
 
-def _redacted(message: Message, diff: str) -> Message:
+def _redacted(message: Message, diff: str, redact: Callable[[str], str]) -> Message:
     """`message` with every secret masked. The diff in it is redacted already, and fenced between marker
     lines (no secret spans its edges): only the text around it is scanned, not the diff a second time."""
     head, found, tail = message.content.partition(diff) if diff else ("", "", "")
