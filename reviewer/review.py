@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -200,7 +201,7 @@ def plan_review(
     Secrets are redacted before anything is rendered: in the diff (line for line, so
     numbers stay right), the description and the guidelines.
     """
-    from reviewer.context import CodeContext, code_context
+    from reviewer.context import code_contexts
     from reviewer.team_rules import instructions_for
 
     nonce = secrets.token_hex(8)
@@ -210,6 +211,7 @@ def plan_review(
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
     counted: dict[str, int] = {}  # system message → its tokens: it is the same for many requests
+    scanned = functools.cache(redact)  # the text around each chunk's diff repeats from request to request
     unroutable: dict[str, Skipped] = {}
     routed = {task: routing.group(config, task, selection.files) for task in tasks}
     for _, refused in routed.values():
@@ -227,8 +229,8 @@ def plan_review(
                 route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
                 min_tokens=config.review.min_chunk_tokens, count=tokens.count,
             )
-            for index, chunk in enumerate(chunks, 1):
-                around = code_context(chunk.files, tree_files, config.review.context_tokens, config.review.call_sites) if tree_files else CodeContext()
+            contexts = code_contexts(chunks, tree_files, config.review.context_tokens, config.review.call_sites)
+            for index, (chunk, around) in enumerate(zip(chunks, contexts, strict=True), 1):
                 context: dict[str, Any] = {
                     "code_context": around.text,
                     "tools": config.review.tools,
@@ -247,7 +249,7 @@ def plan_review(
                 }
                 summarizes = task == "review" and route in together
                 # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
-                messages = tuple(_redacted(m, context["diff"]) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
+                messages = tuple(_redacted(m, context["diff"], scanned) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
                 prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, counted)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
@@ -257,7 +259,7 @@ def plan_review(
 COMBINED_TEMPLATES = "review+summarize"
 
 
-def _redacted(message: Message, diff: str) -> Message:
+def _redacted(message: Message, diff: str, redact: Callable[[str], str]) -> Message:
     """`message` with every secret masked. The diff in it is redacted already, and fenced between marker
     lines (no secret spans its edges): only the text around it is scanned, not the diff a second time."""
     head, found, tail = message.content.partition(diff) if diff else ("", "", "")
