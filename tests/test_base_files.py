@@ -1,4 +1,4 @@
-"""A pull request's base branch costs one listing and one request per file that exists (issue 11), and reads as it did.
+"""A pull request's base branch costs a listing per folder on the way and one request per file that exists (issue 11), and reads as it did.
 
 Through the real PyGithub client against the loopback GitHub: every request a
 run makes for the base branch's files is in its log.
@@ -135,8 +135,9 @@ def test_the_listing_reads_every_kind_of_entry_as_the_contents_api_does(repo: Gi
     assert listed[".github/copilot-instructions.md"] is None and listed[".reviewer/prompts/vendored.j2"] is None
     assert listed[".reviewer/learnings.md"].startswith("ConfigError: acme/app@") and "not UTF-8 text" in listed[".reviewer/learnings.md"]
     assert listed[".reviewer/prompts/"] == {"notes.txt": "not a template\n", "review_system.j2": "REVIEW-TEMPLATE\n"}
-    # One listing; a blob for each regular file read, once; the contents API only for paths across a link.
-    assert requests[0] == "trees" and "trees" not in requests[1:]
+    # A listing of each folder on the way (the root, .reviewer, .reviewer/prompts, docs), once; a blob for each
+    # regular file read, once; the contents API only for paths across a link.
+    assert requests[0] == "trees" and requests.count("trees") == 4
     assert sorted(r for r in requests if r.startswith("contents:")) == sorted(
         f"contents:{p}" for p in (".reviewer/guidelines.md", "AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md", "docs/all/guide.md", ".github", "docs/all")
     )
@@ -150,7 +151,7 @@ def test_a_file_over_the_limit_is_refused_by_its_listed_size_without_downloading
     files = BaseBranchFiles(client, repo.commit("base"))
     with pytest.raises(ConfigError, match=r"guidelines\.md: 1,000,001 bytes; a settings file, template or guideline stays under 1,000,000"):
         files.read(".reviewer/guidelines.md")
-    assert base_reads(gh) == ["trees"]
+    assert base_reads(gh) == ["trees", "trees"]  # the root, then .reviewer: no blob
 
 
 def test_a_path_out_of_the_repository_is_refused_before_github_is_asked(repo: GitRepo, gh: GitHubServer, client: Any) -> None:
@@ -186,3 +187,15 @@ def test_a_failing_listing_is_one_clear_error(repo: GitRepo, gh: GitHubServer, c
     gh.faults.append(Fault("GET", r"/repos/acme/app/git/trees/.*", 403, {"message": "Resource not accessible by integration"}, after=False))
     with pytest.raises(PublishError, match=r"cannot read the files of acme/app at the base branch \(\w{7}\) from GitHub: .*not accessible"):
         BaseBranchFiles(client, sha).read(".reviewer.toml")
+
+
+def test_only_the_folders_on_the_way_are_listed_never_the_whole_tree(repo: GitRepo, gh: GitHubServer, client: Any) -> None:
+    """A monorepo's recursive listing is megabytes: a folder no wanted path is in is never listed."""
+    for n in range(50):
+        repo.write(f"services/s{n}/main.py", "print()\n")
+    repo.write(".github/copilot-instructions.md", "COPILOT\n")
+    files = BaseBranchFiles(client, repo.commit("base"))
+    assert files.read(".github/copilot-instructions.md") == "COPILOT\n"
+    assert files.read(".reviewer/guidelines.md") is None  # no .reviewer in the root: nothing more asked
+    assert base_reads(gh) == ["trees", "trees", "blobs"]  # the root, .github, the file
+    assert not any("recursive" in r.query for r in gh.requests)

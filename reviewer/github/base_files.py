@@ -7,22 +7,23 @@ needs no checkout (a workflow's checkout holds the PR's code) and cannot leave
 the repository: GitHub resolves a symbolic link only to a file inside it.
 
 A run asks for about seven paths (settings, templates, guidelines, the team's
-rules, learnings), and most of them do not exist. One listing of the base
-commit's tree (`GET /git/trees/{sha}?recursive=1`) tells which do: an absent
-file costs no request, a present one costs one, its blob, named by the SHA
-that listing gave, so it can only be the base commit's. Where the listing
-cannot answer, a path is read as it always was, through the contents API at
-the base commit: when GitHub truncated the listing (past 100,000 entries or
-7 MB) or refused it, and for a path that crosses a symbolic link (the listing
-does not say where one points; the contents API answers for the file it
-leads to only when that is a file inside the repository).
+rules, learnings), and most of them do not exist. The base commit's tree is
+listed a folder at a time (`GET /git/trees/{sha}`, not recursive: a monorepo's
+full listing would be megabytes), only the folders on the way to a wanted path
+and only where the folder above lists them: the root, and `.github` or
+`.reviewer` where they exist. An absent file then costs no request, a present
+one costs one, its blob, named by the SHA the listing gave, so it can only be
+the base commit's. Where a listing cannot answer, a path is read as it always
+was, through the contents API at the base commit: when GitHub truncated a
+folder's listing or refused it, and for a path that crosses a symbolic link
+(a listing does not say where one points; the contents API answers for the
+file it leads to only when that is a file inside the repository).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Union
 
 from reviewer.errors import ConfigError, PublishError
@@ -39,40 +40,17 @@ LINK_MODE = "120000"  # git's mode of a symbolic link; a regular file is 100644 
 
 
 @dataclass(frozen=True, slots=True)
-class Blob:
+class Entry:
+    """One name in a folder of the base commit's tree."""
+
+    kind: str  # "blob" (a file or a symbolic link), "tree" (a folder) or "commit" (a submodule)
+    mode: str
     sha: str
     size: int
 
 
-@dataclass(frozen=True)
-class BaseTree:
-    """What one listing of the base commit says: its regular files, and where its symbolic links are."""
-
-    files: Mapping[str, Blob]
-    links: frozenset[str]
-
-    def crosses_link(self, path: str) -> bool:
-        """Whether `path`, or a folder on the way to it, is a symbolic link."""
-        parts = path.split("/")
-        return any("/".join(parts[: i + 1]) in self.links for i in range(len(parts)))
-
-    def names_in(self, folder: str) -> tuple[str, ...]:
-        prefix = "" if folder == "." else folder + "/"
-        return tuple(sorted(p[len(prefix) :] for p in self.files if p.startswith(prefix) and "/" not in p[len(prefix) :]))
-
-
-def tree_of(entries: Iterable[Mapping[str, Any]]) -> BaseTree:
-    """The entries of a recursive listing; a folder is known by its files, and a submodule holds nothing to read."""
-    files: dict[str, Blob] = {}
-    links: set[str] = set()
-    for entry in entries:
-        if entry["type"] != "blob":
-            continue
-        if entry["mode"] == LINK_MODE:
-            links.add(entry["path"])
-        else:
-            files[entry["path"]] = Blob(entry["sha"], int(entry["size"]))
-    return BaseTree(files, frozenset(links))
+def entries_of(listing: Iterable[Mapping[str, Any]]) -> dict[str, Entry]:
+    return {e["path"]: Entry(e["type"], e["mode"], e["sha"], int(e.get("size") or 0)) for e in listing}
 
 
 class BaseBranchFiles:
@@ -81,6 +59,7 @@ class BaseBranchFiles:
         self._sha = sha
         self.where = f"{repo.full_name} at the base branch ({sha[:7]})"
         self._texts: dict[str, str] = {}
+        self._folders: dict[str, Mapping[str, Entry] | None] = {}
         self._contents_cache: dict[str, _Found] = {}
 
     def label(self, path: str) -> str:
@@ -88,40 +67,58 @@ class BaseBranchFiles:
 
     def read(self, path: str) -> str | None:
         relative = inside(path, self.where)
-        tree = self._tree
-        if tree is None or tree.crosses_link(relative):
+        folder, _, name = relative.rpartition("/")
+        entries = self._listing(folder or ".")
+        if entries is None:
             return self._read_contents(relative)
-        blob = tree.files.get(relative)
-        if blob is None:
+        entry = entries.get(name)
+        if entry is None or entry.kind != "blob":
             return None
+        if entry.mode == LINK_MODE:
+            return self._read_contents(relative)
         if relative not in self._texts:
-            self._texts[relative] = self._read_blob(relative, blob)
+            self._texts[relative] = self._read_blob(relative, entry)
         return self._texts[relative]
 
     def list(self, folder: str) -> tuple[str, ...]:
         relative = inside(folder, self.where)
-        tree = self._tree
-        if tree is None or tree.crosses_link(relative):
+        entries = self._listing(relative)
+        if entries is None:
             found = self._contents(relative)
             return tuple(sorted(entry.name for entry in found if entry.type == "file")) if isinstance(found, list) else ()
-        return tree.names_in(relative)
+        return tuple(sorted(name for name, e in entries.items() if e.kind == "blob" and e.mode != LINK_MODE))
 
-    @cached_property
-    def _tree(self) -> BaseTree | None:
-        """The base commit's files in one request; None where only per-path reads can tell (truncated, or refused)."""
+    def _listing(self, folder: str) -> Mapping[str, Entry] | None:
+        """The entries of `folder` in the base commit ({} where there is no such folder); None where only
+        per-path reads can tell: GitHub truncated or refused the listing, or the folder is a symbolic link."""
+        if folder in self._folders:
+            return self._folders[folder]
+        if folder == ".":
+            tree: str | None = self._sha  # a commit's SHA names its tree here (github/docs#25084)
+        else:
+            parent, _, name = folder.rpartition("/")
+            above = self._listing(parent or ".")
+            entry = above.get(name) if above is not None else None
+            if above is None or (entry is not None and entry.kind == "blob" and entry.mode == LINK_MODE):
+                self._folders[folder] = None
+                return None
+            tree = entry.sha if entry is not None and entry.kind == "tree" else None
+        self._folders[folder] = self._list_tree(tree) if tree is not None else {}
+        return self._folders[folder]
+
+    def _list_tree(self, sha: str) -> Mapping[str, Entry] | None:
         from github import GithubException
 
-        # The raw JSON, not `get_git_tree`: PyGithub makes an object of each entry (0.19 s for 30,000 of them; 0.02 s here).
-        # A commit's SHA names its tree here (github/docs#25084); were it refused (404, 422), the per-path reads still answer.
+        # The raw JSON, not `get_git_tree`: PyGithub makes an object of each entry (0.19 s for 30,000 of them).
         try:
-            _, data = self._repo.requester.requestJsonAndCheck("GET", f"{self._repo.url}/git/trees/{self._sha}", parameters={"recursive": "1"})
+            _, data = self._repo.requester.requestJsonAndCheck("GET", f"{self._repo.url}/git/trees/{sha}")
         except GithubException as exc:
             if exc.status in (404, 422):
                 return None
             raise self._unreadable(f"the files of {self.where}", exc) from None
-        return None if data.get("truncated") else tree_of(data["tree"])
+        return None if data.get("truncated") else entries_of(data["tree"])
 
-    def _read_blob(self, path: str, blob: Blob) -> str:
+    def _read_blob(self, path: str, blob: Entry) -> str:
         import base64
 
         from github import GithubException
