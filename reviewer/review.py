@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -200,7 +201,7 @@ def plan_review(
     Secrets are redacted before anything is rendered: in the diff (line for line, so
     numbers stay right), the description and the guidelines.
     """
-    from reviewer.context import CodeContext, code_context
+    from reviewer.context import code_contexts
     from reviewer.team_rules import instructions_for
 
     nonce = secrets.token_hex(8)
@@ -208,10 +209,9 @@ def plan_review(
     diff, found = redact_diff(diff)
     description, guidelines = redact(description), redact(guidelines)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
-    # Exact token counts (V4's own tokenizer) when the change is small enough for that to be cheap.
-    count = tokens.counter_for(sum(len(line.text) + 12 for f in selection.files for h in f.hunks for line in h.lines))
     requests: list[Request] = []
     counted: dict[str, int] = {}  # system message → its tokens: it is the same for many requests
+    scanned = functools.cache(redact)  # the text around each chunk's diff repeats from request to request
     unroutable: dict[str, Skipped] = {}
     routed = {task: routing.group(config, task, selection.files) for task in tasks}
     for _, refused in routed.values():
@@ -227,10 +227,10 @@ def plan_review(
             tree_files = _context_tree(config, tree, route.backends, diff) if task == "review" else None
             chunks = plan_chunks(
                 route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
-                min_tokens=config.review.min_chunk_tokens, count=count,
+                min_tokens=config.review.min_chunk_tokens, count=tokens.count,
             )
-            for index, chunk in enumerate(chunks, 1):
-                around = code_context(chunk.files, tree_files, config.review.context_tokens, config.review.call_sites) if tree_files else CodeContext()
+            contexts = code_contexts(chunks, tree_files, config.review.context_tokens, config.review.call_sites)
+            for index, (chunk, around) in enumerate(zip(chunks, contexts, strict=True), 1):
                 context: dict[str, Any] = {
                     "code_context": around.text,
                     "tools": config.review.tools,
@@ -249,8 +249,8 @@ def plan_review(
                 }
                 summarizes = task == "review" and route in together
                 # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
-                messages = tuple(_redacted(m, context["diff"]) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
-                prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, count, counted)
+                messages = tuple(_redacted(m, context["diff"], scanned) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
+                prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, counted)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff)
@@ -259,7 +259,7 @@ def plan_review(
 COMBINED_TEMPLATES = "review+summarize"
 
 
-def _redacted(message: Message, diff: str) -> Message:
+def _redacted(message: Message, diff: str, redact: Callable[[str], str]) -> Message:
     """`message` with every secret masked. The diff in it is redacted already, and fenced between marker
     lines (no secret spans its edges): only the text around it is scanned, not the diff a second time."""
     head, found, tail = message.content.partition(diff) if diff else ("", "", "")
@@ -268,15 +268,15 @@ def _redacted(message: Message, diff: str) -> Message:
     return Message(message.role, redact(head) + diff + redact(tail))
 
 
-def _prompt_tokens(messages: tuple[Message, ...], diff: str, diff_tokens: int, count: tokens.Count, system: dict[str, int]) -> int:
+def _prompt_tokens(messages: tuple[Message, ...], diff: str, diff_tokens: int, system: dict[str, int]) -> int:
     """The messages' tokens: the diff's as its chunk was counted, not again; a system message once a run."""
     total = 0
     for message in messages:
         if message.role == "system":
-            total += system[message.content] if message.content in system else system.setdefault(message.content, count(message.content))
+            total += system[message.content] if message.content in system else system.setdefault(message.content, tokens.count(message.content))
             continue
         rest = message.content.replace(diff, "", 1) if diff else message.content
-        total += count(rest) + (diff_tokens if len(rest) < len(message.content) else 0)
+        total += tokens.count(rest) + (diff_tokens if len(rest) < len(message.content) else 0)
     return total
 
 

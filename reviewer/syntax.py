@@ -9,10 +9,12 @@ numbers them.
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -78,67 +80,99 @@ def language_of(path: str) -> str | None:
     return grammar[0] if grammar else None
 
 
-@lru_cache(maxsize=32)  # a file is asked about once per hunk
-def scopes(path: str, text: str) -> tuple[Scope, ...] | None:
-    """Every function and class-like scope of the file, by first line; None when no grammar for it is installed."""
-    parser = _parser(PurePosixPath(path).suffix.lower())
-    if parser is None:
-        return None
-    source = text.encode("utf-8", "surrogateescape")
-    tree = parser.parse(source)
-    found: list[Scope] = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        kind = "function" if node.type in FUNCTIONS else "class" if node.type in CLASSES else None
-        if kind is not None and node.end_point[0] > node.start_point[0]:
-            found.append(Scope(node.start_point[0] + 1, node.end_point[0] + 1, kind, _name(node, source)))
-        stack.extend(reversed(node.children))
-    return tuple(sorted(found, key=lambda s: (s.start, -s.end)))
+@dataclass(frozen=True)
+class Outline:
+    """A file's structure, worked out once for all the questions a run asks of it: its scopes where a grammar
+    parses it, else the indentation of its lines."""
 
+    lines: Sequence[str]
+    scopes: tuple[Scope, ...] | None  # None: no grammar for the file (the indentation heuristic answers)
 
-def enclosing(path: str, text: str, first: int, last: int) -> Scope | None:
-    """The innermost function that holds lines first..last, else the innermost class, else the indented block."""
-    parsed = scopes(path, text)
-    if parsed is not None:
-        holding = [s for s in parsed if s.holds(first, last)]
+    def enclosing(self, first: int, last: int) -> Scope | None:
+        """The innermost function that holds lines first..last, else the innermost class, else the indented block."""
+        if self.scopes is None:
+            return self._layout.block(first, last)
+        holding = [s for s in self.scopes if s.holds(first, last)]
         for kind in ("function", "class"):
             inner = [s for s in holding if s.kind == kind]
             if inner:
                 return min(inner, key=lambda s: s.end - s.start)
         return None
-    return indented_block(text.splitlines(), first, last)
+
+    @cached_property
+    def _layout(self) -> _Layout:
+        return _Layout.of(self.lines)
+
+
+def outline(path: str, lines: Sequence[str]) -> Outline:
+    """The file at `path` (its language by its extension), parsed once."""
+    return Outline(lines, scopes(path, "\n".join(lines)))
+
+
+def scopes(path: str, text: str) -> tuple[Scope, ...] | None:
+    """Every function and class-like scope of the file, by first line; None when no grammar for it is installed."""
+    grammar = _grammar(PurePosixPath(path).suffix.lower())
+    if grammar is None:
+        return None
+    import tree_sitter
+
+    parser, query = grammar
+    source = text.encode("utf-8", "surrogateescape")
+    root = parser.parse(source).root_node
+    found = [
+        Scope(node.start_point[0] + 1, node.end_point[0] + 1, "function" if node.type in FUNCTIONS else "class", _name(node, source))
+        for node in tree_sitter.QueryCursor(query).captures(root).get("scope", ())
+        # Not the file itself (Python's root is a `module`), nor a one-line lambda.
+        if node.end_point[0] > node.start_point[0] and node != root
+    ]
+    return tuple(sorted(found, key=lambda s: (s.start, -s.end)))
 
 
 _HEADER = re.compile(r"[:{(]\s*(#.*|//.*)?$|^\s*(def|class|function|func|fn|sub|proc|module|impl|interface|struct)\b")
 
 
-def indented_block(lines: list[str], first: int, last: int) -> Scope | None:
+def indented_block(lines: Sequence[str], first: int, last: int) -> Scope | None:
     """The block around lines first..last by indentation: the nearest less-indented header line above, to where
     the indentation comes back to it. A guess for languages without a grammar; None at the top level."""
-    if not lines or first < 1:
-        return None
-    depth = min((_indent(lines[n - 1]) for n in range(first, min(last, len(lines)) + 1) if lines[n - 1].strip()), default=0)
-    if depth == 0:
-        return None
-    header = next(
-        (n for n in range(first - 1, 0, -1) if lines[n - 1].strip() and _indent(lines[n - 1]) < depth and _HEADER.search(lines[n - 1])),
-        None,
-    )
-    if header is None:
-        return None
-    level = _indent(lines[header - 1])
-    end = len(lines)
-    for n in range(max(last, header) + 1, len(lines) + 1):
-        if lines[n - 1].strip() and _indent(lines[n - 1]) <= level:
-            # A closing brace or `end` at the header's level belongs to the block.
-            end = n if re.match(r"\s*(}|end\b|\)|])", lines[n - 1]) else n - 1
-            break
-    return Scope(header, end, "block", "")
+    return _Layout.of(lines).block(first, last)
 
 
-def _indent(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+@dataclass(frozen=True)
+class _Layout:
+    """What the indentation heuristic needs of a file, worked out once: a line can be asked about many times."""
+
+    lines: Sequence[str]
+    indents: tuple[int | None, ...]  # tabs as 4 columns; None for a blank line
+    headers: tuple[int, ...]  # the lines that can open a block, in order
+
+    @classmethod
+    def of(cls, lines: Sequence[str]) -> _Layout:
+        indents: list[int | None] = []
+        for line in lines:
+            expanded = line.expandtabs(4) if "\t" in line else line
+            body = expanded.lstrip()
+            indents.append(len(expanded) - len(body) if body else None)
+        return cls(lines, tuple(indents), tuple(n for n, line in enumerate(lines, 1) if _HEADER.search(line)))
+
+    def block(self, first: int, last: int) -> Scope | None:
+        lines, indent = self.lines, self.indents
+        if not lines or first < 1:
+            return None
+        depth = min((d for d in indent[first - 1 : min(last, len(lines))] if d is not None), default=0)
+        if depth == 0:
+            return None
+        above = self.headers[: bisect.bisect_left(self.headers, first)]
+        header = next((n for n in reversed(above) if (indent[n - 1] or 0) < depth), None)
+        if header is None:
+            return None
+        level = indent[header - 1] or 0
+        end = len(lines)
+        for n in range(max(last, header) + 1, len(lines) + 1):
+            if (d := indent[n - 1]) is not None and d <= level:
+                # A closing brace or `end` at the header's level belongs to the block.
+                end = n if re.match(r"\s*(}|end\b|\)|])", lines[n - 1]) else n - 1
+                break
+        return Scope(header, end, "block", "")
 
 
 def _name(node: Any, source: bytes) -> str:
@@ -161,8 +195,9 @@ def _name(node: Any, source: bytes) -> str:
 
 
 @cache
-def _parser(suffix: str) -> Any:
-    """A parser for the extension, or None: no grammar for it, or its wheel is not installed (the heuristic then)."""
+def _grammar(suffix: str) -> tuple[Any, Any] | None:
+    """A parser for the extension and the query that finds its scopes, or None: no grammar for it, or its
+    wheel is not installed (the indentation heuristic then)."""
     grammar = GRAMMARS.get(suffix)
     if grammar is None:
         return None
@@ -172,4 +207,7 @@ def _parser(suffix: str) -> Any:
         module = importlib.import_module(grammar[0])
     except ImportError:
         return None
-    return tree_sitter.Parser(tree_sitter.Language(getattr(module, grammar[1])()))
+    language = tree_sitter.Language(getattr(module, grammar[1])())
+    kinds = sorted(k for k in FUNCTIONS | CLASSES if language.id_for_node_kind(k, True))  # a query may name only its own
+    query = tree_sitter.Query(language, "[" + " ".join(f"({k})" for k in kinds) + "] @scope")
+    return tree_sitter.Parser(language), query

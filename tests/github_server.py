@@ -11,6 +11,9 @@ paginate with `Link` headers. `read_only` answers 403 to every write, as a
 fork PR's token gets; `permissions` grants only what a workflow declares.
 GraphQL serves the two calls reviewer makes: the review threads of a pull
 request (resolved, outdated, who resolved them) and `resolveReviewThread`.
+The base branch is read as reviewer reads it: the contents API, and a
+commit's tree listing (`git/trees`, truncated past `tree_limit` entries)
+with its blobs (`git/blobs`).
 `faults` make it misbehave as GitHub sometimes does: a 502 or a dropped
 connection after the write was carried out, an answer slower than the
 client's timeout, a rate limit (403 or 429, with or without `retry-after`
@@ -122,6 +125,7 @@ class GitHubServer:
         self.unnamed_resolvers: set[str] = set()  # resolvers GraphQL answers `resolvedBy: null` for (a bot need not be a User)
         self.comment_body_limit = BODY_LIMIT  # GitHub counts differently from us: review comments over this are refused
         self.faults: list[Fault] = []
+        self.tree_limit = 100_000  # entries of a recursive tree listing before it is truncated (GitHub: 100,000 or 7 MB)
         self.refuse_lines: set[tuple[str, int]] = set()  # GitHub sees these differently from our parse: 422
         self.requests: list[Recorded] = []
         self.actor: dict[str, Any] = BOT  # who the current request's token is (requests are served one at a time)
@@ -432,6 +436,10 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
                 return _put_contents(gh, unquote(m[1]), body)
             if m := re.fullmatch(r"contents/(.+)", rest):
                 return 200, _contents(gh, unquote(m[1]), query.get("ref", ["HEAD"])[0]), {}
+            if m := re.fullmatch(r"git/trees/([^/]+)", rest):
+                return 200, _tree(gh, unquote(m[1]), "recursive" in query), {}
+            if m := re.fullmatch(r"git/blobs/([0-9a-f]{40})", rest):
+                return 200, _blob(gh, m[1]), {}
             if m := re.fullmatch(r"branches/(.+)", rest):
                 sha = _branch_sha(gh, unquote(m[1]))
                 return 200, {"name": unquote(m[1]), "commit": {"sha": sha, "url": f"{gh.api}{base}/commits/{sha}"}, "protected": False}, {}
@@ -614,7 +622,7 @@ def _pull_json(gh: GitHubServer, pull: Pull) -> dict[str, Any]:
 
 
 def _contents(gh: GitHubServer, path: str, ref: str) -> Any:
-    """GET /contents/{path}?ref=: a file (base64), a folder's entries, or a symbolic link that leaves the repository."""
+    """GET /contents/{path}?ref=: a file (base64), a folder's entries, a submodule, or a symbolic link that leads to no regular file inside."""
     listed = gh.git("ls-tree", "-z", ref, "--", path.rstrip("/")).stdout.strip("\0")
     if not listed:
         raise _Reply(404, {"message": "Not Found"})
@@ -629,17 +637,51 @@ def _contents(gh: GitHubServer, path: str, ref: str) -> Any:
             kind_name = "dir" if entry_kind == "tree" else "symlink" if entry_mode == "120000" else "file"
             out.append({"type": kind_name, "name": name.rsplit("/", 1)[-1], "path": name, "sha": entry_sha, "size": 0, "url": url})
         return out
+    if kind == "commit":
+        return {"type": "submodule", "submodule_git_url": "https://github.example/acme/lib.git", "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "size": 0, "url": url}
     content = subprocess.run(["git", "cat-file", "blob", sha], cwd=gh.git_root, capture_output=True).stdout
     if mode == "120000":
-        # As GitHub: a link to a file inside the repository is answered with that file; any other, as the link itself.
+        # As GitHub: a link to a regular file inside the repository is answered with that file; any other, as the link itself.
         target = posixpath.normpath(posixpath.join(posixpath.dirname(path), content.decode()))
-        if not target.startswith("../") and not content.startswith(b"/"):
+        inside = target != ".." and not target.startswith("../") and not content.startswith(b"/")
+        found = gh.git("ls-tree", "-z", ref, "--", target).stdout.split() if inside else []
+        if found[:2] in (["100644", "blob"], ["100755", "blob"]):
             return _contents(gh, target, ref)
         return {"type": "symlink", "target": content.decode(), "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "size": len(content), "url": url}
     return {
         "type": "file", "encoding": "base64", "content": base64.b64encode(content).decode(), "size": len(content),
         "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "url": url,
     }
+
+
+def _tree(gh: GitHubServer, name: str, recursive: bool) -> dict[str, Any]:
+    """GET /git/trees/{sha}: a tree's entries, named by its SHA, a commit's or a branch's; every level with
+    `recursive` (any value turns it on, as on GitHub), cut at `tree_limit` entries with `truncated` set."""
+    if not re.fullmatch(r"[0-9a-f]{40}", name) and gh.git("rev-parse", "--verify", "-q", f"refs/heads/{name}").returncode:
+        raise _Reply(404, {"message": "Not Found"})
+    found = gh.git("rev-parse", "--verify", "-q", f"{name}^{{tree}}")
+    if found.returncode:
+        raise _Reply(404, {"message": "Not Found"})
+    sha = found.stdout.strip()
+    listed = gh.git("ls-tree", "-z", "-l", *(("-r", "-t") if recursive else ()), sha).stdout.strip("\0")
+    entries = []
+    for line in listed.split("\0") if listed else []:
+        info, path = line.split("\t", 1)
+        mode, kind, entry_sha, size = info.split()
+        entry: dict[str, Any] = {"path": path, "mode": mode, "type": kind, "sha": entry_sha, "url": f"{gh.api}/repos/{gh.repo}/git/{kind}s/{entry_sha}"}
+        if kind == "blob":
+            entry["size"] = int(size)
+        entries.append(entry)
+    return {"sha": sha, "url": f"{gh.api}/repos/{gh.repo}/git/trees/{sha}", "tree": entries[: gh.tree_limit], "truncated": len(entries) > gh.tree_limit}
+
+
+def _blob(gh: GitHubServer, sha: str) -> dict[str, Any]:
+    """GET /git/blobs/{sha}: a blob's content in base64, broken into lines as GitHub sends it."""
+    if gh.git("cat-file", "-t", sha).stdout.strip() != "blob":
+        raise _Reply(404, {"message": "Not Found"})
+    content = subprocess.run(["git", "cat-file", "blob", sha], cwd=gh.git_root, capture_output=True).stdout
+    url = f"{gh.api}/repos/{gh.repo}/git/blobs/{sha}"
+    return {"sha": sha, "size": len(content), "url": url, "content": base64.encodebytes(content).decode(), "encoding": "base64"}
 
 
 def _compare(gh: GitHubServer, base: str, head: str) -> dict[str, Any]:

@@ -128,3 +128,37 @@ def test_thinking_left_in_the_answer_is_moved_to_reasoning(model_server: ModelSe
     completion = backend(model_server, stream=stream, dialect="vllm").complete(MESSAGES)
     assert completion.text.strip() == '{"findings": []}'
     assert "decoy.py" in completion.reasoning
+
+
+def test_requests_in_flight_together_share_one_client(model_server: ModelServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight requests starting at once make one SDK client (one TLS context, one connection pool), not eight."""
+    import threading
+    import time
+
+    import openai
+
+    made: list[object] = []
+
+    class SlowToMake(openai.OpenAI):  # the first import of the SDK takes ~0.3 s: a wide window for a race
+        def __init__(self, **kwargs: object) -> None:
+            time.sleep(0.05)
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            made.append(self)
+
+    monkeypatch.setattr(openai, "OpenAI", SlowToMake)
+    for _ in range(8):
+        model_server.queue(Reply(content='{"findings": []}'))
+    shared = backend(model_server)
+    start = threading.Barrier(8)
+
+    def ask() -> None:
+        start.wait()
+        shared.complete(MESSAGES)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(model_server.posts()) == 8
+    assert len(made) == 1

@@ -4,13 +4,16 @@ own line numbers, in every language with a grammar; a finding on a context line 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from reviewer.budget import estimate_tokens
 from reviewer.cli import run
-from reviewer.context import code_context
+from reviewer.context import budgets, code_context, render_excerpt
 from reviewer.diff import parse_diff
 from reviewer.source_tree import SourceTree
 from reviewer.syntax import indented_block
@@ -146,3 +149,111 @@ def test_the_indentation_fallback_finds_the_block_of_a_language_without_a_gramma
     block = indented_block(lines, 4, 4)
     assert block is not None and (block.start, block.end) == (2, 5)
     assert indented_block(lines, 1, 1) is None
+
+
+def git_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `git` first on PATH that logs each command line and runs the real one: how many searches a run makes."""
+    real = shutil.which("git")
+    log = tmp_path / "git.log"
+    shim = tmp_path / "bin" / "git"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{real}" "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_one_search_finds_the_definitions_and_call_sites_of_every_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.write("lib.py", "def compute(v):\n    '''Adds one.'''\n    return v + 1\n\n\ndef scale(v):\n    return v * 2\n")
+    repo.write("use.py", "from calc import long_function\n\n\ndef caller():\n    return long_function(1)\n")
+    repo.write("other.py", "from calc import small\n\n\ndef other():\n    return small()\n")
+    repo.write("calc.py", LANGUAGES[0].source())
+    repo.commit("base")
+    repo.write("calc.py", LANGUAGES[0].source().replace("a = a + 200\n", "a = compute(a) + scale(200)\n").replace("return 1", "return 2"))
+    log = git_calls(tmp_path, monkeypatch)
+    context = code_context(parse_diff(repo.git("diff")).files, SourceTree(repo.root), 16000, 3)
+    assert "--- lib.py: definition of `compute` (lines 1-3)" in context.text
+    assert "--- lib.py: definition of `scale` (lines 6-7)" in context.text
+    assert "--- use.py: call of `long_function` in function `caller` (lines 2-5)" in context.text
+    assert "--- other.py: call of `small` in function `other` (lines 2-5)" in context.text
+    assert [line for line in log.read_text().splitlines() if line.startswith("grep")] == [
+        "grep -z -n -I -E -w -e (compute|long_function|scale|small) -- ."
+    ]
+
+
+def test_a_large_change_shares_one_bound_and_shows_the_code_around_its_hunks_only(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Split into requests for speed, a change does not get its context once a request; past one request, the
+    diff is most of what there is to see: no definitions or call sites are looked up."""
+    repo.write("lib.py", "def compute(v):\n    '''Adds one.'''\n    return v + 1\n")
+    repo.write("use.py", "from big_0 import work_0\n\n\ndef caller():\n    return work_0(1)\n")
+    for n in range(4):
+        body = "".join(f"    a = a + {i}  # a line long enough to count for something in the diff\n" for i in range(300))
+        repo.write(f"big_{n}.py", f"def work_{n}(a):\n{body}    return a\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    for n in range(4):
+        text = (repo.root / f"big_{n}.py").read_text()
+        repo.write(f"big_{n}.py", text.replace("a = a + 1", "a = compute(a) + 1"))  # 111 of the 300 lines
+    repo.commit("compute")
+    capsys.readouterr()
+    run(["local", "--base", "main", "--format", "json", "--base-url", model_server.openai_url, "--model", "m"])
+    prompts = [p.text for p in model_server.posts()]
+    assert len(prompts) >= 2
+    assert all("untrusted-code" in p and "definition of" not in p and "call of" not in p for p in prompts)
+    assert "function `work_0`" in "".join(prompts)  # the code around its hunks
+    assert json.loads(capsys.readouterr().out)["usage"]["context_tokens"] <= 16000
+
+
+def test_budgets_share_the_bound_by_diff_size() -> None:
+    assert budgets(16000, [5000]) == [16000]  # one request: its whole budget, however small its diff
+    assert budgets(16000, [400_000]) == [16000]
+    assert budgets(16000, [10_000, 10_000]) == [8000, 8000]  # the bound is the change's, not each request's
+    assert budgets(16000, [300_000, 100_000]) == [16000, 12500]  # an eighth of 400,000, by size, at most 16,000 each
+    assert budgets(16000, [0, 0]) == [16000, 16000]
+
+
+def test_code_outside_any_function_is_shown_with_its_neighbours(tmp_path: Path) -> None:
+    """Not as a scope of the whole module (Python's root node is a `module`, no class), in every parsed language."""
+    repo = GitRepo(tmp_path / "r")
+    source = LANGUAGES[0].source() + "".join(f"SETTING_{i} = {i}\n" for i in range(60))
+    repo.write("calc.py", source)
+    repo.commit("base")
+    repo.write("calc.py", source.replace("SETTING_30 = 30\n", "SETTING_30 = 31\n"))
+    context = code_context(parse_diff(repo.git("diff")).files, SourceTree(repo.root), 16000, 0)
+    changed = source.splitlines().index("SETTING_30 = 30") + 1
+    total = len(source.splitlines())
+    assert "anonymous" not in context.text
+    assert f"--- calc.py: around code outside any function or class (lines {changed - 80}-{total})" in context.text
+
+
+def test_a_tight_budget_shows_the_smallest_scopes_first(tmp_path: Path) -> None:
+    """The most hunks for the tokens: three short functions rather than the long one that comes first."""
+    repo = GitRepo(tmp_path / "r")
+    filler = "".join(f"LIMIT_{i} = {i}\n" for i in range(8))  # the hunks stay apart
+    shorts = "".join(f"\n\ndef short_{n}(v):\n    v = v + {n}\n    return v\n\n\n{filler}" for n in range(3))
+    repo.write("calc.py", LANGUAGES[0].source() + shorts)
+    repo.commit("base")
+    changed = LANGUAGES[0].source(changed=True) + shorts.replace("v = v + ", "v = v - ")
+    repo.write("calc.py", changed)
+    files = parse_diff(repo.git("diff")).files
+    whole = code_context(files, SourceTree(repo.root), 100_000, 0)
+    costs = {e.why: estimate_tokens(render_excerpt(e)) for e in whole.excerpts}
+    long = costs["enclosing function `long_function`"]
+    assert sum(costs.values()) > long + 1 > costs["enclosing function `short_0`"] * 3
+    tight = code_context(files, SourceTree(repo.root), long + 1, 0)
+    assert [e.why for e in tight.excerpts] == [f"enclosing function `short_{n}`" for n in range(3)]
+
+
+def test_a_language_without_a_grammar_gets_the_indented_block_around_each_hunk(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    body = "".join(f"    val x{i} = {i}\n" for i in range(250))
+    source = f"object Main {{\n  def run(): Unit = {{\n{body}  }}\n\n  def stop(): Unit = {{\n    println(1)\n  }}\n}}\n"
+    repo.write("Main.scala", source)
+    repo.commit("base")
+    repo.write("Main.scala", source.replace("val x200 = 200", "val x200 = 201").replace("println(1)", "println(2)"))
+    context = code_context(parse_diff(repo.git("diff")).files, SourceTree(repo.root), 16000, 0)
+    assert "--- Main.scala: enclosing anonymous block (lines 2-253)" in context.text  # `run`, by indentation
+    assert "--- Main.scala: enclosing anonymous block (lines 255-257)" in context.text  # `stop`

@@ -56,3 +56,23 @@ def test_one_turn_of_many_tool_calls_stays_within_its_caps(repo: GitRepo) -> Non
     answered = [o for o in outputs[:MAX_CALLS_PER_TURN] if not o.startswith("refused")]
     assert 1 <= len(answered) < MAX_CALLS_PER_TURN  # the token budget ran out before the per-turn cap
     assert sum(len(o) for o in outputs) < 20_000 * 4 + 500 * 200
+
+
+def test_names_from_the_change_are_searched_as_words_never_as_options_or_patterns(repo: GitRepo, tmp_path: Path) -> None:
+    """Code context looks up names the pull request chose (its functions'): one `git grep` for all of them must
+    not run a pager command, read other files or widen to a pattern because a name says so."""
+    repo.write("app.py", "def load():\n    return 1\n\n\nx = load()\ny = lo_d() + reload()\n")
+    repo.write("hidden.py", "load()\n")
+    repo.write("notes.txt", "lo.d, lo d and x)(y\n")
+    repo.commit("code")
+    repo.write("untracked.py", "load()\n")
+    pwned = tmp_path / "pwned"
+    hostile = [
+        "lo.d", "load|return", "x)(y", ".*", "(", "-e", "--no-index", "--untracked", f"--open-files-in-pager=touch {pwned}",
+        f"-O touch {pwned}", "load\n.*", "",
+    ]  # fmt: skip
+    tree = SourceTree(repo.root, visible=lambda path: path != "hidden.py")
+    assert tree.find_words(hostile) == ()
+    assert tree.find_words(["load", "lo_d", *hostile]) == (("app.py", 1, "load"), ("app.py", 5, "load"), ("app.py", 6, "lo_d"))
+    assert not pwned.exists()
+    assert tree.find_words(["load", "lo_d"], per_word=1) == (("app.py", 1, "load"), ("app.py", 6, "lo_d"))  # a common word hides no other

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
 from reviewer.backends.base import Completion
-from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
+from reviewer.backends.http_failures import SdkClient, first_nonblank, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 from reviewer.vocabulary import Message, Usage
@@ -80,14 +80,7 @@ class AnthropicCompatible:
         if self.dialect == "deepseek":
             check_deepseek_model(config)
         self._key = config.require_key(environ)
-        self._client: Any = None
-
-    def _get_client(self) -> Any:
-        if self._client is None:
-            import anthropic
-
-            self._client = sdk_client(anthropic, "Anthropic", self.config, self._key)
-        return self._client
+        self._client = SdkClient("anthropic", "Anthropic", config, self._key)
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
         request = self._request(messages, max_tokens)
@@ -115,7 +108,7 @@ class AnthropicCompatible:
     def _send(self, request: dict[str, Any]) -> tuple[Completion, list[dict[str, Any]]]:
         import anthropic
 
-        client = self._get_client()
+        client = self._client.get()
         with sdk_failures(anthropic, self.config):
             if self.streams:
                 return self._from_stream(client.messages.create(**request, stream=True))

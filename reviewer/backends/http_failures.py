@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -21,16 +22,31 @@ from reviewer.errors import BackendError
 from reviewer.vocabulary import Usage
 
 
-def sdk_client(sdk: ModuleType, client_class: str, config: BackendConfig, key: str | None) -> Any:
-    """`openai.OpenAI` or `anthropic.Anthropic` for a backend: its URL, timeouts and retries."""
-    return getattr(sdk, client_class)(
-        base_url=config.base_url,
-        # Always explicit: self-hosted servers want no key but the SDKs insist on one, and the
-        # anthropic SDK would otherwise pick up ANTHROPIC_API_KEY/AUTH_TOKEN from the process.
-        api_key=key or "no-key",
-        timeout=sdk.Timeout(config.timeout_seconds, connect=15.0),
-        max_retries=config.max_retries,
-    )
+class SdkClient:
+    """The SDK client of a backend (`openai.OpenAI` or `anthropic.Anthropic`): its URL, timeouts and retries.
+
+    Made once, on first use, and shared by the requests in flight: without the lock, eight requests
+    starting together made eight clients, each with its own TLS context and connection pool.
+    """
+
+    def __init__(self, sdk: str, client_class: str, config: BackendConfig, key: str | None) -> None:
+        self._sdk, self._class, self._config, self._key = sdk, client_class, config, key
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                sdk = importlib.import_module(self._sdk)
+                self._client = getattr(sdk, self._class)(
+                    base_url=self._config.base_url,
+                    # Always explicit: self-hosted servers want no key but the SDKs insist on one, and the
+                    # anthropic SDK would otherwise pick up ANTHROPIC_API_KEY/AUTH_TOKEN from the process.
+                    api_key=self._key or "no-key",
+                    timeout=sdk.Timeout(self._config.timeout_seconds, connect=15.0),
+                    max_retries=self._config.max_retries,
+                )
+            return self._client
 
 
 @contextmanager

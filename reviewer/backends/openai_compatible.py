@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reviewer.backends.base import Completion
-from reviewer.backends.http_failures import first_nonblank, sdk_client, sdk_failures
+from reviewer.backends.http_failures import SdkClient, first_nonblank, sdk_failures
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 from reviewer.vocabulary import Message, Usage
@@ -68,14 +68,7 @@ class OpenAICompatible:
         self.efforts = DIALECT_EFFORTS[self.dialect]
         self.streams = config.stream
         self._key = config.require_key(environ)
-        self._client: Any = None
-
-    def _get_client(self) -> Any:
-        if self._client is None:
-            import openai
-
-            self._client = sdk_client(openai, "OpenAI", self.config, self._key)
-        return self._client
+        self._client = SdkClient("openai", "OpenAI", config, self._key)
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
         request = self._request([{"role": m.role, "content": m.content} for m in messages], max_tokens)
@@ -95,7 +88,7 @@ class OpenAICompatible:
     def _send(self, request: dict[str, Any]) -> tuple[Completion, tuple[ToolCall, ...]]:
         import openai
 
-        client = self._get_client()
+        client = self._client.get()
         with sdk_failures(openai, self.config):
             if self.streams:
                 stream = client.chat.completions.create(

@@ -424,6 +424,7 @@ def eval_import(folder: Path, suite: Path, token: str | None) -> int:
 
     from reviewer.commands.common import note
     from reviewer.config import GitHubSettings
+    from reviewer.diff import parse_diff
     from reviewer.eval_import import read_folder
     from reviewer.evaluation import DIFF_FILE, EXPECTED_FILE
     from reviewer.github.api import api_url, connect, github_errors, parse_ref
@@ -439,12 +440,12 @@ def eval_import(folder: Path, suite: Path, token: str | None) -> int:
                 kept += 1
                 continue
             ref = parse_ref(pull.url, None, None)
-            diff = GitHubPull.open(connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref), GitHubSettings(seconds_between_writes=0.0)), ref).whole(None)
-            if diff.diff.empty:
+            diff = GitHubPull.open(connect(token or env.get("GITHUB_TOKEN"), api_url(env, ref), GitHubSettings(seconds_between_writes=0.0)), ref).text(None)
+            if parse_diff(diff.text).empty:
                 note(f"reviewer: {pull.url}: GitHub sent no diff this reviewer can read; no case made")
                 continue
             target.mkdir(parents=True)
-            (target / DIFF_FILE).write_text(diff.raw, encoding="utf-8")
+            (target / DIFF_FILE).write_text(diff.text, encoding="utf-8")
             (target / EXPECTED_FILE).write_text(json.dumps({"golden": list(pull.golden)}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             for skipped in diff.skipped:
                 note(f"reviewer: {pull.case}: {skipped.path} left out: {skipped.reason}")

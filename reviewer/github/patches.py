@@ -5,7 +5,9 @@ The diff is built from `/pulls/{n}/files` (per-file patches, paginated, at most
 300 files or 20,000 lines. Where GitHub omits a file's patch (binary or too
 large), a local checkout fills it in when there is one; otherwise the file is
 listed as not reviewed, with the reason. File names are PR content: they are
-quoted the way git quotes them, so any name parses back to itself.
+quoted the way git quotes them, so any name parses back to itself. Each file's
+patch is parsed as it is read and its text let go: no text of the whole diff is
+made for a review (only `eval import`, which saves it, asks for one).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewer.diff import Diff, parse_diff
+from reviewer.diff import Diff, FileDiff, parse_diff
 from reviewer.filters import Skipped
 
 if TYPE_CHECKING:
@@ -42,23 +44,54 @@ class FilePatch:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """One file of the pull request as listed, its patch parsed as it arrived.
+
+    The patch text is not kept: on a large PR the patches run to megabytes (four
+    bytes a character in a file with one emoji), and the review needs only the
+    parsed lines.
+    """
+
+    path: str
+    parsed: tuple[FileDiff, ...] | None  # None: GitHub sent no patch (binary, or too large); a checkout may fill it in
+
+
+@dataclass(frozen=True)
 class PullDiff:
     diff: Diff
-    raw: str  # the diff text we parsed, saved with a review so `publish` can check placement again
     skipped: tuple[Skipped, ...]
 
 
-def pull_diff(files: list[FilePatch], info: PullInfo, checkout: Path | None) -> PullDiff:
-    """The PR's whole diff from its per-file patches, filled in from `checkout` where GitHub sent none."""
-    skipped: list[Skipped] = []
-    if info.changed_files > len(files):
-        skipped.append(
-            Skipped(
-                f"({info.changed_files - len(files)} more files)",
-                f"GitHub lists at most {GITHUB_FILE_LIMIT:,} files of a pull request",
-            )
-        )
-    return build_diff(files, info.base_sha, info.head_sha, checkout, skipped)
+@dataclass(frozen=True)
+class PullText:
+    """The PR's diff as `git diff` writes it (what an eval case keeps), and the files it leaves out."""
+
+    text: str
+    skipped: tuple[Skipped, ...]
+
+
+def listed(f: FilePatch) -> Listed:
+    """`f`, its patch parsed, or marked as one only a checkout can give."""
+    return Listed(f.path, parse_diff(synthesize(f)).files if _sent(f) else None)
+
+
+def pull_diff(files: list[Listed], info: PullInfo, checkout: Path | None) -> PullDiff:
+    """The PR's whole diff from its listed files, filled in from `checkout` where GitHub sent no patch."""
+    return assemble(files, info.base_sha, info.head_sha, checkout, _unlisted(info, len(files)))
+
+
+def pull_text(files: list[FilePatch], info: PullInfo, checkout: Path | None) -> PullText:
+    """The PR's whole diff as text, filled in from `checkout` where GitHub sent no patch."""
+    skipped = _unlisted(info, len(files))
+    sections = (synthesize(f) if _sent(f) else _filled(checkout, info.base_sha, info.head_sha, f.path, skipped) for f in files)
+    return PullText("".join(s for s in sections if s), tuple(skipped))
+
+
+def _unlisted(info: PullInfo, count: int) -> list[Skipped]:
+    """The files past GitHub's listing limit, as one skipped entry."""
+    if info.changed_files <= count:
+        return []
+    return [Skipped(f"({info.changed_files - count} more files)", f"GitHub lists at most {GITHUB_FILE_LIMIT:,} files of a pull request")]
 
 
 def changes_since(repo: Repository, since_sha: str, info: PullInfo, pr_paths: Iterable[str], checkout: Path | None) -> PullDiff | None:
@@ -82,20 +115,32 @@ def changes_since(repo: Repository, since_sha: str, info: PullInfo, pr_paths: It
     return build_diff([f for f in files if f.path in wanted], since_sha, info.head_sha, checkout, [])
 
 
-def build_diff(files: list[FilePatch], base_sha: str, head_sha: str, checkout: Path | None, skipped: list[Skipped]) -> PullDiff:
-    chunks: list[str] = []
+def build_diff(files: Iterable[FilePatch], base_sha: str, head_sha: str, checkout: Path | None, skipped: list[Skipped]) -> PullDiff:
+    return assemble(map(listed, files), base_sha, head_sha, checkout, skipped)
+
+
+def assemble(files: Iterable[Listed], base_sha: str, head_sha: str, checkout: Path | None, skipped: list[Skipped]) -> PullDiff:
+    """The diff of `files`, each parsed on its own (no text of the whole diff is ever made)."""
+    parsed: list[FileDiff] = []
     for f in files:
-        # A pure rename has no patch and needs none; any other file without one needs the checkout.
-        if f.patch is not None or f.status == "unchanged" or (f.status in ("renamed", "copied") and not f.changes):
-            chunks.append(synthesize(f))
-            continue
-        local, why_not = _local_patch(checkout, base_sha, head_sha, f.path)
-        if not local:
-            skipped.append(Skipped(f.path, why_not or "GitHub sent no patch and git shows no change in the text"))
-            continue
-        chunks.append(local)
-    raw = "".join(chunks)
-    return PullDiff(parse_diff(raw), raw, tuple(skipped))
+        if f.parsed is not None:
+            parsed += f.parsed
+        elif local := _filled(checkout, base_sha, head_sha, f.path, skipped):
+            parsed += parse_diff(local).files
+    return PullDiff(Diff(tuple(parsed)), tuple(skipped))
+
+
+def _sent(f: FilePatch) -> bool:
+    """Whether GitHub's entry is the whole change: a pure rename has no patch and needs none; any other file without one needs the checkout."""
+    return f.patch is not None or f.status == "unchanged" or (f.status in ("renamed", "copied") and not f.changes)
+
+
+def _filled(checkout: Path | None, base_sha: str, head_sha: str, path: str, skipped: list[Skipped]) -> str:
+    """`path`'s section from the checkout where GitHub sent no patch; "" (and why, in `skipped`) when there is none."""
+    local, why_not = _local_patch(checkout, base_sha, head_sha, path)
+    if not local:
+        skipped.append(Skipped(path, why_not or "GitHub sent no patch and git shows no change in the text"))
+    return local or ""
 
 
 def synthesize(f: FilePatch) -> str:

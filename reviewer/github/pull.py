@@ -12,6 +12,7 @@ branch's files are the trusted side (see base_files).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from reviewer.github.api import PullInfo, PullRef, describe, open_pull, pull_inf
 from reviewer.github.base_files import BaseBranchFiles
 from reviewer.github.comments import SUMMARY_MARKER, PostedState, comment_heading, comment_title, fingerprint_of, last_head_in
 from reviewer.github.converge import ADDRESSED_MARKER, OurComment, Thread, calls_wrong, declines, decode
-from reviewer.github.patches import FilePatch, PullDiff, changes_since, file_patch, pull_diff
+from reviewer.github.patches import FilePatch, Listed, PullDiff, PullText, changes_since, file_patch, listed, pull_diff, pull_text
 
 if TYPE_CHECKING:
     from github import Github
@@ -63,19 +64,28 @@ class GitHubPull:
         return BaseBranchFiles(self.repo, self.pull.base.sha)
 
     @cached_property
-    def files(self) -> list[FilePatch]:
-        from github import GithubException
-
-        try:
-            return [file_patch(f) for f in self.pull.get_files()]
-        except GithubException as exc:
-            raise PublishError(f"cannot list the files of {self.ref.repo}#{self.ref.number}: {describe(exc)}") from None
+    def files(self) -> list[Listed]:
+        """The PR's files, each patch parsed as it arrives and its text let go (patches.Listed)."""
+        return [listed(f) for f in self._listing()]
 
     def whole(self, checkout: Path | None) -> PullDiff:
         """The PR's whole diff, its missing patches filled in from `checkout` when there is one."""
         if checkout not in self._diffs:
             self._diffs[checkout] = pull_diff(self.files, self.info, checkout)
         return self._diffs[checkout]
+
+    def text(self, checkout: Path | None) -> PullText:
+        """The PR's whole diff as `git diff` text, read for that alone (`files` keeps no text)."""
+        return pull_text(list(self._listing()), self.info, checkout)
+
+    def _listing(self) -> Iterator[FilePatch]:
+        """`/pulls/{n}/files` as it is read, a page (100 files) at a time."""
+        from github import GithubException
+
+        try:
+            yield from (file_patch(f) for f in self.pull.get_files())
+        except GithubException as exc:
+            raise PublishError(f"cannot list the files of {self.ref.repo}#{self.ref.number}: {describe(exc)}") from None
 
     def since(self, sha: str, checkout: Path | None) -> PullDiff | None:
         """What changed since `sha` within the PR's files; None when that cannot be told (a force-push)."""

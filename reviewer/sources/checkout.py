@@ -101,33 +101,35 @@ def optional(source: Callable[[], AbstractContextManager[Path]], note: Callable[
 
 def _fetch(tree: Path, head: PullHead, env: Mapping[str, str]) -> None:
     """`git fetch --depth 1` of refs/pull/N/head, checked out detached; the token goes in an http header via env."""
-    import git
-
-    extra: dict[str, str] = {"GIT_TERMINAL_PROMPT": "0"}
+    fetching = {**env, "GIT_TERMINAL_PROMPT": "0"}
     if head.token:
         import base64
 
         basic = base64.b64encode(f"x-access-token:{head.token}".encode()).decode()
         # GIT_CONFIG_* (git 2.31+) keeps the token off the command line and out of .git/config.
-        extra |= {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader", "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
-    repo = git.Repo.init(tree)
-    try:
-        with repo.git.custom_environment(**extra):
-            repo.git.fetch("--depth", "1", "--no-tags", head.clone_url, f"refs/pull/{head.number}/head")
-            if repo.git.rev_parse("FETCH_HEAD") != head.sha:
-                # The PR moved on since its head was read: the agent must read the code the diff is of.
-                repo.git.fetch("--depth", "1", "--no-tags", head.clone_url, head.sha)
-        repo.git.execute(["git", "-c", NO_HOOKS, "checkout", "--detach", "--quiet", head.sha])
-    except git.GitCommandError as exc:
-        detail = (exc.stderr or str(exc)).strip().splitlines()[-1:] or [""]
+        fetching |= {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader", "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
+
+    def fetch(ref: str) -> subprocess.CompletedProcess[str]:
+        return _git(tree, "fetch", "--depth", "1", "--no-tags", head.clone_url, ref, env=fetching)
+
+    done = _git(tree.parent, "init", "--quiet", str(tree))
+    if done.returncode == 0:
+        done = fetch(f"refs/pull/{head.number}/head")
+    if done.returncode == 0 and _git(tree, "rev-parse", "FETCH_HEAD").stdout.strip() != head.sha:
+        # The PR moved on since its head was read: the agent must read the code the diff is of.
+        done = fetch(head.sha)
+    if done.returncode == 0:
+        done = _git(tree, "-c", NO_HOOKS, "checkout", "--detach", "--quiet", head.sha)
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1:] or [""]
         raise DiffError(
             f"cannot fetch the pull request's head {head.sha[:7]} for an agent backend ({detail[0]}); "
             "run from a clone that has it, or pass --checkout DIR"
-        ) from None
+        )
 
 
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
 def _check(done: subprocess.CompletedProcess[str], what: str) -> None:
