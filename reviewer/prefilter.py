@@ -24,7 +24,7 @@ import itertools
 import re
 import string
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
@@ -332,7 +332,7 @@ class Lines:
     def __init__(self, texts: Sequence[str]) -> None:
         self._texts = texts
         self._starts = list(itertools.accumulate((len(text) + 1 for text in texts[:-1]), initial=0))
-        self._holding: dict[tuple[str, str], dict[int, int]] = {}
+        self._holding: dict[tuple[str, str | int], dict[int, int]] = {}  # (how, what) → the lines holding it
         self._parts: dict[Need | None, Part] = {}
 
     def starts(self, need: Need | None) -> list[int]:
@@ -355,12 +355,35 @@ class Lines:
     def _holding_need(self, need: Need) -> dict[int, int]:
         found: dict[int, int] = {}
         if need.run:
-            found.update(self._lines("run", "x" * max(level for level in _RUN_LEVELS if level <= need.run)))
-        for word in need.words:
-            found.update(self._lines("ascii", word))
-        for word in need.folded:
-            found.update(self._lines("folded", word))
+            found.update(self._with_run(max(level for level in _RUN_LEVELS if level <= need.run)))
+        for form, words in (("ascii", need.words), ("folded", need.folded)):
+            self._look_for(form, words)
+            for word in words:
+                found.update(self._holding[form, word])
         return found
+
+    def _with_run(self, length: int) -> dict[int, int]:
+        if ("run", length) not in self._holding:
+            needle = b"x" * length  # bytes.find does this best (a regex would try every x)
+            self._holding["run", length] = dict(_lines_where(self._runs, lambda at: self._runs.find(needle, at)))
+        return self._holding["run", length]
+
+    def _look_for(self, form: str, words: Iterable[str]) -> None:
+        """The lines holding each of `words` not looked for yet: one pass of a regex for those that begin with the
+        same character (Python's regex engine runs to that character as fast as bytes.find to a word, and for
+        each of 48 words it would take ~50 ms), then each line it stops on searched for each of them."""
+        haystack = self._folded if form == "folded" else self._ascii
+        missing = sorted(word for word in set(words) if (form, word) not in self._holding)
+        for _, group in itertools.groupby(missing, key=lambda word: word[0]):
+            encoded = {word: word.encode("ascii") for word in group}
+            for word in encoded:
+                self._holding[form, word] = {}
+            pattern = re.compile(b"|".join(map(re.escape, encoded.values())))
+            for start, end in _lines_where(haystack, _finder(pattern, haystack)):
+                line = haystack[start:end]
+                for word, raw in encoded.items():
+                    if raw in line:
+                        self._holding[form, word][start] = end
 
     def _all(self) -> dict[int, int]:
         found, start = {}, 0
@@ -377,12 +400,6 @@ class Lines:
     def _slice(self, start: int, end: int) -> str:
         index = bisect.bisect_right(self._starts, start) - 1
         return self._texts[index][start - self._starts[index] : end - self._starts[index]]
-
-    def _lines(self, form: str, word: str) -> dict[int, int]:
-        if (form, word) not in self._holding:
-            haystack = {"ascii": self._ascii, "folded": self._folded, "run": self._runs}[form]
-            self._holding[form, word] = dict(_lines_holding(haystack, word.encode("ascii")))
-        return self._holding[form, word]
 
     @cached_property
     def _ascii(self) -> bytes:
@@ -403,7 +420,7 @@ class Lines:
         """Each line with a character outside ASCII: among those with a `?` in `_ascii`."""
         if all(text.isascii() for text in self._texts):
             return {}
-        marked = _lines_holding(self._ascii, b"?")
+        marked = _lines_where(self._ascii, lambda at: self._ascii.find(b"?", at))
         return {start: end for start, end in marked if not self._slice(start, end).isascii()}
 
 
@@ -412,10 +429,18 @@ def _offsets(bounds: list[tuple[int, int]]) -> tuple[int, ...]:
     return tuple(itertools.accumulate((end - start + 1 for start, end in bounds[:-1]), initial=0)) if bounds else ()
 
 
-def _lines_holding(haystack: bytes, needle: bytes) -> Iterator[tuple[int, int]]:
-    """Where each line holding `needle` begins and ends."""
-    at = haystack.find(needle)
+def _lines_where(haystack: bytes, find: Callable[[int], int]) -> Iterator[tuple[int, int]]:
+    """Where each line begins and ends that `find` (the next place from an offset, or -1) finds something in."""
+    at = find(0)
     while at != -1:
         end = haystack.find(b"\n", at)
         yield haystack.rfind(b"\n", 0, at) + 1, len(haystack) if end == -1 else end
-        at = haystack.find(needle, end) if end != -1 else -1
+        at = find(end) if end != -1 else -1
+
+
+def _finder(pattern: re.Pattern[bytes], haystack: bytes) -> Callable[[int], int]:
+    def find(at: int) -> int:
+        match = pattern.search(haystack, at)
+        return match.start() if match else -1
+
+    return find

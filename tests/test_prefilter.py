@@ -149,6 +149,15 @@ def test_what_a_match_needs_is_read_from_the_pattern() -> None:
     assert read([re.compile(r"(?i)abc"), re.compile(r"[A-Z]{30}")]).need == Need(run=30, folded=frozenset({"abc"}))
 
 
+def test_a_line_counts_for_every_literal_it_holds() -> None:
+    """Literals that begin alike are looked for in one pass; each line it stops on, for each of them."""
+    lines = Lines(["x = 1", "a = 'sk-1' or 'sk_live_2'", "b = 'SK_LIVE_3'"])
+    assert lines.starts(Need(words=frozenset({"sk-", "sk_live_"}))) == [6]
+    assert lines.starts(Need(words=frozenset({"sk_live_"}))) == [6]  # another need, the same line
+    assert lines.starts(Need(folded=frozenset({"sk_live_"}))) == [6, 32]
+    assert lines.starts(Need(run=20)) == []
+
+
 def test_a_line_outside_ascii_is_always_kept() -> None:
     """In case-insensitive mode `ſ` matches `s` and the Kelvin sign `k`: a line holding either holds `secret` or `key`
     for the regex, though not for a search of the lowered text."""
