@@ -5,8 +5,9 @@ Python's `re` tries a pattern that starts with a character class at almost every
 hold a secret, and what rules a line out can be read from the pattern: every match holds one of a few
 literal strings (`xox`, `-----BEGIN `, or `key`/`token`/... in any case), or a run of many key-like
 characters in a row (`[A-Za-z0-9+/=_-]`: `AKIA[A-Z0-9]{16}` needs 20). `read()` derives that *need*
-from the standard library's own parse of the pattern; `Lines` finds the lines holding it with
-`bytes.find` (a pass costs ~1 ms over 2.6 MB), and joins them into a `Part` the pattern then runs on.
+from the standard library's own parse of the pattern; `Lines` finds the lines holding it in a pass
+over the text (~1 ms for 2.6 MB) for each run length and each first character of the literals, and
+joins them into a `Part` the pattern then runs on: 2.6 MB of diff is scanned in ~0.06 s, not ~0.4.
 
 That is only the same as running the pattern on the whole text when the pattern is *line-local*: it
 cannot match a line break, and does not look at the start or end of the whole text (`^` and `$` only

@@ -14,6 +14,9 @@ regex plugins of Yelp's detect-secrets for the token formats it keeps up
 with (GitLab, Twilio, Discord, Telegram, Mailchimp, ...). Its keyword and
 entropy plugins are not used: they are noisy on code and slow (see
 benchmarks/redact_bench.py). Nothing here does network I/O.
+
+A diff's hunks are scanned together, each pattern only on the lines that could
+hold a match, told from the pattern itself (reviewer/prefilter.py).
 """
 
 from __future__ import annotations
