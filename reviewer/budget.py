@@ -13,8 +13,8 @@ import itertools
 from dataclasses import dataclass
 
 from reviewer.diff import FileDiff, Hunk, Line
-from reviewer.diff_text import render_file, render_line
-from reviewer.tokens import Count, count
+from reviewer.diff_text import line_tokens, render_file
+from reviewer.tokens import count
 
 
 def estimate_tokens(text: str) -> int:
@@ -38,7 +38,6 @@ def plan_chunks(
     *,
     slots: int = 1,
     min_tokens: int = 0,
-    count: Count = count,
 ) -> tuple[Chunk, ...]:
     """Chunks of the diff of near-equal size, each at most `max_tokens`, in file order.
 
@@ -50,7 +49,7 @@ def plan_chunks(
     between hunks of a file, or inside a large hunk between lines. Every changed line is in
     exactly one chunk.
     """
-    pieces = [piece for index, file in enumerate(files) for piece in _pieces(index, file, count)]
+    pieces = [piece for index, file in enumerate(files) for piece in _pieces(index, file)]
     total = sum(p.tokens for p in pieces)
     if not total:
         return (Chunk(tuple(files), 0),) if files else ()
@@ -58,7 +57,7 @@ def plan_chunks(
     # With requests in parallel, a hunk larger than a sixteenth of a share is cut into runs of lines, so that
     # a cut can fall within ~3% of where an even split would; runs that land in one chunk are joined again.
     grain = min(max_tokens, max(total // (16 * wanted), 500)) if slots > 1 else max_tokens
-    pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _lines(piece, grain, count))]
+    pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _lines(piece, grain))]
     return tuple(_chunk(group) for group in _partition(pieces, wanted, max_tokens))
 
 
@@ -70,7 +69,7 @@ class _Piece:
     line_tokens: tuple[int, ...] = ()  # each line's, where the piece is a whole hunk
 
 
-def _pieces(index: int, file: FileDiff, count: Count) -> list[_Piece]:
+def _pieces(index: int, file: FileDiff) -> list[_Piece]:
     """A piece per hunk of `file` (the file whole when it has none), each line counted once.
 
     Lines are counted one by one, so that a hunk can be cut between them by its real sizes: a file's
@@ -82,13 +81,13 @@ def _pieces(index: int, file: FileDiff, count: Count) -> list[_Piece]:
         return [_Piece(index, file, title)]
     pieces: list[_Piece] = []
     for n, hunk in enumerate(file.hunks):
-        lines = tuple(count(render_line(line) + "\n") for line in hunk.lines)
+        lines = tuple(line_tokens(line, count) for line in hunk.lines)
         tokens = (0 if n else title) + count(hunk.header + "\n") + sum(lines)
         pieces.append(_Piece(index, dataclasses.replace(file, hunks=(hunk,)), tokens, lines))
     return pieces
 
 
-def _lines(piece: _Piece, max_tokens: int, count: Count) -> list[_Piece]:
+def _lines(piece: _Piece, max_tokens: int) -> list[_Piece]:
     """A hunk over `max_tokens` as runs of its lines, each a hunk of its own that fits."""
     file, [hunk] = piece.file, piece.file.hunks
     # The file's title and a hunk header, whose numbers may be a little longer than this hunk's.

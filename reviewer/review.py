@@ -227,7 +227,7 @@ def plan_review(
             tree_files = _context_tree(config, tree, route.backends, diff) if task == "review" else None
             chunks = plan_chunks(
                 route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
-                min_tokens=config.review.min_chunk_tokens, count=tokens.count,
+                min_tokens=config.review.min_chunk_tokens,
             )
             contexts = code_contexts(chunks, tree_files, config.review.context_tokens, config.review.call_sites)
             for index, (chunk, around) in enumerate(zip(chunks, contexts, strict=True), 1):

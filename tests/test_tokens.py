@@ -91,3 +91,17 @@ def test_the_rule_that_stands_in_is_close_in_total() -> None:
     exact = [reference()(r) for r in rendered]
     assert 0.9 <= sum(estimated) / sum(exact) <= 1.1
     assert all(0.7 <= e / x <= 1.35 for e, x in zip(estimated, exact, strict=True))
+
+
+def test_a_line_is_counted_as_the_model_reads_it_without_rendering_it() -> None:
+    """`line_tokens` (what chunks are balanced by) against the rendered lines: numbers of every width, each kind."""
+    from reviewer.diff import Line
+    from reviewer.diff_text import line_tokens, render_line
+
+    texts = [t for r in our_source_as_diffs() for t in r.splitlines()[2:]][:3000]
+    lines = [Line(kind, text, n * 37 + 1, n * 41 + 1) for n, (kind, text) in enumerate(zip("+- " * 1000, texts, strict=False))]
+    lines += [Line("+", "x = 1", None, 10**k) for k in range(6)]
+    ours = [line_tokens(line, tokens.count) for line in lines]
+    rendered = [tokens.count(render_line(line) + "\n") for line in lines]
+    assert 0.99 <= sum(ours) / sum(rendered) <= 1.01
+    assert sum(o == r for o, r in zip(ours, rendered, strict=True)) >= 0.9 * len(lines)
