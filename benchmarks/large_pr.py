@@ -199,6 +199,9 @@ HEADER = ["run", "requests", "wall", "overhead", "ideal", "(wall−overhead)/ide
 
 
 def measure(name: str, run: Callable[[ModelServer], Measured], dry_run: Callable[[], dict[str, object]], raw: str, skipped: set[str]) -> Row:
+    # The estimate first: on the GitHub flow it also has the loopback GitHub server work out the pull's files (its
+    # own `git diff`, kept for the runs after it), which would otherwise count as the first run's time.
+    estimate = float(dry_run()["estimated_cost_usd"])  # type: ignore[arg-type]
     with ModelServer(cache=PrefixCache(count), answer_time=answer_time, slots=SLOTS, piece=PIECE, count=count) as server:
         server.responder = responder
         timed = run(server)
@@ -214,7 +217,6 @@ def measure(name: str, run: Callable[[ModelServer], Measured], dry_run: Callable
     assert isinstance(usage, dict)
     prompt, cached = int(usage["prompt_tokens"]), int(usage["cached_prompt_tokens"])
     actual = float(timed.output["cost_usd"])  # type: ignore[arg-type]
-    estimate = float(dry_run()["estimated_cost_usd"])  # type: ignore[arg-type]
     raw_tokens = count(raw)
     reached = sum(len(_CHANGED.findall(r.text.split("<untrusted-diff", 1)[-1])) for r in timed.requests if '{"findings": [\n' in r.text)
     reviewable = _changed_lines(raw, skipped)

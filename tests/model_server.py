@@ -38,6 +38,7 @@ class Reply:
     finish_reason: str = "stop"
     event_delay: float = 0.0  # seconds between streamed events: long thinking that trickles in
     tool_call: tuple[str, dict[str, Any]] | None = None  # (tool name, input): ask the client to run a tool
+    stream_error: str | None = None  # an error event after the thinking, and nothing more (a server failing mid-answer)
 
 
 @dataclass
@@ -311,6 +312,10 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
 
             events = [chunk({"role": "assistant", "content": "", reply.reasoning_field: ""})]
             events += [chunk({reply.reasoning_field: piece}) for piece in _pieces(reply.reasoning, server.piece)]
+            if reply.stream_error is not None:
+                lines = [f"data: {json.dumps(e)}\n\n" for e in events]
+                self._sse([*lines, f"data: {json.dumps({'error': {'message': reply.stream_error, 'type': 'server_error'}})}\n\n"], reply)
+                return
             events += [chunk({"content": piece}) for piece in _pieces(reply.content, server.piece)]
             if reply.tool_call:
                 events.append(chunk({"tool_calls": [{"index": 0, **_openai_tool_call(reply.tool_call, len(server.requests))}]}))

@@ -162,3 +162,28 @@ def test_requests_in_flight_together_share_one_client(model_server: ModelServer,
         thread.join()
     assert len(model_server.posts()) == 8
     assert len(made) == 1
+
+
+def test_an_error_event_mid_answer_is_a_backend_error(model_server: ModelServer) -> None:
+    model_server.queue(Reply(reasoning="thinking a while", stream_error="the server is overloaded"))
+    with pytest.raises(BackendError, match="failed mid-answer: the server is overloaded"):
+        backend(model_server).complete(MESSAGES)
+
+
+def test_stream_events_are_read_as_the_sse_format_says() -> None:
+    """Data lines of one event are joined; comments, other fields and blank lines say nothing; [DONE] ends it."""
+    from reviewer.backends.openai_compatible import _events
+
+    config = BackendConfig(name="b", base_url="http://127.0.0.1:9/v1", model="m")
+    lines = [": keep-alive", "", "event: message", 'data: {"a":', "data: 1}", "", "id: 7", 'data: {"b": 2}', "", "data: [DONE]", "", 'data: {"c": 3}', ""]
+    assert list(_events(lines, config)) == [{"a": 1}, {"b": 2}]
+    with pytest.raises(BackendError, match="not JSON"):
+        list(_events(["data: {oops", ""], config))
+
+
+def test_answer_fields_of_the_wrong_type_are_ignored_not_a_traceback() -> None:
+    """The server's JSON is read defensively: odd types count as absent."""
+    from reviewer.backends.openai_compatible import _usage_of
+
+    usage = _usage_of({"prompt_tokens": "many", "completion_tokens": 12, "prompt_cache_hit_tokens": True, "completion_tokens_details": []})
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.cached_prompt_tokens, usage.reasoning_tokens) == (0, 12, 0, 0)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import SdkClient, first_nonblank, sdk_failures
 from reviewer.config import BackendConfig
-from reviewer.errors import ConfigError
+from reviewer.errors import BackendError, ConfigError
 from reviewer.vocabulary import Message, Usage
 
 if TYPE_CHECKING:
@@ -89,33 +91,37 @@ class OpenAICompatible:
         import openai
 
         client = self._client.get()
+        # The answer is read as JSON, not as the SDK's models: a model built for each streamed event took five
+        # times the CPU of the rest of reading it, and an answer at effort high is thousands of events.
         with sdk_failures(openai, self.config):
             if self.streams:
-                stream = client.chat.completions.create(
-                    **request, stream=True, stream_options={"include_usage": True}
-                )
-                return self._from_stream(stream)
-            return self._from_response(client.chat.completions.create(**request))
+                options = {"stream": True, "stream_options": {"include_usage": True}}
+                with client.chat.completions.with_streaming_response.create(**request, **options) as response:
+                    return self._from_events(_events(response.iter_lines(), self.config))
+            with client.chat.completions.with_streaming_response.create(**request) as response:
+                return self._from_answer(_payload(response.text(), self.config))
 
-    def _from_response(self, response: Any) -> tuple[Completion, tuple[ToolCall, ...]]:
+    def _from_answer(self, body: Mapping[str, Any]) -> tuple[Completion, tuple[ToolCall, ...]]:
         from reviewer.backends.tools import ToolCall
 
-        choice = response.choices[0] if response.choices else None
-        message = choice.message if choice else None
-        text, inline = _split_thinking((message.content or "") if message else "")
+        choice = _first(body.get("choices"))
+        message = _mapping(choice.get("message"))
+        text, inline = _split_thinking(_text(message.get("content")))
         calls = tuple(
-            ToolCall(c.id, c.function.name, c.function.arguments or "") for c in (getattr(message, "tool_calls", None) or ())
+            ToolCall(_text(call.get("id")), _text(function.get("name")), _text(function.get("arguments")))
+            for call in map(_mapping, _sequence(message.get("tool_calls")))
+            for function in (_mapping(call.get("function")),)
         )
         completion = Completion(
             text=text,
-            reasoning=(_reasoning_of(message) if message else "") + inline,
-            usage=_usage_of(response.usage),
-            model=response.model or self.config.model,
-            finish_reason=choice.finish_reason if choice else None,
+            reasoning=_reasoning_of(message) + inline,
+            usage=_usage_of(body.get("usage")),
+            model=_text(body.get("model")) or self.config.model,
+            finish_reason=_text(choice.get("finish_reason")) or None,
         )
         return completion, calls
 
-    def _from_stream(self, stream: Any) -> tuple[Completion, tuple[ToolCall, ...]]:
+    def _from_events(self, events: Iterable[Mapping[str, Any]]) -> tuple[Completion, tuple[ToolCall, ...]]:
         from reviewer.backends.tools import ToolCall
 
         text: list[str] = []
@@ -124,22 +130,22 @@ class OpenAICompatible:
         usage = Usage(requests=1)
         model = self.config.model
         finish = None
-        for chunk in stream:
-            model = chunk.model or model
-            if chunk.usage:
-                usage = _usage_of(chunk.usage)
-            for choice in chunk.choices or ():
-                delta = choice.delta
-                if delta is not None:
-                    text.append(delta.content or "")
-                    reasoning.append(_reasoning_of(delta))
-                    for piece in getattr(delta, "tool_calls", None) or ():
-                        call = calls.setdefault(piece.index, ["", "", ""])
-                        call[0] = piece.id or call[0]
-                        if piece.function is not None:
-                            call[1] = piece.function.name or call[1]
-                            call[2] += piece.function.arguments or ""
-                finish = choice.finish_reason or finish
+        for chunk in events:
+            model = _text(chunk.get("model")) or model
+            if chunk.get("usage"):
+                usage = _usage_of(chunk["usage"])
+            for choice in map(_mapping, _sequence(chunk.get("choices"))):
+                delta = _mapping(choice.get("delta"))
+                text.append(_text(delta.get("content")))
+                reasoning.append(_reasoning_of(delta))
+                for piece in map(_mapping, _sequence(delta.get("tool_calls"))):
+                    index = piece.get("index")
+                    call = calls.setdefault(index if isinstance(index, int) else 0, ["", "", ""])
+                    call[0] = _text(piece.get("id")) or call[0]
+                    function = _mapping(piece.get("function"))
+                    call[1] = _text(function.get("name")) or call[1]
+                    call[2] += _text(function.get("arguments"))
+                finish = _text(choice.get("finish_reason")) or finish
         answer, inline = _split_thinking("".join(text))
         found = tuple(ToolCall(*calls[i]) for i in sorted(calls))
         return Completion(answer, "".join(reasoning) + inline, usage, model, finish), found
@@ -192,30 +198,71 @@ def _split_thinking(content: str) -> tuple[str, str]:
     return content[match.end() :], match.group(2)
 
 
-def _reasoning_of(message: Any) -> str:
+def _reasoning_of(message: Mapping[str, Any]) -> str:
     """Reasoning under any of the names servers use: DeepSeek and SGLang, vLLM and Ollama."""
-    extra = getattr(message, "model_extra", None) or {}
     for key in ("reasoning_content", "reasoning"):
-        value = extra.get(key) or getattr(message, key, None)
+        value = message.get(key)
         if isinstance(value, str) and value:
             return value
     return ""
 
 
 def _usage_of(usage: Any) -> Usage:
-    if usage is None:
-        return Usage(requests=1)
-    extra = getattr(usage, "model_extra", None) or {}
-    cached = extra.get("prompt_cache_hit_tokens")
-    if cached is None:
-        details = getattr(usage, "prompt_tokens_details", None)
-        cached = getattr(details, "cached_tokens", None) or 0
-    completion_details = getattr(usage, "completion_tokens_details", None)
-    reasoning = getattr(completion_details, "reasoning_tokens", None) or 0
+    usage = _mapping(usage)
+    cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek's; OpenAI's is in prompt_tokens_details
+    if not isinstance(cached, int):
+        cached = _mapping(usage.get("prompt_tokens_details")).get("cached_tokens")
+    reasoning = _mapping(usage.get("completion_tokens_details")).get("reasoning_tokens")
     return Usage(
         requests=1,
-        prompt_tokens=usage.prompt_tokens or 0,
-        cached_prompt_tokens=int(cached),
-        completion_tokens=usage.completion_tokens or 0,
-        reasoning_tokens=int(reasoning),
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        cached_prompt_tokens=_count(cached),
+        completion_tokens=_count(usage.get("completion_tokens")),
+        reasoning_tokens=_count(reasoning),
     )
+
+
+def _events(lines: Iterable[str], config: BackendConfig) -> Iterator[Mapping[str, Any]]:
+    """The JSON payloads of a server-sent event stream, until `[DONE]`; an error event is a BackendError."""
+    data: list[str] = []
+    for line in itertools.chain(lines, [""]):
+        if line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+        elif not line and data:  # a blank line ends an event; other fields (event:, id:, comments) say nothing here
+            payload, data = "\n".join(data), []
+            if payload == "[DONE]":
+                return
+            event = _payload(payload, config)
+            if event.get("error"):
+                detail = _mapping(event["error"]).get("message") or event["error"]
+                raise BackendError(f"backend {config.name!r}: {config.shown_url} failed mid-answer: {str(detail)[:300]}", backend=config.name)
+            yield event
+
+
+def _payload(text: str, config: BackendConfig) -> Mapping[str, Any]:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise BackendError(f"backend {config.name!r}: {config.shown_url} sent something that is not JSON: {text[:200]!r}", backend=config.name) from None
+    return _mapping(body)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _sequence(value: Any) -> Sequence[Any]:
+    return value if isinstance(value, list) else ()
+
+
+def _first(value: Any) -> Mapping[str, Any]:
+    items = _sequence(value)
+    return _mapping(items[0]) if items else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
