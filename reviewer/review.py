@@ -9,7 +9,7 @@ import dataclasses
 import functools
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,8 +21,8 @@ from reviewer import pricing, routing, tokens
 from reviewer.backends.base import Backend, effort_gap
 from reviewer.budget import expected_output_tokens, plan_chunks
 from reviewer.config import BackendConfig, Config
-from reviewer.diff import Diff
-from reviewer.diff_text import render_files
+from reviewer.diff import Diff, FileDiff
+from reviewer.diff_text import quoted, render_files
 from reviewer.errors import BackendError, ReviewerError
 from reviewer.filters import Selection, Skipped, select
 from reviewer.findings import Finding, parse_answer
@@ -210,8 +210,8 @@ def plan_review(
     description, guidelines = redact(description), redact(guidelines)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
-    counted: dict[str, int] = {}  # system message → its tokens: it is the same for many requests
-    scanned = functools.cache(redact)  # the text around each chunk's diff repeats from request to request
+    counted = functools.cache(tokens.count)  # the text around each chunk's diff repeats from request to request
+    scanned = functools.cache(redact)
     unroutable: dict[str, Skipped] = {}
     routed = {task: routing.group(config, task, selection.files) for task in tasks}
     for _, refused in routed.values():
@@ -225,6 +225,7 @@ def plan_review(
             if task == "summarize" and route in together:
                 continue  # answered by the review requests of the same files
             tree_files = _context_tree(config, tree, route.backends, diff) if task == "review" else None
+            names = _listed(route.files, nonce, scanned)
             chunks = plan_chunks(
                 route.files, config.review.max_chunk_tokens, slots=config.review.concurrency,
                 min_tokens=config.review.min_chunk_tokens,
@@ -249,8 +250,13 @@ def plan_review(
                 }
                 summarizes = task == "review" and route in together
                 # A last pass over what is sent: a template's own text (a team's override) can hold a secret too.
-                messages = tuple(_redacted(m, context["diff"], scanned) for m in templates.messages(COMBINED_TEMPLATES if summarizes else task, context))
-                prompt = _prompt_tokens(messages, context["diff"], chunk.tokens, counted)
+                # Scanned and counted already: the chunk's diff, and the list of the change's files as the
+                # packaged template shows it (the same in every request; a template that shows it otherwise
+                # has it scanned and counted with the rest).
+                known = {context["diff"]: chunk.tokens, **names}
+                rendered = templates.messages(COMBINED_TEMPLATES if summarizes else task, context)
+                messages = tuple(Message(m.role, _redacted(m.content, known, scanned)) for m in rendered)
+                prompt = sum(_tokens(m.content, known, counted) for m in messages)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff)
@@ -259,25 +265,30 @@ def plan_review(
 COMBINED_TEMPLATES = "review+summarize"
 
 
-def _redacted(message: Message, diff: str, redact: Callable[[str], str]) -> Message:
-    """`message` with every secret masked. The diff in it is redacted already, and fenced between marker
-    lines (no secret spans its edges): only the text around it is scanned, not the diff a second time."""
-    head, found, tail = message.content.partition(diff) if diff else ("", "", "")
-    if not found:
-        return Message(message.role, redact(message.content))
-    return Message(message.role, redact(head) + diff + redact(tail))
+def _redacted(text: str, known: Mapping[str, int], redact: Callable[[str], str]) -> str:
+    """`text` with every secret masked. The `known` parts of it are redacted already, and fenced between
+    marker lines (no secret spans their edges): only the text around them is scanned, not they again."""
+    for part in known:
+        head, found, tail = text.partition(part) if part else ("", "", "")
+        if found:
+            return _redacted(head, known, redact) + part + _redacted(tail, known, redact)
+    return redact(text)
 
 
-def _prompt_tokens(messages: tuple[Message, ...], diff: str, diff_tokens: int, system: dict[str, int]) -> int:
-    """The messages' tokens: the diff's as its chunk was counted, not again; a system message once a run."""
-    total = 0
-    for message in messages:
-        if message.role == "system":
-            total += system[message.content] if message.content in system else system.setdefault(message.content, tokens.count(message.content))
-            continue
-        rest = message.content.replace(diff, "", 1) if diff else message.content
-        total += tokens.count(rest) + (diff_tokens if len(rest) < len(message.content) else 0)
-    return total
+def _tokens(text: str, known: Mapping[str, int], count: Callable[[str], int]) -> int:
+    """The tokens of `text`, each `known` part as it was counted (a fenced block starts and ends a line)."""
+    for part, part_tokens in known.items():
+        head, found, tail = text.partition(part) if part else ("", "", "")
+        if found:
+            return _tokens(head, known, count) + part_tokens + _tokens(tail, known, count)
+    return count(text) if text else 0
+
+
+def _listed(files: Sequence[FileDiff], nonce: str, redact: Callable[[str], str]) -> dict[str, int]:
+    """The change's file names as the packaged templates list them (reviewer.diff_text.quoted, one a line, in
+    a fenced block), with their tokens: known to `_redacted` and `_tokens` when nothing in them is a secret."""
+    names = "\n".join(quoted(f.path) for f in files).replace(nonce, "[marker id removed]").strip()
+    return {names: tokens.count(names)} if names and redact(names) == names else {}
 
 
 def _combined(routed: Mapping[str, tuple[list[routing.RouteGroup], list[Skipped]]], config: Config, templates: Templates) -> list[routing.RouteGroup]:
