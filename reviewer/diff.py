@@ -77,6 +77,19 @@ class FileDiff:
     binary: bool = False
     old_mode: str | None = None
     new_mode: str | None = None
+    # A name can hold a secret: reviewer.redact.redact_diff sets the names as prompts and our output show them
+    # when one does. `path` and `old_path` stay the file's identity (routing, placement, the tree, GitHub's API).
+    shown_path: str | None = field(default=None, compare=False)
+    shown_old_path: str | None = field(default=None, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The path as prompts and our output show it: any secret in it redacted."""
+        return self.shown_path or self.path
+
+    @property
+    def old_name(self) -> str | None:
+        return self.shown_old_path or self.old_path
 
     @cached_property
     def _numbers(self) -> dict[Side, tuple[frozenset[int], ...]]:

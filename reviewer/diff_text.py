@@ -12,7 +12,8 @@ removed lines carry their old-file number (cite with side LEFT).
 
 A file name is the change author's: one that could break its header line or
 look like markup (a line break, a control character, a quote, `<`) is shown
-as a JSON string, `--- "a\\n--- b.py" (added)`, which the model copies back as is.
+as a JSON string, `--- "a\\n--- b.py" (added)`, which the model copies back as is. A name that
+holds a secret is shown redacted, as reviewer.redact.redact_diff sets it (`FileDiff.name`).
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def quoted(text: str) -> str:
 
 
 def render_file(file: FileDiff) -> str:
-    title = quoted(file.path)
-    if file.old_path:
-        title += f" ({file.status.value} from {quoted(file.old_path)})"
+    title = quoted(file.name)
+    if file.old_name:
+        title += f" ({file.status.value} from {quoted(file.old_name)})"
     else:
         title += f" ({file.status.value})"
     out = [f"--- {title}"]

@@ -15,8 +15,9 @@ with (GitLab, Twilio, Discord, Telegram, Mailchimp, ...). Its keyword and
 entropy plugins are not used: they are noisy on code and slow (see
 benchmarks/redact_bench.py). Nothing here does network I/O.
 
-A diff's hunks are scanned together, each pattern only on the lines that could
-hold a match, told from the pattern itself (reviewer/prefilter.py).
+A diff's hunks (and its files' names, which can hold a key too) are scanned
+together, each pattern only on the lines that could hold a match, told from the
+pattern itself (reviewer/prefilter.py).
 """
 
 from __future__ import annotations
@@ -269,10 +270,21 @@ def _priority(span: _Span) -> tuple[int, int, int]:
 def redact(text: str, known: Mapping[str, str] | None = None) -> str:
     """`text` with every secret replaced; `known` (value → placeholder: secrets found elsewhere, such as
     a password that only its context marked as one) replaced wherever it appears."""
+    text = _known_masked(text, known)
+    return apply(text, find(text))
+
+
+def redact_each(texts: Sequence[str], known: Mapping[str, str] | None = None) -> list[str]:
+    """What `redact` gives for each of `texts` (short and many, such as file names), all scanned in one pass."""
+    masked = [_known_masked(text, known) for text in texts]
+    return [apply(text, secrets) for text, secrets in zip(masked, find_each(masked), strict=True)]
+
+
+def _known_masked(text: str, known: Mapping[str, str] | None) -> str:
     for value in sorted(known or {}, key=len, reverse=True):
         if len(value) >= MIN_KNOWN and value in text:
             text = text.replace(value, (known or {})[value])
-    return apply(text, find(text))
+    return text
 
 
 MIN_KNOWN = 6  # shorter values would mask ordinary words
@@ -448,11 +460,12 @@ def _detect_secrets(scan: _Scan) -> Iterator[_Span]:
 
 @dataclass(frozen=True)
 class Exposed:
-    """A secret on a line of the diff: where, and what kind (never its value)."""
+    """A secret in the diff: where, and what kind (never its value). On a line, or in the name of file `path`."""
 
     path: str
-    line: Line  # redacted
+    line: Line | None  # redacted; None for a secret in the file's name (or in its name before a rename or copy)
     secret: Secret
+    new_name: bool = False  # in the name this change gives the file (added, renamed or copied to): committed by it
 
 
 def redact_lines(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, Secret]]]:
@@ -475,8 +488,17 @@ def _by_line(lines: Sequence[str], secrets: Sequence[Secret]) -> tuple[list[str]
 
 
 def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
-    """The diff with every line's text redacted (same files, hunks, lines and numbers), and what was found where."""
-    found = iter(find_each(["\n".join(line.text for line in hunk.lines) for file in diff.files for hunk in file.hunks]))
+    """The diff with every line's text redacted (same files, hunks, lines and numbers), and what was found where.
+
+    A file's names can hold a secret too (`leaked/AKIA….txt`): they are scanned in the same pass as the
+    lines, and the redacted ones set as the names prompts and our output show (`FileDiff.name`).
+    """
+    from reviewer.diff import FileStatus
+
+    hunks_text = ["\n".join(line.text for line in hunk.lines) for file in diff.files for hunk in file.hunks]
+    names = [name for file in diff.files for name in (file.path, file.old_path or "")]
+    scanned = find_each([*hunks_text, *names])
+    found, found_in_names = iter(scanned[: len(hunks_text)]), iter(scanned[len(hunks_text) :])
     files: list[FileDiff] = []
     exposed: list[Exposed] = []
     for file in diff.files:
@@ -490,7 +512,18 @@ def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
             lines = tuple(replace(line, text=text) for line, text in zip(hunk.lines, texts, strict=True))
             exposed += [Exposed(file.path, lines[i], secret) for i, secret in placed]
             hunks.append(replace(hunk, lines=lines))
-        files.append(replace(file, hunks=tuple(hunks)))
+        in_path, in_old_path = next(found_in_names), next(found_in_names)
+        new_name = file.status in (FileStatus.ADDED, FileStatus.RENAMED, FileStatus.COPIED)
+        exposed += [Exposed(file.path, None, secret, new_name) for secret in in_path]
+        exposed += [Exposed(file.path, None, secret) for secret in in_old_path]
+        files.append(
+            replace(
+                file,
+                hunks=tuple(hunks),
+                shown_path=apply(file.path, in_path) if in_path else None,
+                shown_old_path=apply(file.old_path, in_old_path) if in_old_path and file.old_path else None,
+            )
+        )
     return replace(diff, files=tuple(files)), tuple(exposed)
 
 

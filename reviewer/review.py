@@ -28,7 +28,7 @@ from reviewer.filters import Selection, Skipped, select
 from reviewer.findings import Finding, parse_answer
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
-from reviewer.redact import Exposed, redact, redact_diff
+from reviewer.redact import Exposed, redact, redact_diff, redact_each
 from reviewer.summary import FileNote, Summary, parse_summary
 from reviewer.verdicts import Verdict, parse_verdicts
 from reviewer.vocabulary import CATEGORIES, SEVERITIES, Message, Usage
@@ -199,7 +199,7 @@ def plan_review(
     The templates fence the change's text (diff, names, description) between markers carrying
     `nonce`, drawn here once for all the plan's requests: the author of that text cannot know it.
     Secrets are redacted before anything is rendered: in the diff (line for line, so
-    numbers stay right), the description and the guidelines.
+    numbers stay right, and in its files' names), the description and the guidelines.
     """
     from reviewer.context import code_contexts
     from reviewer.team_rules import instructions_for
@@ -242,7 +242,7 @@ def plan_review(
                     "files": chunk.files,
                     "chunk_index": index,
                     "chunk_count": len(chunks),
-                    "all_paths": [f.path for f in route.files],
+                    "all_paths": [f.name for f in route.files],
                     "skipped": selection.skipped,
                     "severities": SEVERITIES,
                     "categories": CATEGORIES,
@@ -287,7 +287,7 @@ def _tokens(text: str, known: Mapping[str, int], count: Callable[[str], int]) ->
 def _listed(files: Sequence[FileDiff], nonce: str, redact: Callable[[str], str]) -> dict[str, int]:
     """The change's file names as the packaged templates list them (reviewer.diff_text.quoted, one a line, in
     a fenced block), with their tokens: known to `_redacted` and `_tokens` when nothing in them is a secret."""
-    names = "\n".join(quoted(f.path) for f in files).replace(nonce, "[marker id removed]").strip()
+    names = "\n".join(quoted(f.name) for f in files).replace(nonce, "[marker id removed]").strip()
     return {names: tokens.count(names)} if names and redact(names) == names else {}
 
 
@@ -469,26 +469,40 @@ def _gathered(
 
 
 def secret_findings(secrets: tuple[Exposed, ...]) -> tuple[Finding, ...]:
-    """Our own finding for each secret on an added line; the value is in none of it."""
+    """Our own finding for each secret the change adds: on an added line, or in a name it gives a file; the value is in none of it.
+
+    A name's finding is on the file's line 1, where the file starts: inline there when the diff shows that
+    line (an added file), else a comment on the file (a rename, a binary or empty file).
+    """
     findings = []
     for exposed in secrets:
-        if exposed.line.kind != "+" or exposed.line.new_no is None or exposed.secret.continued:
+        secret = exposed.secret
+        guess = secret.kind == "high-entropy"  # a guess: flagged, but below critical
+        what = f"{'what looks like ' if guess else ''}a secret ({secret.label}, shown here as `{secret.placeholder}`)"
+        if exposed.line is None:
+            if not exposed.new_name:
+                continue  # a name the file had before this change: not one it commits
+            line, where = 1, " in the file name"
+            found = f"This file's name holds {what}."
+            instead = "Name the file without it."
+        elif exposed.line.kind == "+" and exposed.line.new_no is not None and not secret.continued:
+            line, where = exposed.line.new_no, ""
+            found = f"This line adds {what}."
+            instead = "Load it from a secret store or the environment instead."
+        else:
             continue
-        guess = exposed.secret.kind == "high-entropy"  # a guess: flagged, but below critical
         findings.append(
             Finding(
                 path=exposed.path,
-                line=exposed.line.new_no,
+                line=line,
                 side="RIGHT",
                 severity="major" if guess else "critical",
                 category="security",
-                title=f"{'Possible secret' if guess else 'Secret'} committed: {exposed.secret.label}",
+                title=f"{'Possible secret' if guess else 'Secret'} committed: {secret.label}{where}",
                 body=(
-                    f"This line adds {'what looks like ' if guess else ''}a secret ({exposed.secret.label}, "
-                    f"shown here as `{exposed.secret.placeholder}`). Treat it as leaked: revoke or rotate it now, "
-                    "then remove it from the history (`git filter-repo`, BFG); deleting it in a later commit "
-                    "leaves it in every clone. Load it from a secret store or the environment instead. "
-                    "Its value was not sent to any model."
+                    f"{found} Treat it as leaked: revoke or rotate it now, then remove it from the history "
+                    "(`git filter-repo`, BFG); deleting it in a later commit leaves it in every clone. "
+                    f"{instead} Its value was not sent to any model."
                 ),
             )
         )
@@ -504,11 +518,17 @@ def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Rev
     def mask(text: str) -> str:
         return redact(text, known)
 
+    # Paths too, for a name can hold a secret; a large change has many (skipped files): scanned in one pass.
+    notes = review.summary.walkthrough if review.summary else ()
+    paths = [p.finding.path for p in review.findings] + [s.path for s in review.skipped] + [n.path for n in notes]
+    paths = list(dict.fromkeys(paths + [path for a in review.answered for path in a.paths]))
+    named = dict(zip(paths, redact_each(paths, known), strict=True))
     findings = tuple(
         dataclasses.replace(
             p,
             finding=dataclasses.replace(
                 p.finding,
+                path=named[p.finding.path],
                 title=mask(p.finding.title),
                 body=mask(p.finding.body),
                 # A suggestion is applied as code: one holding a placeholder would break the file.
@@ -519,7 +539,7 @@ def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Rev
     )
     summary = review.summary and Summary(
         mask(review.summary.title),
-        tuple(FileNote(n.path, mask(n.summary)) for n in review.summary.walkthrough),
+        tuple(FileNote(named[n.path], mask(n.summary)) for n in notes),
         tuple(mask(r) for r in review.summary.risks),
         mask(review.summary.prose),
     )
@@ -527,7 +547,8 @@ def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Rev
         review,
         findings=findings,
         summary=summary,
-        skipped=tuple(Skipped(s.path, mask(s.reason)) for s in review.skipped),
+        skipped=tuple(Skipped(named[s.path], mask(s.reason)) for s in review.skipped),
+        answered=tuple(dataclasses.replace(a, paths=tuple(named[path] for path in a.paths)) for a in review.answered),
         errors=tuple(mask(e) for e in review.errors),
         notes=tuple(mask(n) for n in review.notes),
         description=mask(review.description),

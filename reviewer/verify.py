@@ -50,8 +50,8 @@ def verify(
     for placed in review.findings:
         if placed.fingerprint in ours:
             continue
-        file = diff.file(placed.finding.path)
-        names, _ = routing.candidates(config, "verify", placed.finding.path, *([file.old_path] if file and file.old_path else []))
+        file = diff.file(placed.path)
+        names, _ = routing.candidates(config, "verify", placed.path, *([file.old_path] if file and file.old_path else []))
         (groups.setdefault(names, []) if names else unsent).append(placed)
     requests = [
         _request(batch, names, diff, templates, pool, tree)
@@ -100,13 +100,13 @@ def _request(
 
     config = pool.config
     ids = {f"F{i}": placed for i, placed in enumerate(batch, 1)}
-    paths = tuple(dict.fromkeys(p.finding.path for p in batch))
-    files = [f for path in paths if (f := diff.file(path)) is not None]
+    paths = tuple(dict.fromkeys(p.finding.path for p in batch))  # as shown: the request's output names them
+    files = [f for path in dict.fromkeys(p.path for p in batch) if (f := diff.file(path)) is not None]
     around = CodeContext()
     if tree is not None and config.review.context_tokens > 0:
         hidden = [routing.withheld(config, name, diff) for name in names]
         source = SourceTree(tree, lambda path: not any(h(path) for h in hidden))
-        focus = [(p.finding.path, p.finding.line) for p in batch if p.finding.side == "RIGHT"]
+        focus = [(p.path, p.finding.line) for p in batch if p.finding.side == "RIGHT"]
         around = code_context(files, source, config.review.context_tokens, 0, focus)
     candidates = "\n".join(json.dumps({"id": i, **_shown(p)}, ensure_ascii=False) for i, p in ids.items())
     context = {"nonce": secrets.token_hex(8), "code_context": around.text, "diff": render_files(files), "candidates": candidates}

@@ -153,6 +153,31 @@ def test_redact_diff_keeps_every_line_and_number_and_reports_where() -> None:
     assert [p.fingerprint for p in placed] == [p.fingerprint for p in place(secret_findings(redact_diff(parse_diff(DIFF))[1]), redacted)]
 
 
+def test_names_are_redacted_with_the_lines_and_reported_where_the_change_gives_them() -> None:
+    """An added file named by a key, and a rename away from a name that held a token (not committed by this change)."""
+    leaked, renamed = f"leaked/{s.AWS_ACCESS_KEY}.txt", f"{s.GITHUB_TOKEN}.txt"
+    raw = (
+        f"diff --git a/{leaked} b/{leaked}\nnew file mode 100644\n--- /dev/null\n+++ b/{leaked}\n@@ -0,0 +1,2 @@\n+x = 1\n+y = 2\n"
+        f"diff --git a/{renamed} b/kept.txt\nsimilarity index 100%\nrename from {renamed}\nrename to kept.txt\n"
+    )
+    diff = parse_diff(raw)
+    redacted, exposed = redact_diff(diff)
+    shown = f"leaked/{placeholder('aws-access-key', s.AWS_ACCESS_KEY)}.txt"
+    assert [(f.path, f.old_path, f.name, f.old_name) for f in redacted.files] == [
+        (leaked, None, shown, None),
+        ("kept.txt", renamed, "kept.txt", f"{placeholder('github-token', s.GITHUB_TOKEN)}.txt"),
+    ]
+    assert redacted == diff  # the same files: a name as shown is no part of a file's identity
+    assert [(e.path, e.line, e.secret.kind, e.new_name) for e in exposed] == [(leaked, None, "aws-access-key", True), ("kept.txt", None, "github-token", False)]
+    findings = secret_findings(exposed)
+    assert [(f.path, f.line, f.severity, f.title) for f in findings] == [(leaked, 1, "critical", "Secret committed: AWS access key in the file name")]
+    assert s.AWS_ACCESS_KEY not in findings[0].body and "Name the file without it." in findings[0].body
+    # A finding cites the file by its path or by the name it was shown: either lands on line 1 of that file.
+    placed = place([*findings, Finding(shown, 2, "RIGHT", "major", "bug", "y", "")], redacted)
+    assert [(p.finding.path, p.path, p.finding.line, p.anchored) for p in placed] == [(shown, leaked, 1, True), (shown, leaked, 2, True)]
+    assert s.AWS_ACCESS_KEY not in repr([p.finding for p in placed])
+
+
 def test_a_diff_as_text_is_redacted_as_the_parsed_one() -> None:
     text = redact_diff_text(DIFF)
     assert text.count("\n") == DIFF.count("\n")
@@ -213,6 +238,17 @@ def test_the_agents_copy_of_the_checkout_holds_no_secret(repo: GitRepo, tmp_path
     assert os.stat(tree / "config.py").st_ino != os.stat(repo.root / "config.py").st_ino
     assert os.stat(tree / "logo.png").st_ino == os.stat(repo.root / "logo.png").st_ino  # binary: as it is
 
+
+def test_the_agents_copy_leaves_out_a_file_whose_name_holds_a_secret(repo: GitRepo, tmp_path: Path) -> None:
+    """An agent (or a tools backend) lists the tree: a key in a name would reach its model."""
+    repo.write("src/app.py", "x = 1\n")
+    repo.write(f"leaked/{s.AWS_ACCESS_KEY}.txt", "the name is the secret\n")
+    repo.write(f"{s.GITHUB_TOKEN}/notes.md", "a folder named by a token\n")
+    (repo.root / "src" / "alias.txt").symlink_to(f"../leaked/{s.AWS_ACCESS_KEY}.txt")  # the link's text names it too
+    repo.commit("files")
+    tree = review_tree(repo.root, tmp_path / "copies")
+    names = sorted(str(p.relative_to(tree)) for p in tree.rglob("*"))
+    assert names == ["src", "src/app.py"]
 
 def test_the_plan_sends_redacted_text_only() -> None:
     from reviewer.prompts import Templates

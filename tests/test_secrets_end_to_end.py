@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -176,3 +177,93 @@ def test_config_show_masks_a_key_in_the_path(repo: GitRepo, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert 'base_url = "https://gw.example/***/v1#***"' in out
     assert s.OPENAI_KEY not in out and s.GITHUB_TOKEN not in out
+
+
+def test_a_secret_in_a_file_name_never_reaches_the_model_in_any_part(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """A change in several requests lists its files in each: the list is scanned like the rest (a name can hold a key)."""
+    repo.write("README.md", "# app\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    for n in range(3):
+        repo.write(f"src/part{n}.py", "".join(f"def f{n}_{i}(x):\n    return x * {i}\n" for i in range(150)))
+    repo.write(f"leaked/{s.AWS_ACCESS_KEY}.txt", "the name is the secret\n")
+    repo.commit("feature")
+    (repo.root / "small-chunks.toml").write_text("[review]\nmax_chunk_tokens = 1000\n", encoding="utf-8")
+    assert run(local(model_server, "--config", str(repo.root / "small-chunks.toml"), "--format", "json")) in (0, 1)
+    capsys.readouterr()
+    requests = model_server.posts()
+    assert len(requests) > 2 and all("Files in the whole change" in r.text for r in requests)
+    assert leaked(wire(model_server)) == []
+    assert "[REDACTED:aws-access-key:" in wire(model_server)
+
+
+def shown_names(server: ModelServer) -> list[str]:
+    """The files' names as the requests showed them, from the diff headers: what a model cites."""
+    return sorted({m.group(1) for r in server.posts() for m in re.finditer(r"^--- (\S+) \(", r.text, re.MULTILINE)})
+
+
+def test_a_name_that_held_a_secret_before_the_change_is_masked_and_not_reported_as_committed(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rename away from a secret name, and a change to a file in a folder named by one: neither name reaches the
+    model (the diff header, the code around the change) nor our output; neither is committed by this change.
+    A rename to a name holding a secret is: it is reported, once, on the file."""
+    repo.write(f"keys/{s.AWS_ACCESS_KEY}.txt", "".join(f"entry {i}\n" for i in range(20)))
+    repo.write(f"vault/{s.GITHUB_TOKEN}/app.py", "def load(path):\n    return open(path).read()\n")
+    repo.write("notes.txt", "".join(f"note {i}\n" for i in range(20)))
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.git("mv", f"keys/{s.AWS_ACCESS_KEY}.txt", "keys/rotated.txt")
+    repo.write("keys/rotated.txt", "".join(f"entry {i}\n" for i in range(19)) + "entry 19, edited\n")
+    repo.write(f"vault/{s.GITHUB_TOKEN}/app.py", "def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
+    (repo.root / "notes").mkdir()
+    repo.git("mv", "notes.txt", f"notes/{s.STRIPE_KEY}.txt")
+    repo.commit("feature")
+
+    assert run(local(model_server, "--format", "json")) == 0
+    result = json.loads(capsys.readouterr().out)
+    sent = wire(model_server)
+    assert leaked(sent) == []
+    assert "(renamed from keys/[REDACTED:aws-access-key:" in sent  # the old name, in the rename's header
+    assert "--- vault/[REDACTED:github-token:" in sent and ": whole file (lines 1-3)" in sent  # the code around it too
+    assert leaked(json.dumps(result)) == []
+    committed = [(f["path"], f["line"], f["title"], f["anchored"]) for f in result["findings"] if "committed" in f["title"]]
+    assert len(committed) == 1
+    path, line, title, anchored = committed[0]
+    assert path.startswith("notes/[REDACTED:stripe-key:") and (line, title) == (1, "Secret committed: Stripe key in the file name")
+    assert not anchored  # a pure rename: line 1 is not in the diff, so it is a comment on the file
+
+    assert run(local(model_server, "--format", "text")) == 0
+    out, err = capsys.readouterr()
+    assert "Secret committed: Stripe key in the file name" in out and leaked(out + err) == []
+
+
+def cites_the_leaked_file(request: Recorded) -> Reply:
+    """A model that comments on the file it was shown, by the name the request gave it."""
+    name = next(n for n in re.findall(r"^--- (\S+) \(added\)", request.text, re.MULTILINE) if n.startswith("leaked/"))
+    finding = {"path": name, "line": 1, "severity": "major", "category": "bug", "title": "Odd file", "body": f"{name} is odd."}
+    return Reply(content=json.dumps({"findings": [finding]}))
+
+
+@pytest.mark.parametrize("output_format", ["json", "text", "sarif", "markdown", "github"])
+def test_a_finding_on_the_redacted_name_lands_on_the_real_file(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    repo.write("README.md", "# app\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(f"leaked/{s.AWS_ACCESS_KEY}.txt", "the name is the secret\n")
+    repo.commit("feature")
+    model_server.responder = cites_the_leaked_file
+    code = run(local(model_server, "--format", output_format, "--fail-on", "none"))
+    out, err = capsys.readouterr()
+    assert code == 0 and leaked(out + err) == [] and leaked(wire(model_server)) == []
+    assert "Odd file" in out
+    if output_format != "json":
+        return
+    (shown,) = shown_names(model_server)
+    found = {f["title"]: (f["path"], f["line"], f["placement"]) for f in json.loads(out)["findings"]}
+    assert found == {
+        "Odd file": (shown, 1, "line"),  # on the diff's line: the name was mapped back to the file
+        "Secret committed: AWS access key in the file name": (shown, 1, "line"),
+    }

@@ -135,22 +135,26 @@ def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = la
 
     The agent reads files itself, so secrets are kept from it here: files that hold secrets by
     their name (.env, *.pem, id_rsa...) are left out, a text file in which a secret is found is
-    written redacted instead of linked, and a text file too large to scan is left out.
+    written redacted instead of linked, and a text file too large to scan is left out. So is a
+    file whose path holds a secret (`leaked/AKIA….txt`), and a link to one: an agent lists names.
     """
     from reviewer.filters import secret_files
+    from reviewer.redact import redact, redact_each
 
     tree = into / checkout.name
     tree.mkdir(parents=True)
     root = checkout.resolve()
     secret_named = secret_files()
-    for relative in _listed_files(checkout):
-        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative) or secret_named.match_file(relative):
+    listed = _listed_files(checkout)
+    for relative, shown in zip(listed, redact_each(listed), strict=True):
+        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative) or secret_named.match_file(relative) or shown != relative:
             continue
         source, target = checkout / relative, tree / relative
         if source.is_symlink():
-            if root in source.resolve().parents:
+            link = os.path.relpath(source.resolve(), source.parent.resolve())
+            if root in source.resolve().parents and redact(link) == link:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.symlink_to(os.path.relpath(source.resolve(), source.parent.resolve()))
+                target.symlink_to(link)
         elif source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             _place_file(source, target)
