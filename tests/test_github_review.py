@@ -22,8 +22,10 @@ from reviewer.github.comments import (
 )
 from reviewer.github.converge import carried, decode, entry_texts
 from reviewer.placement import Placement, place_one
+from reviewer.redact import placeholder, redact_diff, redact_each
 from reviewer.review import Review
 from reviewer.vocabulary import Usage
+from tests import secret_values as s
 
 DIFF_TEXT = (
     "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
@@ -140,3 +142,20 @@ def test_an_incremental_summary_lists_the_current_state_not_a_log() -> None:
     assert carried(memory, texts, None, [], frozenset(), frozenset({"app.py"})) == []  # a review of the whole PR lists what it found, nothing older
     assert carried(memory, texts, push, [], frozenset({kept.fingerprint}), frozenset({"app.py"})) == []  # declined: never listed again
     assert carried(memory, texts, push, [], frozenset(), frozenset()) == []  # the pull request no longer changes the file
+
+
+def test_an_entry_on_a_file_named_by_a_secret_is_listed_by_that_name_and_moves_with_the_push() -> None:
+    """The summary lists it redacted (hidden state too); the next push's diff and the PR's files, by their real
+    paths, still find it: it is carried, its line moved, not dropped as a file the PR no longer changes."""
+    real = f"keys/{s.AWS_ACCESS_KEY}.py"
+    diff = redact_diff(parse_diff(f"diff --git a/{real} b/{real}\n--- a/{real}\n+++ b/{real}\n@@ -1,2 +1,3 @@\n a = 1\n+b = 2\n c = 3\n"))[0]
+    listed = place_one(Finding(real, 2, "RIGHT", "nit", "bug", "t", "body"), diff)
+    shown = listed.finding.path
+    assert shown == f"keys/{placeholder('aws-access-key', s.AWS_ACCESS_KEY)}.py" and listed.path == real
+    saved = PullReview("o/r", 1, "a" * 40, "b" * 40, Review((), None, Usage(), 0.0, (), ()), since_sha="c" * 40)
+    first = summary_body(saved, [Demoted(listed, "why")], posted=0, already_posted=0, review_url=None)
+    memory, texts = decode(first), entry_texts(findings_block(first))
+    assert s.AWS_ACCESS_KEY not in first + repr(memory) and [i.path for i in memory.listed] == [shown]
+    push = parse_diff(f"diff --git a/{real} b/{real}\n--- a/{real}\n+++ b/{real}\n@@ -0,0 +1 @@\n+import os\n")
+    carried_over = carried(memory, texts, push, [], frozenset(), frozenset(redact_each([real, "other.py"])))
+    assert [(e.listed.path, e.listed.line) for e in carried_over] == [(shown, 3)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -267,3 +268,45 @@ def test_a_finding_on_the_redacted_name_lands_on_the_real_file(
         "Odd file": (shown, 1, "line"),  # on the diff's line: the name was mapped back to the file
         "Secret committed: AWS access key in the file name": (shown, 1, "line"),
     }
+
+
+def test_a_pr_with_a_secret_in_a_file_name_posts_on_the_file_and_never_names_it(
+    scenario: Scenario, gh: GitHubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inline comments go to the real path (an API parameter: GitHub shows the file anyway); our text, the saved
+    review, the summary and its hidden state name the file redacted, and a later publish maps it back."""
+    monkeypatch.setenv("GITHUB_API_URL", gh.api)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    real = f"leaked/{s.AWS_ACCESS_KEY}.py"
+    _, head = make_pull(scenario.repo, gh, edit=lambda repo: repo.write(real, "x = 1\ny = 2\n"))
+    answer = scenario.model.responder
+
+    def cite(request: Recorded) -> Reply:
+        name = next((n for n in shown_names(scenario.model) if n.startswith("leaked/")), real)
+        scenario.findings = [finding(name, 2, "major", title="Unused y"), finding(name, 1, "nit", title="Name x better")]
+        return answer(request)
+
+    scenario.model.responder = cite
+    saved = tmp_path / "review.json"
+    args = ["pr", "--repo", gh.repo, "--number", "1", "--base-url", scenario.model.openai_url, "--model", "m", "--config", str(scenario.config)]
+    assert run([*args, "--no-post", "--output", str(saved), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    (shown,) = [n for n in shown_names(scenario.model) if n.startswith("leaked/")]
+    text = saved.read_text()
+    assert leaked(out + err + text + wire(scenario.model)) == []
+    paths = {f["title"]: f["path"] for f in json.loads(text)["review"]["findings"]}
+    assert paths == {"Unused y": shown, "Name x better": shown, "Secret committed: AWS access key in the file name": shown}
+
+    monkeypatch.setenv("GITHUB_REPOSITORY", gh.repo)
+    assert run(["publish", str(saved), "--head-sha", head, "--head-repo", gh.repo, "--head-branch", "feature", "--config", str(scenario.config)]) == 0
+    capsys.readouterr()
+    inline = {(c["path"], c["line"], c["body"].split("\n")[1]) for c in gh.visible_comments()}
+    assert inline == {
+        (real, 2, "**🟠 major · bug**: Unused y"),
+        (real, 1, "**🔴 critical · security**: Secret committed: AWS access key in the file name"),
+    }
+    (summary,) = [c["body"] for c in gh.issue_comments]
+    assert f"`{shown}:1`" in summary  # the nit, listed in the summary by the name as shown
+    state = base64.urlsafe_b64decode(re.search(r"state=([A-Za-z0-9_=-]+) -->", summary).group(1)).decode()  # type: ignore[union-attr]
+    assert shown in state
+    assert leaked(json.dumps([c["body"] for c in gh.visible_comments()]) + summary + state) == []

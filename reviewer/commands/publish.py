@@ -49,6 +49,7 @@ def publish(file: Path, token: str | None, head_sha: str, head_repo: str, head_b
     from reviewer.github.pull import GitHubPull
     from reviewer.github.saved import load
     from reviewer.placement import place
+    from reviewer.redact import redact_diff
 
     saved = load(file)
     env = environ()
@@ -68,7 +69,9 @@ def publish(file: Path, token: str | None, head_sha: str, head_repo: str, head_b
         pull = GitHubPull.open(gh, PullRef(saved.repo, saved.number))
         check_target(file, saved, pull.pull, Head(head_sha, head_repo, head_branch))
         # Findings are placed against GitHub's diff of this PR: the file's own account of where they sit is not trusted.
-        placed = place([p.finding for p in saved.review.findings], pull.whole(None).diff, incremental=saved.since_sha is not None)
+        # Redacted, as the review placed them: the same fingerprints, and the files' names as the findings give them.
+        diff = redact_diff(pull.whole(None).diff)[0]
+        placed = place([p.finding for p in saved.review.findings], diff, incremental=saved.since_sha is not None)
         posted = dataclasses.replace(saved, review=dataclasses.replace(saved.review, findings=placed))
         url = deliver(pull, posted, config.github, env, note, click.echo, saved_at=file)
     review = saved.review

@@ -242,9 +242,12 @@ def comment_title(body: str) -> str:
 
 
 def comment_payload(p: PlacedFinding) -> ReviewComment:
-    """One `comments[]` entry of a review; `start_line` only when strictly before `line` (else GitHub 422s)."""
+    """One `comments[]` entry of a review; `start_line` only when strictly before `line` (else GitHub 422s).
+
+    The file by its real path (`p.path`): an API parameter, which GitHub shows as the file it names anyway.
+    """
     f = p.finding
-    payload: ReviewComment = {"path": f.path, "body": comment_body(p), "line": f.line, "side": f.side}
+    payload: ReviewComment = {"path": p.path, "body": comment_body(p), "line": f.line, "side": f.side}
     if f.start_line is not None and f.start_line < f.line:
         payload["start_line"] = f.start_line
         payload["start_side"] = f.side

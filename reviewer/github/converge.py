@@ -141,7 +141,7 @@ class ThreadPlan:
 
 def plan_threads(threads: Iterable[Thread], findings: Sequence[PlacedFinding], settings: GitHubSettings, memory: Memory) -> ThreadPlan:
     raised = {p.fingerprint for p in findings}
-    raised_kinds = {(p.finding.path, p.finding.category) for p in findings}
+    raised_kinds = {(p.path, p.finding.category) for p in findings}
     resolve: list[Thread] = []
     dismissed = set(memory.dismissed)
     for t in threads:
@@ -175,10 +175,14 @@ def carried(
     An entry this run raises again is replaced by what it says now; one whose lines
     the push changed, or whose file the pull request no longer changes, is gone (fixed,
     or the model would have raised it); the others stay, their line numbers moved with
-    the push. `pr_paths` are the files the pull request changes now.
+    the push. `pr_paths` are the files the pull request changes now. Both name files as the summary lists
+    them, a secret in a name redacted.
     """
     if since is None:
         return []
+    from reviewer.redact import redact_each
+
+    pushed = dict(zip(redact_each([f.path for f in since.files]), since.files, strict=True))
     raised = {p.fingerprint for p in findings}
     kept: list[Entry] = []
     for item in earlier.listed:
@@ -187,7 +191,7 @@ def carried(
             continue
         if item.in_change and item.path not in pr_paths:
             continue
-        moved = carry(item, since.file(item.path))
+        moved = carry(item, pushed.get(item.path))
         if moved is not None:
             kept.append(Entry(moved, text.replace(inline_code(f"{item.path}:{item.span}"), inline_code(f"{moved.path}:{moved.span}"), 1)))
     return kept

@@ -63,6 +63,8 @@ _PLACEMENT_ERRORS = ("review thread", "line could not be resolved", "diff hunk",
 
 def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note: Note) -> Published:
     """Post the review: one review, file-level comments, our fixed threads closed, and the summary comment (edited in place)."""
+    from reviewer.redact import redact_each
+
     pr = pull.pull
     state = pull.state(settings.bot_login)
     findings = saved.review.findings
@@ -87,7 +89,7 @@ def publish(pull: GitHubPull, saved: PullReview, settings: GitHubSettings, note:
             first_url = first_url or url
     fixed, resolved = _close_fixed(pr, state, threads.resolve, saved.head_sha, note)
     earlier = state.summary_comment.body if state.summary_comment is not None else ""
-    pr_paths = frozenset(f.path for f in pull.files)
+    pr_paths = frozenset(redact_each([f.path for f in pull.files]))  # as the summary lists them: a name can hold a secret
     kept = carried(state.memory, entry_texts(findings_block(earlier)), _pushed(pull, saved), findings, threads.dismissed, pr_paths)
     # An incomplete run (a backend failed) keeps the head it started from, so the next push reviews what it missed.
     reviewed = saved.head_sha if complete else state.last_head
@@ -227,12 +229,12 @@ def _post_file_comment(pr: PullRequest, state: PostedState, head_sha: str, p: Pl
 
     def find() -> Any:
         return next(
-            (c for c in pr.get_review_comments() if ours(c.user, state.me) and c.path == p.finding.path and fingerprint_of(c.body) == p.fingerprint),
+            (c for c in pr.get_review_comments() if ours(c.user, state.me) and c.path == p.path and fingerprint_of(c.body) == p.fingerprint),
             None,
         )
 
     try:
-        made = _once(lambda: pr.create_review_comment(body=comment_body(p), commit=head_sha, path=p.finding.path, subject_type="file"), find, "a file comment", note)
+        made = _once(lambda: pr.create_review_comment(body=comment_body(p), commit=head_sha, path=p.path, subject_type="file"), find, "a file comment", note)
     except GithubException as exc:
         if exc.status != 422:
             raise _write_error(exc, "post a file comment") from None
