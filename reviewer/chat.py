@@ -131,7 +131,7 @@ def _shown(conversation: Conversation, diff: Diff, config: Config) -> tuple[list
         file = diff.file(conversation.path)
         names, why_not = routing.candidates(config, "chat", conversation.path, *([file.old_path] if file and file.old_path else []))
         if not names:
-            raise ConfigError(f"no backend of the chat route may see {conversation.path}: {why_not}")
+            raise ConfigError(f"no backend of the chat route may see {redact(conversation.path)}: {why_not}")
         chunks = plan_chunks([_around(file, conversation)], config.review.max_chunk_tokens) if file is not None else ()
         return (list(chunks[0].files) if chunks else []), names, 0
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)

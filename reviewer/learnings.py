@@ -113,8 +113,10 @@ def propose(evidence: Iterable[Evidence], min_evidence: int) -> list[Proposal]:
     for e in evidence:
         top = e.path.split("/", 1)[0] if "/" in e.path else ""
         groups.setdefault((e.kind, e.category, top), []).append(e)
-    proposals = [
-        Proposal(kind, category, pattern_of([e.path for e in found]), tuple(sorted(found, key=lambda e: (e.repo, e.number, e.url))))
+    from reviewer.redact import redact
+
+    proposals = [  # a pattern can be one file's path, and a name can hold a secret: redacted, as everywhere we write one
+        Proposal(kind, category, redact(pattern_of([e.path for e in found])), tuple(sorted(found, key=lambda e: (e.repo, e.number, e.url))))
         for (kind, category, _), found in groups.items()
         if len(found) >= min_evidence
     ]

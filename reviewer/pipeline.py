@@ -145,10 +145,12 @@ def run(
     pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff, exact_tree=change.tree_exact)
     refused = None if budget is not None else over_limit(planned, setup.config)  # an eval suite's budget spans its cases
     if refused:
-        # Nothing is sent; the secrets committed are still reported (they need no request).
-        review = run_review(dataclasses.replace(planned, requests=()), change.whole or change.diff, pool, description=change.description)
+        # Nothing is sent; the secrets committed are still reported (they need no request). The files left out are
+        # listed through the run's redaction (a name can hold a secret).
         left_out = tuple(Skipped(p, f"not reviewed: {refused}") for p in dict.fromkeys(p for r in planned.requests for p in r.paths))
-        review = dataclasses.replace(review, skipped=review.skipped + left_out, errors=(refused,), incomplete=True)
+        unsent = dataclasses.replace(planned, requests=(), skipped=planned.skipped + left_out)
+        review = run_review(unsent, change.whole or change.diff, pool, description=change.description)
+        review = dataclasses.replace(review, errors=(refused,), incomplete=True)
         return Run(planned, review, refused)
     budget = budget or Budget(setup.config.review.max_cost_usd)  # the verification pass spends from it too
     pool.preflight(planned.requests)

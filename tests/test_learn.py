@@ -12,6 +12,7 @@ import pytest
 
 from reviewer.cli import run
 from reviewer.learnings import HEADER, Evidence, Proposal, merge, parse, pattern_of, prompt_text, propose
+from tests import secret_values as s
 from tests.conftest import GitRepo
 from tests.github_fixtures import Scenario, finding, make_pull
 from tests.github_server import TOKEN, GitHubServer
@@ -183,6 +184,13 @@ def test_groups_below_the_minimum_are_not_proposed_and_a_thread_counts_once() ->
     two = _proposal("false-positive", "bug", "src/app.py", 2).evidence
     assert [(p.kind, len(p.evidence)) for p in propose([*one, *two], 2)] == [("false-positive", 2)]
     assert len(propose([*one, *two], 1)) == 2
+
+
+def test_a_pattern_that_is_one_files_path_never_writes_a_secret_in_its_name() -> None:
+    path = f"keys/{s.AWS_ACCESS_KEY}.py"
+    evidence = [Evidence("acme/app", n, f"https://github.example/acme/app/pull/{n}#discussion_r{n}", path, "bug", "T", "wont-fix", "👎") for n in (1, 2)]
+    (proposal,) = propose(evidence, 2)
+    assert proposal.pattern.startswith("keys/[REDACTED:aws-access-key:") and s.AWS_ACCESS_KEY not in merge(None, [proposal])
 
 
 def test_the_model_gets_the_entries_without_the_notes_for_people(tmp_path: Path) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reviewer import routing
 from reviewer.backends.agent_cli import review_tree
 from reviewer.config import from_mapping
 from reviewer.diff import Diff, FileDiff, FileStatus, Hunk, Line, parse_diff
+from reviewer.errors import ConfigError
+from tests import secret_values as s
 from tests.conftest import GitRepo
 
 CONFIG_DATA: dict[str, Any] = {
@@ -64,3 +68,15 @@ def test_the_agents_copy_of_the_checkout_leaves_withheld_files_out(repo: GitRepo
     assert (tree / "app.py").is_file()
     assert not (tree / "secure" / "keys.py").exists()
 
+
+
+def test_a_question_on_a_file_no_chat_backend_may_see_is_refused_without_the_secret_in_its_name() -> None:
+    from reviewer.chat import Conversation, plan_answer
+    from reviewer.prompts import Templates
+
+    config = from_mapping({**CONFIG_DATA, "routes": {**CONFIG_DATA["routes"], "self_hosted_only": True}}, None)
+    path = f"leaked/{s.AWS_ACCESS_KEY}.py"  # self_hosted_only, and chat goes to a cloud backend alone: none may see it
+    with pytest.raises(ConfigError) as refused:
+        plan_answer(Conversation("Why?", "alice", path=path, line=1), Diff((changed(path),)), config, Templates(), "")
+    assert str(refused.value).startswith("no backend of the chat route may see leaked/[REDACTED:aws-access-key:")
+    assert s.AWS_ACCESS_KEY not in str(refused.value)

@@ -310,3 +310,40 @@ def test_a_pr_with_a_secret_in_a_file_name_posts_on_the_file_and_never_names_it(
     state = base64.urlsafe_b64decode(re.search(r"state=([A-Za-z0-9_=-]+) -->", summary).group(1)).decode()  # type: ignore[union-attr]
     assert shown in state
     assert leaked(json.dumps([c["body"] for c in gh.visible_comments()]) + summary + state) == []
+
+
+def test_a_dry_run_and_a_run_over_the_cost_limit_list_files_by_their_redacted_names(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plan's table, its JSON, `prompts render`'s request lines, the files left out when the cost gate sends
+    nothing, an untracked file's reason."""
+    repo.write("README.md", "# app\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("src/big.py", "".join(f"def f{i}(x):\n    return x * {i}\n" for i in range(150)))
+    repo.write(f"leaked/{s.AWS_ACCESS_KEY}.txt", "the name is the secret\n")
+    repo.commit("feature")
+    repo.write(f"drafts/{s.GITHUB_TOKEN}.md", "not added yet\n")  # untracked: listed as not reviewed, with how to add it
+    small = repo.root.parent / "small-chunks.toml"
+    small.write_text("[review]\nmax_chunk_tokens = 1000\n", encoding="utf-8")
+    for output_format in ("text", "json"):
+        assert run(local(model_server, "--dry-run", "--format", output_format)) == 0
+        out, err = capsys.readouterr()
+        assert "leaked/[REDACTED:aws-access-key:" in out and "drafts/[REDACTED:github-token:" in out
+        assert leaked(out + err) == []
+    assert run(["prompts", "render", "review_user.j2", "--base", "main", "--config", str(small)]) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"^=== request \d/\d: leaked/\[REDACTED:aws-access-key:", out, re.MULTILINE) and leaked(out + err) == []
+
+    priced = repo.root.parent / "priced.toml"
+    priced.write_text(
+        f'[routes]\nreview = "priced"\n[backends.priced]\nbase_url = "{model_server.openai_url}"\nmodel = "m"\n'
+        "price_input = 1000.0\nprice_cached_input = 1000.0\nprice_output = 1000.0\n[review]\nmax_cost_usd = 0.01\n",
+        encoding="utf-8",
+    )
+    assert run(["local", "--base", "main", "--config", str(priced), "--format", "json"]) == 3
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert model_server.requests == [] and leaked(out + err) == []
+    reasons = {k["path"]: k["reason"] for k in result["skipped"]}
+    assert any(p.startswith("leaked/[REDACTED:aws-access-key:") and r.startswith("not reviewed: not sent") for p, r in reasons.items())

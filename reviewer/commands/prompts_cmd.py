@@ -83,6 +83,7 @@ def show(name: str) -> int:
 def render(name: str, base: str | None, staged: bool, commit_range: str | None, config_path: Path | None, trust_repo_config: bool) -> int:
     """Render one template on the local change, exactly as the model would get it (one per request)."""
     from reviewer.prompts import TASK_TEMPLATES, Templates, overrides_from
+    from reviewer.redact import redact, redact_each
     from reviewer.repo_files import WorkingTree
     from reviewer.review import plan_review
 
@@ -115,9 +116,9 @@ def render(name: str, base: str | None, staged: bool, commit_range: str | None, 
     position = TASK_TEMPLATES[task].index(name) if name in TASK_TEMPLATES[task] else None
     for index, request in enumerate(plan.requests, 1):
         if len(plan.requests) > 1:
-            click.echo(f"=== request {index}/{len(plan.requests)}: {', '.join(request.paths)}")
-        if position is None:
-            click.echo(templates.render(name, request.context), nl=False)
+            click.echo(f"=== request {index}/{len(plan.requests)}: {', '.join(redact_each(request.paths))}")
+        if position is None:  # a part of a message: with the last pass over what is sent, as the message has
+            click.echo(redact(templates.render(name, request.context)), nl=False)
         else:
             click.echo(request.messages[position].content, nl=False)
     return 0

@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from reviewer.config import Config
+from reviewer.redact import redact_each
 from reviewer.review import Plan, estimated_cost
 
 
 def render(plan: Plan, config: Config, when: datetime, output_format: str, *, verbose: bool = False) -> str:
-    """JSON holds every prompt; text is a table of the requests, and the prompts only when `verbose`."""
+    """JSON holds every prompt; text is a table of the requests, and the prompts only when `verbose`.
+
+    Files by their names as the prompts show them: a name can hold a secret."""
     rows: list[dict[str, Any]] = []
     for request in plan.requests:
         backend = config.backend(request.backends[0])
@@ -21,7 +24,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str, *, ve
                 "backends": list(request.backends),
                 "model": backend.model,
                 "effort": backend.effort,
-                "paths": list(request.paths),
+                "paths": redact_each(request.paths),
                 "prompt_tokens": request.prompt_tokens,
                 "context_tokens": request.context_tokens,
                 "estimated_cost_usd": round(estimated_cost(request, backend, when), 6),
@@ -29,7 +32,8 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str, *, ve
             }
         )
     total = sum(r["estimated_cost_usd"] for r in rows)
-    skipped = [{"path": s.path, "reason": s.reason} for s in plan.skipped]
+    paths, reasons = redact_each([s.path for s in plan.skipped]), redact_each([s.reason for s in plan.skipped])
+    skipped = [{"path": path, "reason": reason} for path, reason in zip(paths, reasons, strict=True)]
     if output_format == "json":
         context = sum(r["context_tokens"] for r in rows)
         document = {"dry_run": True, "requests": rows, "skipped": skipped, "context_tokens": context, "estimated_cost_usd": round(total, 6)}
