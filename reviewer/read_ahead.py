@@ -1,0 +1,40 @@
+"""What a run will need, read while it waits on git or GitHub: its backends' SDK and V4's token vocabulary.
+
+A run imports the `openai` SDK (~0.35 s of CPU) before its first request and
+reads the vocabulary (~0.06 s) before it plans; both are pure CPU and hold the
+interpreter. Started on a thread before the run reads the pull request (a few
+round trips to GitHub, each a wait) or runs `git diff`, the waits pay for
+them instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reviewer.config import Config
+
+_SDKS = {"openai": "openai", "anthropic": "anthropic"}  # protocol -> the module its backend imports
+
+
+def start(config: Config | None = None) -> threading.Thread:
+    """Read the vocabulary, and the SDKs that `config`'s review and summary backends speak, on a thread."""
+    names = {n for task in ("review", "summarize") for n in config.routes.for_task(task)} if config else set()
+    protocols = {config.backends[n].protocol for n in names if n in config.backends} if config else set()
+    reading = threading.Thread(target=_read, args=(sorted(_SDKS[p] for p in protocols if p in _SDKS),), name="read-ahead", daemon=True)
+    reading.start()
+    return reading
+
+
+def _read(modules: Iterable[str]) -> None:
+    from reviewer import tokens
+
+    tokens.read_vocabulary()
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # the run's own import says what is missing, where a user sees it
+            pass

@@ -1,0 +1,27 @@
+"""Work a run will need, done while it waits: the SDK its backends speak, and V4's vocabulary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+SCRIPT = """
+import sys
+from reviewer import read_ahead, tokens
+from reviewer.config import BackendConfig, Config, Routes
+config = Config(routes=Routes(review=("mine",)), backends={"mine": BackendConfig(name="mine", protocol="anthropic", base_url="http://127.0.0.1:9", model="m")})
+read_ahead.start(config if sys.argv[1] == "with" else None).join()
+print("anthropic" in sys.modules, "openai" in sys.modules, tokens._read_vocabulary.cache_info().currsize)
+"""
+
+
+def run(which: str) -> list[str]:
+    return subprocess.run([sys.executable, "-c", SCRIPT, which], check=True, capture_output=True, text=True).stdout.split()
+
+
+def test_the_sdk_of_the_routed_backends_and_the_vocabulary_are_read() -> None:
+    assert run("with") == ["True", "False", "1"]  # anthropic only: no backend speaks openai
+
+
+def test_without_a_configuration_only_the_vocabulary_is_read() -> None:
+    assert run("without") == ["False", "False", "1"]
