@@ -1,8 +1,8 @@
-"""What a run will need, read while it waits on git or GitHub: its backends' SDK and V4's token vocabulary.
+"""What a run will need, read while it waits on git or GitHub: its backends' SDK, V4's token vocabulary, the secret scanners.
 
-A run imports the `openai` SDK (~0.35 s of CPU) before its first request and
-reads the vocabulary (~0.06 s) before it plans; both are pure CPU and hold the
-interpreter. Started on a thread before the run reads the pull request (a few
+A run imports the `openai` SDK (~0.35 s of CPU) before its first request, and
+reads the vocabulary (~0.06 s) and makes detect-secrets' detectors (~0.1 s)
+before it plans; all are pure CPU and hold the interpreter. Started on a thread before the run reads the pull request (a few
 round trips to GitHub, each a wait) or runs `git diff`, the waits pay for
 them instead.
 """
@@ -21,7 +21,7 @@ _SDKS = {"openai": "openai", "anthropic": "anthropic"}  # protocol -> the module
 
 
 def start(config: Config | None = None) -> threading.Thread:
-    """Read the vocabulary, and the SDKs that `config`'s review and summary backends speak, on a thread."""
+    """Read the vocabulary and the secret scanners, and the SDKs that `config`'s review and summary backends speak, on a thread."""
     names = {n for task in ("review", "summarize") for n in config.routes.for_task(task)} if config else set()
     protocols = {config.backends[n].protocol for n in names if n in config.backends} if config else set()
     reading = threading.Thread(target=_read, args=(sorted(_SDKS[p] for p in protocols if p in _SDKS),), name="read-ahead", daemon=True)
@@ -30,9 +30,10 @@ def start(config: Config | None = None) -> threading.Thread:
 
 
 def _read(modules: Iterable[str]) -> None:
-    from reviewer import tokens
+    from reviewer import redact, tokens
 
     tokens.read_vocabulary()
+    redact.prepare()
     for module in modules:
         try:
             importlib.import_module(module)

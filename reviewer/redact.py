@@ -29,6 +29,7 @@ import hashlib
 import itertools
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -427,8 +428,21 @@ _UNUSED_PLUGINS = frozenset(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=1)
+_MAKING_PLUGINS = threading.Lock()
+
+
+def prepare() -> None:
+    """Import detect-secrets and make its detectors now (~0.1 s), not at the first scan: reviewer.read_ahead does, on a thread."""
+    _plugins()
+
+
 def _plugins() -> tuple[tuple[Any, str], ...]:
+    with _MAKING_PLUGINS:  # once, whoever asks first
+        return _made_plugins()
+
+
+@lru_cache(maxsize=1)
+def _made_plugins() -> tuple[tuple[Any, str], ...]:
     """detect-secrets' regex detectors and the kind each finds, made once (importing it takes ~0.1 s: only when something is scanned)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector

@@ -378,7 +378,8 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                             "usage": {**usage, "output_tokens": 1},
                         },
                     },
-                )
+                ),
+                ("ping", {"type": "ping"}),
             ]
             for index, block in enumerate(blocks):
                 if block["type"] == "thinking":
@@ -387,7 +388,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                     deltas.append({"type": "signature_delta", "signature": "sig"})
                 elif block["type"] == "tool_use":
                     start = {**block, "input": {}}
-                    deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+                    deltas = [{"type": "input_json_delta", "partial_json": p} for p in _pieces(json.dumps(block["input"]), server.piece)]
                 else:
                     start = {"type": "text", "text": ""}
                     deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"], server.piece)]
@@ -405,6 +406,9 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 )
             )
             events.append(("message_stop", {"type": "message_stop"}))
+            if reply.stream_error is not None:
+                cut = next(i for i, (name, data) in enumerate(events) if name == "content_block_start" and data["content_block"]["type"] != "thinking")
+                events = [*events[:cut], ("error", {"type": "error", "error": {"type": "overloaded_error", "message": reply.stream_error}})]
             self._sse([f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events], reply)
 
         def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:

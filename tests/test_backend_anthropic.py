@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from reviewer.backends.anthropic_compatible import AnthropicCompatible, endpoint
@@ -117,3 +120,60 @@ def test_stalled_server_times_out_per_backend(model_server: ModelServer) -> None
     with pytest.raises(BackendError, match="did not answer within 0.3 s") as raised:
         backend(model_server, timeout_seconds=0.3, max_retries=0).complete(MESSAGES)
     assert raised.value.retryable is True
+
+
+def test_an_error_event_mid_answer_is_a_backend_error(model_server: ModelServer) -> None:
+    model_server.queue(Reply(reasoning="thinking a while", stream_error="Overloaded"))
+    with pytest.raises(BackendError, match="failed mid-answer: Overloaded") as raised:
+        backend(model_server, max_retries=0).complete(MESSAGES)
+    assert raised.value.retryable  # as a 529 would be: another try or backend may help
+
+
+def test_a_tool_call_whose_input_arrives_in_pieces_is_run_and_sent_back_whole(model_server: ModelServer, tmp_path: Path) -> None:
+    """The input JSON comes as several input_json_delta pieces; the thinking block goes back with its signature."""
+    from reviewer.backends.tools import ToolBox
+    from reviewer.source_tree import SourceTree
+
+    (tmp_path / "settings.py").write_text("DEBUG = True\nTIMEOUT_SECONDS = 0\n", encoding="utf-8")
+    wanted = {"path": "settings.py", "start_line": 2}  # the last piece says which line: the tool saw it all
+    model_server.queue(Reply(content="", reasoning="I need the timeout.", tool_call=("read_file", wanted)), Reply(content='{"findings": []}'))
+    completion = backend(model_server).complete(MESSAGES, tools=ToolBox(SourceTree(tmp_path), rounds=4, tokens=100_000))
+
+    assert len(json.dumps(wanted)) > 3 * model_server.piece  # so the input came in several pieces
+    assert completion.text == '{"findings": []}'
+    first, second = model_server.posts()
+    assert first.body["stream"] is True
+    [assistant, results] = second.body["messages"][1:]
+    assert assistant["content"] == [
+        {"type": "thinking", "thinking": "I need the timeout.", "signature": "sig"},
+        {"type": "tool_use", "id": "toolu_1", "name": "read_file", "input": wanted},
+    ]
+    [result] = results["content"]
+    assert result["tool_use_id"] == "toolu_1" and "2 | TIMEOUT_SECONDS = 0" in result["content"]
+    assert "DEBUG" not in result["content"]
+
+
+def test_answer_fields_of_the_wrong_type_count_as_absent(model_server: ModelServer) -> None:
+    """The server's JSON is read defensively, streamed or not: odd types are ignored, not a traceback."""
+    anthropic = backend(model_server)
+    stream = [
+        {"type": "message_start", "message": {"model": 7, "usage": {"input_tokens": "many", "cache_read_input_tokens": 4, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": None}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": ["not", "text"]}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "kept"}},
+        {"type": "content_block_delta", "index": 0, "delta": "not a delta"},
+        {"type": "content_block_start", "index": 1, "content_block": "not a block"},
+        {"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": 3}},
+        {"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "answer"}},
+        {"type": "message_delta", "delta": {"stop_reason": 5}, "usage": {"output_tokens": 12, "input_tokens": True}},
+        {"type": "a_later_event", "index": "x"},
+    ]
+    completion, blocks = anthropic._from_events(stream)
+    assert (completion.text, completion.reasoning, completion.model, completion.finish_reason) == ("answer", "kept", "deepseek-v4-pro", None)
+    assert (completion.usage.prompt_tokens, completion.usage.cached_prompt_tokens, completion.usage.completion_tokens) == (4, 4, 12)
+    assert [b["type"] for b in blocks] == ["thinking", "", "text"]
+
+    body = {"model": None, "content": [{"type": "text", "text": 3}, "junk", {"type": "tool_use", "id": 1, "name": "grep", "input": []}], "usage": []}
+    completion, blocks = anthropic._from_answer(body)
+    assert (completion.text, completion.model, completion.usage.prompt_tokens) == ("", "deepseek-v4-pro", 0)
+    assert blocks == [{"type": "text", "text": ""}, {"type": ""}, {"type": "tool_use", "id": "", "name": "grep", "input": {}}]

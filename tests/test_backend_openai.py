@@ -172,13 +172,13 @@ def test_an_error_event_mid_answer_is_a_backend_error(model_server: ModelServer)
 
 def test_stream_events_are_read_as_the_sse_format_says() -> None:
     """Data lines of one event are joined; comments, other fields and blank lines say nothing; [DONE] ends it."""
-    from reviewer.backends.openai_compatible import _events
+    from reviewer.backends.server_json import events
 
     config = BackendConfig(name="b", base_url="http://127.0.0.1:9/v1", model="m")
     lines = [": keep-alive", "", "event: message", 'data: {"a":', "data: 1}", "", "id: 7", 'data: {"b": 2}', "", "data: [DONE]", "", 'data: {"c": 3}', ""]
-    assert list(_events(lines, config)) == [{"a": 1}, {"b": 2}]
+    assert list(events(lines, config)) == [{"a": 1}, {"b": 2}]
     with pytest.raises(BackendError, match="not JSON"):
-        list(_events(["data: {oops", ""], config))
+        list(events(["data: {oops", ""], config))
 
 
 def test_answer_fields_of_the_wrong_type_are_ignored_not_a_traceback() -> None:

@@ -11,7 +11,8 @@ from reviewer import read_ahead, tokens
 from reviewer.config import BackendConfig, Config, Routes
 config = Config(routes=Routes(review=("mine",)), backends={"mine": BackendConfig(name="mine", protocol="anthropic", base_url="http://127.0.0.1:9", model="m")})
 read_ahead.start(config if sys.argv[1] == "with" else None).join()
-print("anthropic" in sys.modules, "openai" in sys.modules, tokens._read_vocabulary.cache_info().currsize)
+from reviewer import redact
+print("anthropic" in sys.modules, "openai" in sys.modules, tokens._read_vocabulary.cache_info().currsize, redact._made_plugins.cache_info().currsize)
 """
 
 
@@ -19,9 +20,9 @@ def run(which: str) -> list[str]:
     return subprocess.run([sys.executable, "-c", SCRIPT, which], check=True, capture_output=True, text=True).stdout.split()
 
 
-def test_the_sdk_of_the_routed_backends_and_the_vocabulary_are_read() -> None:
-    assert run("with") == ["True", "False", "1"]  # anthropic only: no backend speaks openai
+def test_the_sdk_of_the_routed_backends_the_vocabulary_and_the_secret_scanners_are_read() -> None:
+    assert run("with") == ["True", "False", "1", "1"]  # anthropic only: no backend speaks openai
 
 
-def test_without_a_configuration_only_the_vocabulary_is_read() -> None:
-    assert run("without") == ["False", "False", "1"]
+def test_without_a_configuration_no_sdk_is_read() -> None:
+    assert run("without") == ["False", "False", "1", "1"]

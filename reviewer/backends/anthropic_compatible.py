@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
 from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import SdkClient, first_nonblank, sdk_failures
+from reviewer.backends.server_json import count, events, mapping, payload, sequence, string
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 from reviewer.vocabulary import Message, Usage
@@ -22,6 +24,8 @@ THINKING_BUDGETS: dict[str, int] = {"high": 16000, "max": 32000}
 ANSWER_ROOM = 8192  # output tokens kept for the answer on top of a thinking budget
 # DeepSeek's Anthropic endpoint refuses (400) a model name that is neither its own nor a `claude*` alias.
 _DEEPSEEK_NAMES = ("deepseek-", "claude")
+# The field each kind of delta adds to its block; a tool's input comes as pieces of JSON text.
+_DELTA_FIELDS = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature", "input_json_delta": "partial_json"}
 
 
 def dialect_of(config: BackendConfig) -> str:
@@ -109,65 +113,72 @@ class AnthropicCompatible:
         import anthropic
 
         client = self._client.get()
+        # The answer is read as JSON, not as the SDK's models (see server_json): thousands of events at effort high.
         with sdk_failures(anthropic, self.config):
-            if self.streams:
-                return self._from_stream(client.messages.create(**request, stream=True))
-            return self._from_response(client.messages.create(**request))
+            with client.messages.with_streaming_response.create(**request, **({"stream": True} if self.streams else {})) as response:
+                if self.streams:
+                    return self._from_events(events(response.iter_lines(), self.config))
+                return self._from_answer(payload(response.text(), self.config))
 
-    def _from_response(self, response: Any) -> tuple[Completion, list[dict[str, Any]]]:
-        blocks = [_block(b) for b in response.content]
-        completion = Completion(_joined(blocks, "text"), _joined(blocks, "thinking"), _usage_of(response.usage), response.model or self.config.model, response.stop_reason)
+    def _from_answer(self, body: Mapping[str, Any]) -> tuple[Completion, list[dict[str, Any]]]:
+        blocks = [_block(mapping(b)) for b in sequence(body.get("content"))]
+        model = string(body.get("model")) or self.config.model
+        completion = Completion(_joined(blocks, "text"), _joined(blocks, "thinking"), _usage_of(body.get("usage")), model, string(body.get("stop_reason")) or None)
         return completion, blocks
 
-    def _from_stream(self, events: Any) -> tuple[Completion, list[dict[str, Any]]]:
-        import json
-
+    def _from_events(self, stream: Iterable[Mapping[str, Any]]) -> tuple[Completion, list[dict[str, Any]]]:
         blocks: dict[int, dict[str, Any]] = {}  # by index: the answer's content blocks, rebuilt from their deltas
-        tool_inputs: dict[int, list[str]] = {}
-        start_usage: Any = None
-        output_tokens = 0
+        pieces: dict[tuple[int, str], list[str]] = {}  # (index, field): the deltas, joined once at the end
+        usage: dict[str, Any] = {}
         model = self.config.model
         stop = None
-        for event in events:
-            if event.type == "message_start":
-                start_usage = event.message.usage
-                model = event.message.model or model
-            elif event.type == "content_block_start":
-                blocks[event.index] = _block(event.content_block)
-            elif event.type == "content_block_delta":
-                block = blocks.setdefault(event.index, {"type": "text", "text": ""})
-                delta = event.delta
-                if delta.type == "text_delta":
-                    block["text"] = block.get("text", "") + delta.text
-                elif delta.type == "thinking_delta":
-                    block["thinking"] = block.get("thinking", "") + delta.thinking
-                elif delta.type == "signature_delta":
-                    block["signature"] = block.get("signature", "") + delta.signature
-                elif delta.type == "input_json_delta":
-                    tool_inputs.setdefault(event.index, []).append(delta.partial_json)
-            elif event.type == "message_delta":
-                output_tokens = event.usage.output_tokens or output_tokens
-                stop = event.delta.stop_reason or stop
-        for index, parts in tool_inputs.items():
-            try:
-                blocks[index]["input"] = json.loads("".join(parts) or "{}")
-            except ValueError:
-                blocks[index]["input"] = {"unparsed": "".join(parts)}
+        for event in stream:  # by the `type` each payload carries; ping and event types added later say nothing here
+            kind = event.get("type")
+            if kind == "content_block_delta":
+                delta = mapping(event.get("delta"))
+                field = _DELTA_FIELDS.get(string(delta.get("type")))
+                if field:
+                    pieces.setdefault((count(event.get("index")), field), []).append(string(delta.get(field)))
+            elif kind == "content_block_start":
+                blocks[count(event.get("index"))] = _block(mapping(event.get("content_block")))
+            elif kind == "message_start":
+                message = mapping(event.get("message"))
+                usage = dict(mapping(message.get("usage")))
+                model = string(message.get("model")) or model
+            elif kind == "message_delta":
+                # Its counts are cumulative: each one it gives replaces message_start's.
+                usage.update((k, v) for k, v in mapping(event.get("usage")).items() if isinstance(v, int) and not isinstance(v, bool))
+                stop = string(mapping(event.get("delta")).get("stop_reason")) or stop
+        for (index, field), parts in pieces.items():
+            block = blocks.setdefault(index, {"type": "text", "text": ""})
+            if field == "partial_json":
+                block["input"] = _tool_input("".join(parts))
+            else:
+                block[field] = block.get(field, "") + "".join(parts)
         ordered = [blocks[i] for i in sorted(blocks)]
-        usage = _usage_of(start_usage, output_tokens)
-        return Completion(_joined(ordered, "text"), _joined(ordered, "thinking"), usage, model, stop), ordered
+        return Completion(_joined(ordered, "text"), _joined(ordered, "thinking"), _usage_of(usage), model, stop), ordered
 
 
-def _block(block: Any) -> dict[str, Any]:
+def _block(block: Mapping[str, Any]) -> dict[str, Any]:
     """A content block as plain data, the way it is sent back: thinking keeps its signature, tool_use its id and input."""
-    kind = block.type
+    kind = string(block.get("type"))
     if kind == "thinking":
-        return {"type": "thinking", "thinking": block.thinking or "", "signature": getattr(block, "signature", "") or ""}
+        return {"type": "thinking", "thinking": string(block.get("thinking")), "signature": string(block.get("signature"))}
     if kind == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input or {}}
+        return {"type": "tool_use", "id": string(block.get("id")), "name": string(block.get("name")), "input": dict(mapping(block.get("input")))}
     if kind == "text":
-        return {"type": "text", "text": block.text or ""}
+        return {"type": "text", "text": string(block.get("text"))}
     return {"type": kind}
+
+
+def _tool_input(text: str) -> dict[str, Any]:
+    """A tool's input from its JSON pieces; what is not a JSON object stays text in an object (the turn sent back
+    must hold one), and the tool refuses it."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        value = None
+    return dict(value) if isinstance(value, dict) else {"unparsed": text}
 
 
 def _joined(blocks: list[dict[str, Any]], kind: str) -> str:
@@ -189,8 +200,6 @@ class _Conversation:
         self._tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in SPECS]
 
     def send(self, messages: Sequence[Mapping[str, Any]]) -> Turn:
-        import json
-
         from reviewer.backends.tools import ToolCall, Turn
 
         completion, blocks = self._backend._send({**self._request, "messages": list(messages), "tools": self._tools})
@@ -203,18 +212,17 @@ class _Conversation:
         return [{"role": "user", "content": content}]
 
 
-def _usage_of(usage: Any, output_tokens: int | None = None) -> Usage:
+def _usage_of(usage: Any) -> Usage:
     """Anthropic counts cache reads apart from input; we count them inside the prompt, as DeepSeek bills them.
 
     The Messages API does not report thinking tokens apart from output tokens, so reasoning_tokens stays 0.
     """
-    if usage is None:
-        return Usage(requests=1)
-    cached = usage.cache_read_input_tokens or 0
-    written = usage.cache_creation_input_tokens or 0
+    usage = mapping(usage)
+    cached = count(usage.get("cache_read_input_tokens"))
+    written = count(usage.get("cache_creation_input_tokens"))
     return Usage(
         requests=1,
-        prompt_tokens=(usage.input_tokens or 0) + cached + written,
+        prompt_tokens=count(usage.get("input_tokens")) + cached + written,
         cached_prompt_tokens=cached,
-        completion_tokens=output_tokens if output_tokens is not None else (usage.output_tokens or 0),
+        completion_tokens=count(usage.get("output_tokens")),
     )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import SdkClient, first_nonblank, sdk_failures
+from reviewer.backends.server_json import count, events, first, mapping, payload, sequence, string
 from reviewer.config import BackendConfig
-from reviewer.errors import BackendError, ConfigError
+from reviewer.errors import ConfigError
 from reviewer.vocabulary import Message, Usage
 
 if TYPE_CHECKING:
@@ -97,31 +96,31 @@ class OpenAICompatible:
             if self.streams:
                 options = {"stream": True, "stream_options": {"include_usage": True}}
                 with client.chat.completions.with_streaming_response.create(**request, **options) as response:
-                    return self._from_events(_events(response.iter_lines(), self.config))
+                    return self._from_events(events(response.iter_lines(), self.config))
             with client.chat.completions.with_streaming_response.create(**request) as response:
-                return self._from_answer(_payload(response.text(), self.config))
+                return self._from_answer(payload(response.text(), self.config))
 
     def _from_answer(self, body: Mapping[str, Any]) -> tuple[Completion, tuple[ToolCall, ...]]:
         from reviewer.backends.tools import ToolCall
 
-        choice = _first(body.get("choices"))
-        message = _mapping(choice.get("message"))
-        text, inline = _split_thinking(_text(message.get("content")))
+        choice = first(body.get("choices"))
+        message = mapping(choice.get("message"))
+        text, inline = _split_thinking(string(message.get("content")))
         calls = tuple(
-            ToolCall(_text(call.get("id")), _text(function.get("name")), _text(function.get("arguments")))
-            for call in map(_mapping, _sequence(message.get("tool_calls")))
-            for function in (_mapping(call.get("function")),)
+            ToolCall(string(call.get("id")), string(function.get("name")), string(function.get("arguments")))
+            for call in map(mapping, sequence(message.get("tool_calls")))
+            for function in (mapping(call.get("function")),)
         )
         completion = Completion(
             text=text,
             reasoning=_reasoning_of(message) + inline,
             usage=_usage_of(body.get("usage")),
-            model=_text(body.get("model")) or self.config.model,
-            finish_reason=_text(choice.get("finish_reason")) or None,
+            model=string(body.get("model")) or self.config.model,
+            finish_reason=string(choice.get("finish_reason")) or None,
         )
         return completion, calls
 
-    def _from_events(self, events: Iterable[Mapping[str, Any]]) -> tuple[Completion, tuple[ToolCall, ...]]:
+    def _from_events(self, stream: Iterable[Mapping[str, Any]]) -> tuple[Completion, tuple[ToolCall, ...]]:
         from reviewer.backends.tools import ToolCall
 
         text: list[str] = []
@@ -130,22 +129,22 @@ class OpenAICompatible:
         usage = Usage(requests=1)
         model = self.config.model
         finish = None
-        for chunk in events:
-            model = _text(chunk.get("model")) or model
+        for chunk in stream:
+            model = string(chunk.get("model")) or model
             if chunk.get("usage"):
                 usage = _usage_of(chunk["usage"])
-            for choice in map(_mapping, _sequence(chunk.get("choices"))):
-                delta = _mapping(choice.get("delta"))
-                text.append(_text(delta.get("content")))
+            for choice in map(mapping, sequence(chunk.get("choices"))):
+                delta = mapping(choice.get("delta"))
+                text.append(string(delta.get("content")))
                 reasoning.append(_reasoning_of(delta))
-                for piece in map(_mapping, _sequence(delta.get("tool_calls"))):
+                for piece in map(mapping, sequence(delta.get("tool_calls"))):
                     index = piece.get("index")
                     call = calls.setdefault(index if isinstance(index, int) else 0, ["", "", ""])
-                    call[0] = _text(piece.get("id")) or call[0]
-                    function = _mapping(piece.get("function"))
-                    call[1] = _text(function.get("name")) or call[1]
-                    call[2] += _text(function.get("arguments"))
-                finish = _text(choice.get("finish_reason")) or finish
+                    call[0] = string(piece.get("id")) or call[0]
+                    function = mapping(piece.get("function"))
+                    call[1] = string(function.get("name")) or call[1]
+                    call[2] += string(function.get("arguments"))
+                finish = string(choice.get("finish_reason")) or finish
         answer, inline = _split_thinking("".join(text))
         found = tuple(ToolCall(*calls[i]) for i in sorted(calls))
         return Completion(answer, "".join(reasoning) + inline, usage, model, finish), found
@@ -208,61 +207,15 @@ def _reasoning_of(message: Mapping[str, Any]) -> str:
 
 
 def _usage_of(usage: Any) -> Usage:
-    usage = _mapping(usage)
+    usage = mapping(usage)
     cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek's; OpenAI's is in prompt_tokens_details
     if not isinstance(cached, int):
-        cached = _mapping(usage.get("prompt_tokens_details")).get("cached_tokens")
-    reasoning = _mapping(usage.get("completion_tokens_details")).get("reasoning_tokens")
+        cached = mapping(usage.get("prompt_tokens_details")).get("cached_tokens")
+    reasoning = mapping(usage.get("completion_tokens_details")).get("reasoning_tokens")
     return Usage(
         requests=1,
-        prompt_tokens=_count(usage.get("prompt_tokens")),
-        cached_prompt_tokens=_count(cached),
-        completion_tokens=_count(usage.get("completion_tokens")),
-        reasoning_tokens=_count(reasoning),
+        prompt_tokens=count(usage.get("prompt_tokens")),
+        cached_prompt_tokens=count(cached),
+        completion_tokens=count(usage.get("completion_tokens")),
+        reasoning_tokens=count(reasoning),
     )
-
-
-def _events(lines: Iterable[str], config: BackendConfig) -> Iterator[Mapping[str, Any]]:
-    """The JSON payloads of a server-sent event stream, until `[DONE]`; an error event is a BackendError."""
-    data: list[str] = []
-    for line in itertools.chain(lines, [""]):
-        if line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-        elif not line and data:  # a blank line ends an event; other fields (event:, id:, comments) say nothing here
-            payload, data = "\n".join(data), []
-            if payload == "[DONE]":
-                return
-            event = _payload(payload, config)
-            if event.get("error"):
-                detail = _mapping(event["error"]).get("message") or event["error"]
-                raise BackendError(f"backend {config.name!r}: {config.shown_url} failed mid-answer: {str(detail)[:300]}", backend=config.name)
-            yield event
-
-
-def _payload(text: str, config: BackendConfig) -> Mapping[str, Any]:
-    try:
-        body = json.loads(text)
-    except ValueError:
-        raise BackendError(f"backend {config.name!r}: {config.shown_url} sent something that is not JSON: {text[:200]!r}", backend=config.name) from None
-    return _mapping(body)
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _sequence(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, list) else ()
-
-
-def _first(value: Any) -> Mapping[str, Any]:
-    items = _sequence(value)
-    return _mapping(items[0]) if items else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
