@@ -105,7 +105,7 @@ def plan_answer(
         "code_context": around.text,
         "diff": render_files(files),
         "left_out": left_out,
-        "path": conversation.path or "",
+        "path": _name(conversation.path, diff) if conversation.path else "",
         "line": conversation.line or 0,
         "side": conversation.side,
         "description": redact(conversation.description),
@@ -131,7 +131,7 @@ def _shown(conversation: Conversation, diff: Diff, config: Config) -> tuple[list
         file = diff.file(conversation.path)
         names, why_not = routing.candidates(config, "chat", conversation.path, *([file.old_path] if file and file.old_path else []))
         if not names:
-            raise ConfigError(f"no backend of the chat route may see {redact(conversation.path)}: {why_not}")
+            raise ConfigError(f"no backend of the chat route may see {_name(conversation.path, diff)}: {why_not}")
         chunks = plan_chunks([_around(file, conversation)], config.review.max_chunk_tokens) if file is not None else ()
         return (list(chunks[0].files) if chunks else []), names, 0
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
@@ -145,6 +145,12 @@ def _shown(conversation: Conversation, diff: Diff, config: Config) -> tuple[list
     chunks = plan_chunks(largest.files, config.review.max_chunk_tokens)
     files = list(chunks[0].files) if chunks else []
     return files, largest.backends, len(diff.files) - len({f.path for f in files})
+
+
+def _name(path: str, diff: Diff) -> str:
+    """The thread's file as shown: the (redacted) diff's name for it, or the path redacted (a thread on a file since left out)."""
+    file = diff.file(path)
+    return file.name if file is not None else redact(path)
 
 
 def _around(file: FileDiff, conversation: Conversation) -> FileDiff:

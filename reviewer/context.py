@@ -72,6 +72,7 @@ _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 @dataclass(frozen=True)
 class Excerpt:
     path: str
+    name: str  # as shown: redacted (a name can hold a secret)
     start: int
     end: int
     why: str  # "function `load`", "whole file", "definition of `parse`", "call of `load`"
@@ -98,7 +99,7 @@ def code_contexts(chunks: Sequence[Chunk], tree: SourceTree | None, budget: int,
     # A request the bound cuts shows the code around its hunks only: on a change that large, that fills it
     # (definitions and call sites were 2% of the context of the benchmark's large range, and most of its time).
     wanted = [_Wanted(c.files, share, lookups=share >= budget) for c, share in zip(chunks, shares, strict=True)]
-    return _Run(tree).contexts(wanted, call_sites)
+    return _Run(tree, [f for c in chunks for f in c.files]).contexts(wanted, call_sites)
 
 
 def code_context(
@@ -110,7 +111,8 @@ def code_context(
     """
     if budget <= 0:
         return CodeContext()
-    return _Run(tree).contexts([_Wanted(tuple(files), budget, tuple(focus))], call_sites)[0]
+    files = tuple(files)
+    return _Run(tree, files).contexts([_Wanted(files, budget, tuple(focus))], call_sites)[0]
 
 
 def budgets(budget: int, diff_tokens: Sequence[int]) -> list[int]:
@@ -125,7 +127,7 @@ def budgets(budget: int, diff_tokens: Sequence[int]) -> list[int]:
 
 def render_excerpt(excerpt: Excerpt) -> str:
     """`--- path: why (lines a-b)`, then each line as `  NNNN | text`; a range the diff shows as one `⋮` line."""
-    out = [f"--- {quoted(excerpt.path)}: {excerpt.why} (lines {excerpt.start}-{excerpt.end})"]
+    out = [f"--- {quoted(excerpt.name)}: {excerpt.why} (lines {excerpt.start}-{excerpt.end})"]
     number = excerpt.start
     spans = sorted(excerpt.hidden)
     while number <= excerpt.end:
@@ -206,8 +208,10 @@ class _Names:
 class _Run:
     """One change's context: its files read and parsed once, its names looked up in one search."""
 
-    def __init__(self, tree: SourceTree) -> None:
+    def __init__(self, tree: SourceTree, files: Iterable[FileDiff]) -> None:
         self.tree = tree
+        # Excerpts are headed by the name shown: a changed file's from its (redacted) diff, any other's scanned once.
+        self.names = {f.path: f.name for f in files}
         self.lines = lru_cache(maxsize=FILES_KEPT)(tree.lines)
         self.outline = lru_cache(maxsize=FILES_KEPT)(self._outline)
         self.redacted = lru_cache(maxsize=FILES_KEPT)(self._redacted)
@@ -341,7 +345,14 @@ class _Run:
         text = self.redacted(span.path)
         start, end = span.start, min(span.end, len(text))
         inside = tuple((max(a, start), min(b, end)) for a, b in span.hidden if a <= end and b >= start)
-        return Excerpt(span.path, start, end, span.why, text[start - 1 : end], inside)
+        return Excerpt(span.path, self._name(span.path), start, end, span.why, text[start - 1 : end], inside)
+
+    def _name(self, path: str) -> str:
+        if path not in self.names:
+            from reviewer.redact import redact
+
+            self.names[path] = redact(path)
+        return self.names[path]
 
 
 def _around_hunks(file: FileDiff, parsed: Outline, scopes: list[Scope | None]) -> list[_Span]:

@@ -77,9 +77,19 @@ def _case_run(saved: Mapping[str, Any], cases: Mapping[str, Case], where: str) -
             why = "its golden comments changed since the run was saved: run the eval again without --replay to judge them"
             return _with_error(run, why)
     return CaseRun(
-        run.name, score(findings, case.expected, case.changed_lines, matches or ()), findings, run.prompt_tokens, run.cost_usd,
+        run.name, score(_on_real_paths(findings, case), case.expected, case.changed_lines, matches or ()), findings, run.prompt_tokens, run.cost_usd,
         run.seconds, run.errors, run.answered_by, matches if golden else None, golden, run.judge_prompt_tokens, run.judge_cost_usd,
     )
+
+
+def _on_real_paths(findings: tuple[Finding, ...], case: Case) -> tuple[Finding, ...]:
+    """The findings on the files' paths (expected.json's): a run saves each by the name it was shown, redacted."""
+    import dataclasses
+
+    from reviewer.redact import redact_diff
+
+    real = {f.name: f.path for f in redact_diff(case.diff)[0].files}
+    return tuple(dataclasses.replace(f, path=real.get(f.path, f.path)) for f in findings)
 
 
 def _with_error(run: CaseRun, error: str) -> CaseRun:

@@ -71,7 +71,9 @@ _MINIFIED_LINE = 1000  # an added line this long and nearly without spaces looks
 
 @dataclass(frozen=True)
 class Skipped:
-    path: str
+    """A changed file left out, for the reader (and the summary's prompt): never the file's identity."""
+
+    path: str  # as shown: the diff's name for it (`FileDiff.name`, redacted) where the diff was redacted
     reason: str
 
 
@@ -83,7 +85,10 @@ class Selection:
 
 
 def select(diff: Diff, ignore: Iterable[str] = (), *, skip_generated: bool = True) -> Selection:
-    """Split the diff into files to review and files skipped, each with its reason."""
+    """Split the diff into files to review and files skipped, each with its reason.
+
+    Patterns match the files' paths; what is said of a file names it as the (redacted) diff shows it.
+    """
     import pathspec
 
     user_patterns = list(ignore)
@@ -100,12 +105,12 @@ def select(diff: Diff, ignore: Iterable[str] = (), *, skip_generated: bool = Tru
     for f in diff.files:
         reason = SECRET_FILE_REASON if secret_spec.match_file(f.path) else _reason(f, user_specs, default_specs, skip_generated)
         if reason:
-            skipped.append(Skipped(f.path, reason))
+            skipped.append(Skipped(f.name, reason))
             continue
         kept.append(f)
         looks = _looks_machine_written(f) if skip_generated else None
         if looks:
-            notes.append(f"{f.path}: {looks}; reviewed anyway (only path patterns skip a file)")
+            notes.append(f"{f.name}: {looks}; reviewed anyway (only path patterns skip a file)")
     return Selection(tuple(kept), tuple(skipped), tuple(notes))
 
 
@@ -131,9 +136,9 @@ def _reason(
         return "deleted file"
     if not f.hunks:
         if f.status is FileStatus.RENAMED:
-            return f"renamed from {f.old_path} without changes"
+            return f"renamed from {f.old_name} without changes"
         if f.status is FileStatus.COPIED:
-            return f"copied from {f.old_path} without changes"
+            return f"copied from {f.old_name} without changes"
         if f.status is FileStatus.MODE_CHANGED:
             return f"mode change only ({f.old_mode} → {f.new_mode})"
         return "no changed lines"

@@ -136,6 +136,7 @@ def run(
     budget: Budget | None = None,  # an eval suite holds one cost limit across its cases
 ) -> Run:
     from reviewer.filters import Skipped
+    from reviewer.redact import redact
     from reviewer.review import BackendPool, Budget, run_review
     from reviewer.verify import verify
 
@@ -164,8 +165,8 @@ def run(
         incremental=change.whole is not None,
     )
     review = verify(review, planned, change.whole or change.diff, setup.templates, pool, budget, tree=code_tree(change))
-    if change.notes:
-        review = dataclasses.replace(review, notes=review.notes + change.notes)
+    if change.notes:  # the source's words can name a file, and a name can hold a secret: masked as the review was
+        review = dataclasses.replace(review, notes=review.notes + tuple(redact(n, planned.known) for n in change.notes))
     return Run(planned, review)
 
 

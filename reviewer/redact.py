@@ -513,6 +513,8 @@ def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
     names = [name for file in diff.files for name in (file.path, file.old_path or "")]
     scanned = find_each([*hunks_text, *names])
     found, found_in_names = iter(scanned[: len(hunks_text)]), iter(scanned[len(hunks_text) :])
+    # A value found in the lines (a password only its context marks) is masked in a name too, as redact_review does.
+    known = {s.value: s.placeholder for secrets in scanned[: len(hunks_text)] for s in secrets if s.value}
     files: list[FileDiff] = []
     exposed: list[Exposed] = []
     for file in diff.files:
@@ -530,15 +532,15 @@ def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
         new_name = file.status in (FileStatus.ADDED, FileStatus.RENAMED, FileStatus.COPIED)
         exposed += [Exposed(file.path, None, secret, new_name) for secret in in_path]
         exposed += [Exposed(file.path, None, secret) for secret in in_old_path]
-        files.append(
-            replace(
-                file,
-                hunks=tuple(hunks),
-                shown_path=apply(file.path, in_path) if in_path else None,
-                shown_old_path=apply(file.old_path, in_old_path) if in_old_path and file.old_path else None,
-            )
-        )
+        shown_path, shown_old_path = _shown_name(file.path, in_path, known), _shown_name(file.old_path, in_old_path, known)
+        files.append(replace(file, hunks=tuple(hunks), shown_path=shown_path, shown_old_path=shown_old_path))
     return replace(diff, files=tuple(files)), tuple(exposed)
+
+
+def _shown_name(name: str | None, secrets: Sequence[Secret], known: Mapping[str, str]) -> str | None:
+    """`name` as prompts and our output show it, when that differs from the name (a secret in it); else None."""
+    shown = _known_masked(apply(name, secrets), known) if name else name
+    return shown if shown != name else None
 
 
 _HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")

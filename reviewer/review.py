@@ -69,6 +69,11 @@ class Plan:
     source: Diff | None = field(default=None, compare=False, repr=False)
     redacted: Diff | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def known(self) -> dict[str, str]:
+        """The secrets found in the diff, value to placeholder: masked wherever else they show up."""
+        return {e.secret.value: e.secret.placeholder for e in self.secrets if e.secret.value}
+
 
 @dataclass(frozen=True)
 class Answered:
@@ -452,7 +457,6 @@ def _gathered(
         if o.request.task == "review"
     )
     usage = sum((o.usage for o in outcomes), Usage())
-    known = {e.secret.value: e.secret.placeholder for e in plan.secrets if e.secret.value}
     return redact_review(Review(
         findings=findings,
         summary=summary,
@@ -465,7 +469,7 @@ def _gathered(
         incomplete=bool(failed_paths),
         description=description,
         context_tokens=sum(o.context_tokens for o in outcomes),
-    ), known)
+    ), plan.known)
 
 
 def secret_findings(secrets: tuple[Exposed, ...]) -> tuple[Finding, ...]:

@@ -56,7 +56,7 @@ def group(config: Config, task: str, files: Iterable[FileDiff]) -> tuple[list[Ro
     for file in files:
         names, reason = candidates(config, task, file.path, *([file.old_path] if file.old_path else []))
         if not names:
-            skipped.append(Skipped(file.path, reason or "no backend allowed"))
+            skipped.append(Skipped(file.name, reason or "no backend allowed"))
         else:
             groups.setdefault(names, []).append(file)
     return [RouteGroup(names, tuple(fs)) for names, fs in groups.items()], skipped

@@ -1,6 +1,7 @@
-"""Review of the file-name secrets change: reproductions of what still leaks or mismatches.
+"""Review of the file-name secrets change: each channel where a name still went out unmasked, or was scored by it.
 
-The defects are marked xfail(strict): each flips to XPASS (an error) once fixed, so remove the mark with the fix.
+Every path put into a prompt or our text is the name already redacted (`FileDiff.name`, or the path scanned alone),
+never left to the last pass over the whole text, which misses some name-only patterns.
 
 Each test names one channel. A name here is one the tool itself reads as holding a secret (`redact(name) != name`),
 so it masks it in the diff's header; these show where the name still goes out unmasked.
@@ -46,7 +47,6 @@ def two_changed_files(repo: GitRepo) -> None:
     repo.commit("feature")
 
 
-@pytest.mark.xfail(strict=True, reason="context.py:128 heads an excerpt with the real path")
 def test_code_context_headers_name_the_file_by_its_real_path(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     """reviewer/context.py:128 writes `--- {quoted(excerpt.path)}`: the real path, left to the last pass, which misses these."""
     two_changed_files(repo)
@@ -58,7 +58,6 @@ def test_code_context_headers_name_the_file_by_its_real_path(repo: GitRepo, mode
     assert QUOTED_VALUE not in text
 
 
-@pytest.mark.xfail(strict=True, reason="summarize templates render Skipped.path (the real path)")
 def test_the_summary_prompt_lists_a_skipped_file_by_its_real_path(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     """prompts/summarize_user.j2 and review_summarize_user.j2 render `s.path` (filters.select: `FileDiff.path`)."""
     repo.write(ENV_NAME, "def load(path):\n    return open(path).read()\n")
@@ -75,7 +74,6 @@ def test_the_summary_prompt_lists_a_skipped_file_by_its_real_path(repo: GitRepo,
     assert ENV_VALUE not in sent(model_server)  # ... the prompt does not
 
 
-@pytest.mark.xfail(strict=True, reason="filters.py:134 reason holds old_path; plan.py redacts it as text without known")
 def test_a_dry_run_names_the_old_path_of_a_pure_rename(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     """filters.py:134 puts `f.old_path` in the reason; publishers/plan.py redacts it as text (not at a line's start:
     the .env rule does not match), and without the `known` values a real run masks it with."""
@@ -91,7 +89,6 @@ def test_a_dry_run_names_the_old_path_of_a_pure_rename(repo: GitRepo, capsys: py
         assert ENV_VALUE not in out + err
 
 
-@pytest.mark.xfail(strict=True, reason="flow.settings_note lists paths raw; pipeline.run adds Change.notes after redaction")
 def test_a_pr_adding_a_settings_file_with_a_secret_name_names_it_in_the_notes(
     scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,7 +113,6 @@ def write_case(suite: Path, name: str, path: str) -> None:
     (folder / "expected.json").write_text(json.dumps({"must_find": [{"path": path, "lines": [2, 2], "category": "bug"}]}))
 
 
-@pytest.mark.xfail(strict=True, reason="eval scores finding.path (shown) against expected real path")
 def test_eval_cannot_score_a_finding_on_a_file_whose_name_holds_a_secret(
     tmp_path: Path, model_server: ModelServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,7 +217,6 @@ def test_the_verifier_gets_a_finding_on_a_secret_named_file_with_its_diff_and_ne
     assert {(c["path"], c["line"]) for c in gh.visible_comments()} == {(real, 1), ("src/app.py", 6)}
 
 
-@pytest.mark.xfail(strict=True, reason="chat.py:108 renders conversation.path (real)")
 def test_a_question_in_a_thread_on_a_secret_named_file_sends_its_real_path(
     scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -246,7 +241,6 @@ def test_a_question_in_a_thread_on_a_secret_named_file_sends_its_real_path(
     assert ENV_VALUE not in request.text
 
 
-@pytest.mark.xfail(strict=True, reason="learn.py:109 evidence path is the real path")
 def test_learn_json_lists_the_evidence_by_the_files_real_path(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     """commands/learn.py:109 writes `"path": e.path` (the thread's real path, from GitHub); only the pattern is redacted."""
     import re
@@ -275,3 +269,80 @@ def test_learn_json_lists_the_evidence_by_the_files_real_path(scenario: Scenario
     out = capsys.readouterr().out
     assert json.loads(out)["proposals"], out
     assert s.AWS_ACCESS_KEY not in out
+
+
+def test_a_replayed_eval_scores_a_finding_on_a_secret_named_file_by_its_real_path(
+    tmp_path: Path, model_server: ModelServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """eval_saved: a saved run holds the name shown; replaying it maps that name back to the case's file to score it."""
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    path = f"leaked/{s.AWS_ACCESS_KEY}.py"
+    write_case(tmp_path / "suite", "named", path)
+
+    def cite_shown(recorded: Recorded) -> Reply:
+        shown = re.search(r"^--- (leaked/\S+) \(added\)", recorded.text, re.MULTILINE).group(1)  # type: ignore[union-attr]
+        finding = {"path": shown, "line": 2, "severity": "major", "category": "bug", "title": "t", "body": "b"}
+        return Reply(content=json.dumps({"findings": [finding]}))
+
+    model_server.responder = cite_shown
+    assert run(["eval", str(tmp_path / "suite"), "--base-url", model_server.openai_url, "--model", "m", "--format", "json"]) == 0
+    saved = capsys.readouterr().out
+    assert s.AWS_ACCESS_KEY not in saved
+    (tmp_path / "run.json").write_text(saved)
+    assert run(["eval", str(tmp_path / "suite"), "--replay", str(tmp_path / "run.json"), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    [variant] = json.loads(out)["variants"]
+    assert variant["recall"] == 1.0, variant["cases"][0]["missed"]
+    assert s.AWS_ACCESS_KEY not in out
+
+
+def test_an_untracked_file_is_listed_by_its_shown_name_reason_included(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """commands/local.py put the untracked file's path into the reason's sentence (`git add -N PATH`), where the last
+    pass's `.env` rule (anchored at a line's start) does not see it."""
+    repo.write("app.py", "x = 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("app.py", "x = 2\n")
+    repo.commit("feature")
+    repo.write(ENV_NAME, "y = 1\n")  # never added
+    for output_format in ("text", "json"):
+        assert run(["local", "--base", "main", "--dry-run", "--format", output_format]) == 0
+        out, err = capsys.readouterr()
+        assert "untracked" in out
+        assert ENV_VALUE not in out + err
+
+
+def test_a_value_found_in_the_lines_is_masked_in_a_file_name_too() -> None:
+    """redact_diff: a password only its assignment marks as one is masked in a name holding it, as redact_review masks it."""
+    from reviewer.diff import parse_diff
+    from reviewer.redact import redact_diff
+
+    value = "Zq9xLmP4wK"
+    name = f"notes/{value}.md"
+    assert redact(name) == name  # alone, the name holds nothing a pattern finds
+    patch = (
+        f"diff --git a/{name} b/{name}\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/{name}\n"
+        f'@@ -0,0 +1 @@\n+password = "{value}"\n'
+    )
+    [file] = redact_diff(parse_diff(patch))[0].files
+    assert file.path == name
+    assert value not in file.name and "[REDACTED:secret-assignment:" in file.name
+
+
+def test_a_definition_from_a_file_whose_name_holds_a_secret_is_headed_by_the_name_redacted(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """context.py: an excerpt of a file the change does not touch (a definition it newly calls) names it redacted too."""
+    repo.write(ENV_NAME, "def helper_lookup(value):\n    return value * 2\n")
+    repo.write("app.py", "def main():\n    return 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("app.py", "def main():\n    return helper_lookup(1)\n")
+    repo.commit("feature")
+    assert run(["local", "--base", "main", "--base-url", model_server.openai_url, "--model", "m"]) == 0
+    capsys.readouterr()
+    text = sent(model_server)
+    assert "definition of `helper_lookup`" in text
+    assert ENV_VALUE not in text

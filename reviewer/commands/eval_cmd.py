@@ -328,6 +328,8 @@ def _run_case(job: Job, arm: Arm, judge: Judge | None, budget: Budget, env: Mapp
     assert review is not None  # not a dry run
     seconds = time.monotonic() - started
     findings = tuple(p.finding for p in review.findings)
+    # Shown (and saved) by the names the model was shown, redacted; scored on the files' paths, as expected.json gives them.
+    on_real_paths = tuple(dataclasses.replace(p.finding, path=p.path) for p in review.findings)
     verify = review.verify_usage
     run = CaseRun(
         job.case.name, None, findings, review.usage.prompt_tokens, review.cost_usd, seconds, review.errors,
@@ -342,7 +344,7 @@ def _run_case(job: Job, arm: Arm, judge: Judge | None, budget: Budget, env: Mapp
     matches = verdict.matches if verdict else ()
     return dataclasses.replace(
         run,
-        score=score(findings, job.case.expected, job.case.changed_lines, matches or ()),
+        score=score(on_real_paths, job.case.expected, job.case.changed_lines, matches or ()),
         matches=matches if job.case.expected.golden else None,
         judged=tuple(g.comment for g in job.case.expected.golden),
         judge_prompt_tokens=verdict.prompt_tokens if verdict else 0,

@@ -98,6 +98,11 @@ def since_date(value: str | None, days: int, now: datetime) -> datetime:
 
 def render(proposals: Sequence[Proposal], read: Read, output_format: str, written: str | None, next_step: str = "--write adds them to .reviewer/learnings.md") -> str:
     if output_format == "json":
+        from reviewer.redact import redact_each
+
+        # A thread's path is the file's real one (GitHub's): named redacted, as everywhere we write a name. One pass for all.
+        paths = list(dict.fromkeys(e.path for p in proposals for e in p.evidence))
+        shown = dict(zip(paths, redact_each(paths), strict=True))
         document = {
             "pulls": read.pulls,
             "threads": read.threads,
@@ -106,7 +111,7 @@ def render(proposals: Sequence[Proposal], read: Read, output_format: str, writte
             "proposals": [
                 {
                     "id": p.id, "kind": p.kind, "category": p.category, "pattern": p.pattern, "count": len(p.evidence),
-                    "evidence": [{"pull": e.number, "url": e.url, "path": e.path, "title": e.title, "why": e.why} for e in p.evidence],
+                    "evidence": [{"pull": e.number, "url": e.url, "path": shown[e.path], "title": e.title, "why": e.why} for e in p.evidence],
                     "markdown": p.markdown(),
                 }
                 for p in proposals

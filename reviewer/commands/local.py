@@ -55,6 +55,7 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
     from reviewer.pipeline import Change, Setup, run
     from reviewer.prompts import Templates, overrides_from
     from reviewer.publishers import plan as plan_publisher
+    from reviewer.redact import redact_each
     from reviewer.repo_files import WorkingTree
     from reviewer.review import Interrupted, utc_now
 
@@ -64,7 +65,8 @@ def execute(work: LocalWork, config: Config, opts: RunOptions, tasks: tuple[str,
             return 0  # that one line says it all; other formats still print their (empty) document
     files = WorkingTree(work.root)
     # Only tracked files are in the diff; say which new files were left out rather than drop them silently.
-    untracked = tuple(Skipped(p, f"untracked: `git add -N {p}` to review it") for p in work.untracked)
+    # Named redacted (a name can hold a secret): in the sentence of the reason, the last pass would miss some patterns.
+    untracked = tuple(Skipped(n, f"untracked: `git add -N {n}` to review it") for n in redact_each(work.untracked))
     change = Change(work.diff, work.description, skipped=untracked, tree=work.root, tree_exact=work.exact)
     setup = Setup(config, Templates(overrides_from(files)), load_guidelines(config, files))
     try:

@@ -85,13 +85,15 @@ def size_reason(info: PullInfo, settings: GitHubSettings) -> str | None:
 
 def settings_note(diff: Diff, config: Config) -> tuple[str, ...]:
     """A PR that edits the reviewer's own settings is reviewed by the base branch's; the summary says so."""
+    from reviewer.redact import redact_each
     from reviewer.repo_files import settings_paths
 
     changed = [f.path for f in diff.files if f.path in settings_paths(config) or f.path.startswith(".reviewer/")]
     if not changed:
         return ()
+    # Named as everywhere we write a file's name: redacted, each on its own (in a sentence, some patterns would miss it).
     return (
-        f"this pull request changes the reviewer's settings ({', '.join(changed)}); changes to review rules "
+        f"this pull request changes the reviewer's settings ({', '.join(redact_each(changed))}); changes to review rules "
         "take effect after merge: this review followed the base branch's",
     )
 
