@@ -511,8 +511,13 @@ def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
 
     hunks_text = ["\n".join(line.text for line in hunk.lines) for file in diff.files for hunk in file.hunks]
     names = [name for file in diff.files for name in (file.path, file.old_path or "")]
-    scanned = find_each([*hunks_text, *names])
-    found, found_in_names = iter(scanned[: len(hunks_text)]), iter(scanned[len(hunks_text) :])
+    # The text git prints after a hunk's second @@: a line of the old file (the enclosing function's, or any
+    # line without a diff driver), shown to the model in the hunk header; masked, not reported (it is not new).
+    sections = [hunk.section for file in diff.files for hunk in file.hunks]
+    scanned = find_each([*hunks_text, *names, *sections])
+    found = iter(scanned[: len(hunks_text)])
+    found_in_names = iter(scanned[len(hunks_text) : len(hunks_text) + len(names)])
+    found_in_sections = iter(scanned[len(hunks_text) + len(names) :])
     # A value found in the lines (a password only its context marks) is masked in a name too, as redact_review does.
     known = {s.value: s.placeholder for secrets in scanned[: len(hunks_text)] for s in secrets if s.value}
     files: list[FileDiff] = []
@@ -520,7 +525,9 @@ def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
     for file in diff.files:
         hunks = []
         for hunk in file.hunks:
-            secrets = next(found)
+            secrets, in_section = next(found), next(found_in_sections)
+            if in_section:
+                hunk = replace(hunk, section=apply(hunk.section, in_section))
             if not secrets:
                 hunks.append(hunk)
                 continue

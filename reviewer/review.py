@@ -273,20 +273,37 @@ COMBINED_TEMPLATES = "review+summarize"
 def _redacted(text: str, known: Mapping[str, int], redact: Callable[[str], str]) -> str:
     """`text` with every secret masked. The `known` parts of it are redacted already, and fenced between
     marker lines (no secret spans their edges): only the text around them is scanned, not they again."""
-    for part in known:
-        head, found, tail = text.partition(part) if part else ("", "", "")
-        if found:
-            return _redacted(head, known, redact) + part + _redacted(tail, known, redact)
-    return redact(text)
+    parts = _cut(text, known)
+    return "".join(part if is_known else redact(part) for part, is_known in parts)
 
 
 def _tokens(text: str, known: Mapping[str, int], count: Callable[[str], int]) -> int:
     """The tokens of `text`, each `known` part as it was counted (a fenced block starts and ends a line)."""
-    for part, part_tokens in known.items():
-        head, found, tail = text.partition(part) if part else ("", "", "")
-        if found:
-            return _tokens(head, known, count) + part_tokens + _tokens(tail, known, count)
-    return count(text) if text else 0
+    return sum(known[part] if is_known else count(part) for part, is_known in _cut(text, known) if part)
+
+
+def _cut(text: str, known: Mapping[str, int]) -> list[tuple[str, bool]]:
+    """`text` in pieces, each known part cut out once where it stands as whole lines (as a fenced block
+    does): never inside a line, where it would split a secret in the text around it from the last pass."""
+    pieces: list[tuple[str, bool]] = [(text, False)]
+    for part in known:
+        for index, (piece, is_known) in enumerate(pieces):
+            at = -1 if is_known or not part else _as_lines(piece, part)
+            if at >= 0:
+                pieces[index : index + 1] = [(piece[:at], False), (part, True), (piece[at + len(part) :], False)]
+                break
+    return pieces
+
+
+def _as_lines(text: str, part: str) -> int:
+    """Where `part` first occurs in `text` starting a line and ending one (or -1)."""
+    at = text.find(part)
+    while at >= 0:
+        end = at + len(part)
+        if (at == 0 or text[at - 1] == "\n") and (end == len(text) or text[end] == "\n" or part.endswith("\n")):
+            return at
+        at = text.find(part, at + 1)
+    return -1
 
 
 def _listed(files: Sequence[FileDiff], nonce: str, redact: Callable[[str], str]) -> dict[str, int]:

@@ -130,7 +130,7 @@ class SourceTree:
         try:
             done = subprocess.run(
                 # Tracked files only in a repository (`--no-index` where the tree is a copy of tracked files).
-                ["git", "grep", *(() if self._tracked is not None else ("--no-index",)), "-z", "-n", "-I", "-E", "-e", pattern, "--", normal],
+                ["git", "grep", *(() if self._tracked is not None else ("--no-index",)), "--no-color", "-z", "-n", "-I", "-E", "-e", pattern, "--", normal],
                 cwd=self.root,
                 capture_output=True,
                 timeout=GREP_SECONDS,
@@ -163,7 +163,7 @@ class SourceTree:
         left = dict.fromkeys(names, per_word)
         # One alternation, not one `-e` (or `-F`) a name: git runs a search per pattern, 200 times slower here.
         command = [
-            "git", "grep", *(() if self._tracked is not None else ("--no-index",)), "-z", "-n", "-I", "-E", "-w",
+            "git", "grep", *(() if self._tracked is not None else ("--no-index",)), "--no-color", "-z", "-n", "-I", "-E", "-w",
             "-e", "(" + "|".join(names) + ")", "--", ".",
         ]  # fmt: skip
         found: list[tuple[str, int, str]] = []

@@ -58,8 +58,8 @@ class _Vocabulary:
         try:
             return sum(map(known.__getitem__, pieces))
         except KeyError:  # pieces not seen before: rarer and rarer as a run goes on
-            if len(known) >= _CACHE_LIMIT:
-                known.clear()
+            if len(known) >= _CACHE_LIMIT:  # a fresh dict, not clear(): another thread may be summing from this one
+                known = self.known = {}
             for piece in pieces:
                 if piece not in known:
                     known[piece] = self._split(_byte_level(piece))

@@ -178,7 +178,7 @@ def test_one_search_finds_the_definitions_and_call_sites_of_every_name(tmp_path:
     assert "--- use.py: call of `long_function` in function `caller` (lines 2-5)" in context.text
     assert "--- other.py: call of `small` in function `other` (lines 2-5)" in context.text
     assert [line for line in log.read_text().splitlines() if line.startswith("grep")] == [
-        "grep -z -n -I -E -w -e (compute|long_function|scale|small) -- ."
+        "grep --no-color -z -n -I -E -w -e (compute|long_function|scale|small) -- ."
     ]
 
 

@@ -33,7 +33,7 @@ def events(lines: Iterable[str], config: BackendConfig) -> Iterator[Mapping[str,
                 return
             event = payload(text, config)
             if event.get("error") or event.get("type") == "error":  # {"error": {"message": ...}}; Anthropic's has a type too
-                detail = mapping(event["error"]).get("message") or event["error"]
+                detail = mapping(event.get("error")).get("message") or event.get("error") or event.get("message") or "an error event"
                 raise BackendError(f"backend {config.name!r}: {config.shown_url} failed mid-answer: {str(detail)[:300]}", backend=config.name)
             yield event
 
