@@ -3,8 +3,8 @@
 A run imports the `openai` SDK (~0.35 s of CPU) before its first request, and
 reads the vocabulary (~0.06 s) and makes detect-secrets' detectors (~0.1 s)
 before it plans; all are pure CPU and hold the interpreter. Started on a thread before the run reads the pull request (a few
-round trips to GitHub, each a wait) or runs `git diff`, the waits pay for
-them instead.
+round trips to GitHub, each a wait), the waits pay for them instead. Not before
+a local `git diff`: it waits too little, and the thread only slowed the parser.
 """
 
 from __future__ import annotations

@@ -289,11 +289,9 @@ class LocalWork:
 
 
 def local_change(base: str | None, staged: bool, commit_range: str | None) -> LocalWork:
-    from reviewer import read_ahead
     from reviewer.diff import parse_diff
     from reviewer.sources import git as git_source
 
-    read_ahead.start()  # the vocabulary, while git works (the backends are not known yet)
     repo = git_source.open_repo(Path.cwd())
     change = git_source.collect(repo, base=base, staged=staged, commit_range=commit_range)
     exact = not (staged or commit_range)
