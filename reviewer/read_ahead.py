@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 _SDKS = {"openai": "openai", "anthropic": "anthropic"}  # protocol -> the module its backend imports
 
 
-def start(config: Config | None = None) -> threading.Thread:
+def start(config: Config) -> threading.Thread:
     """Read the vocabulary and the secret scanners, and the SDKs that `config`'s review and summary backends speak, on a thread."""
-    names = {n for task in ("review", "summarize") for n in config.routes.for_task(task)} if config else set()
-    protocols = {config.backends[n].protocol for n in names if n in config.backends} if config else set()
+    names = {n for task in ("review", "summarize") for n in config.routes.for_task(task)}
+    protocols = {config.backends[n].protocol for n in names if n in config.backends}
     reading = threading.Thread(target=_read, args=(sorted(_SDKS[p] for p in protocols if p in _SDKS),), name="read-ahead", daemon=True)
     reading.start()
     return reading
