@@ -91,7 +91,7 @@ def _read_one(pattern: re.Pattern[str]) -> Reading:
     try:
         parsed = sre_parse.parse(pattern.pattern, pattern.flags)
         shape = _sequence(parsed.data, parsed.state.flags)
-    except _Unreadable:
+    except Exception:  # noqa: BLE001  # _Unreadable, or a Python whose private parser changed: the plain scan
         return Reading(None, line_local=False)
     return Reading(_best(shape.needs), line_local=not shape.spans_lines)
 
