@@ -1,10 +1,9 @@
-"""Review of the file-name secrets change: each channel where a name still went out unmasked, or was scored by it.
+"""Every channel a file's name goes out by names it redacted, and identity stays the real path.
 
 Every path put into a prompt or our text is the name already redacted (`FileDiff.name`, or the path scanned alone),
-never left to the last pass over the whole text, which misses some name-only patterns.
-
-Each test names one channel. A name here is one the tool itself reads as holding a secret (`redact(name) != name`),
-so it masks it in the diff's header; these show where the name still goes out unmasked.
+never left to the last pass over the whole text, which misses some name-only patterns. An independent review found
+each channel below sending or printing the name unmasked (or eval scoring by it); each test failed before its fix.
+A name here is one the tool itself reads as holding a secret (`redact(name) != name`).
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ def two_changed_files(repo: GitRepo) -> None:
     repo.commit("feature")
 
 
-def test_code_context_headers_name_the_file_by_its_real_path(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_code_context_headers_name_the_file_redacted(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     """reviewer/context.py:128 writes `--- {quoted(excerpt.path)}`: the real path, left to the last pass, which misses these."""
     two_changed_files(repo)
     assert run(["local", "--base", "main", "--base-url", model_server.openai_url, "--model", "m"]) == 0
@@ -58,7 +57,7 @@ def test_code_context_headers_name_the_file_by_its_real_path(repo: GitRepo, mode
     assert QUOTED_VALUE not in text
 
 
-def test_the_summary_prompt_lists_a_skipped_file_by_its_real_path(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_summary_prompt_lists_a_skipped_file_redacted(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     """prompts/summarize_user.j2 and review_summarize_user.j2 render `s.path` (filters.select: `FileDiff.path`)."""
     repo.write(ENV_NAME, "def load(path):\n    return open(path).read()\n")
     repo.write("app.py", "x = 1\n")
@@ -74,7 +73,7 @@ def test_the_summary_prompt_lists_a_skipped_file_by_its_real_path(repo: GitRepo,
     assert ENV_VALUE not in sent(model_server)  # ... the prompt does not
 
 
-def test_a_dry_run_names_the_old_path_of_a_pure_rename(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_dry_run_names_the_old_path_of_a_pure_rename_redacted(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     """filters.py:134 puts `f.old_path` in the reason; publishers/plan.py redacts it as text (not at a line's start:
     the .env rule does not match), and without the `known` values a real run masks it with."""
     repo.write(ENV_NAME, "def load(path):\n    return open(path).read()\n")
@@ -89,7 +88,7 @@ def test_a_dry_run_names_the_old_path_of_a_pure_rename(repo: GitRepo, capsys: py
         assert ENV_VALUE not in out + err
 
 
-def test_a_pr_adding_a_settings_file_with_a_secret_name_names_it_in_the_notes(
+def test_a_pr_adding_a_settings_file_with_a_secret_name_names_it_redacted_in_the_notes(
     scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """github/flow.py settings_note lists `.reviewer/...` paths raw; pipeline.run appends Change.notes after the
@@ -113,7 +112,7 @@ def write_case(suite: Path, name: str, path: str) -> None:
     (folder / "expected.json").write_text(json.dumps({"must_find": [{"path": path, "lines": [2, 2], "category": "bug"}]}))
 
 
-def test_eval_cannot_score_a_finding_on_a_file_whose_name_holds_a_secret(
+def test_eval_scores_a_finding_on_a_file_whose_name_holds_a_secret_by_its_real_path(
     tmp_path: Path, model_server: ModelServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The model cites the name it was shown; eval_cmd.py:330 scores `p.finding` (its path now the redacted name)
@@ -217,23 +216,12 @@ def test_the_verifier_gets_a_finding_on_a_secret_named_file_with_its_diff_and_ne
     assert {(c["path"], c["line"]) for c in gh.visible_comments()} == {(real, 1), ("src/app.py", 6)}
 
 
-def test_a_question_in_a_thread_on_a_secret_named_file_sends_its_real_path(
+def test_a_question_in_a_thread_on_a_secret_named_file_sends_its_name_redacted(
     scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """chat.py:108 renders `"path": conversation.path` (the thread's real path) into chat_user.j2, left to the last pass."""
-    import re
 
-    make_pull(scenario.repo, gh, edit=lambda repo: repo.write(ENV_NAME, "x = 1\ny = 2\n"))
-    review_answer = scenario.model.responder
-    assert review_answer is not None
-
-    def answer(request: Recorded) -> Reply:
-        names = re.findall(r"^--- (DB_PASSWORD=\S+) \(", request.text, re.MULTILINE)
-        scenario.findings = [finding(names[0], 2, "major", "bug", "y unused")] if names else []
-        return review_answer(request)
-
-    scenario.model.responder = answer
-    assert scenario.action("pull_request", scenario.pull_event(1), capsys).code in (0, 1)
+    reviewed_with_a_finding(scenario, gh, capsys, ENV_NAME, r"DB_PASSWORD=\S+", ("major", "bug", "y unused"))
     ours = next(c for c in gh.visible_comments() if c["path"] == ENV_NAME and c["line"] == 2)
     question = gh.human_reply(ours["id"], "Why?", login="alice")
     assert scenario.action("pull_request_review_comment", scenario.review_comment_event(1, question, "MEMBER"), capsys).code == 0
@@ -241,22 +229,11 @@ def test_a_question_in_a_thread_on_a_secret_named_file_sends_its_real_path(
     assert ENV_VALUE not in request.text
 
 
-def test_learn_json_lists_the_evidence_by_the_files_real_path(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_learn_json_lists_the_evidence_by_the_names_redacted(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
     """commands/learn.py:109 writes `"path": e.path` (the thread's real path, from GitHub); only the pattern is redacted."""
-    import re
 
     real = f"leaked/{s.AWS_ACCESS_KEY}.py"
-    make_pull(scenario.repo, gh, edit=lambda repo: repo.write(real, "x = 1\ny = 2\n"))
-    review_answer = scenario.model.responder
-    assert review_answer is not None
-
-    def answer(request: Recorded) -> Reply:
-        names = re.findall(r"^--- (leaked/\S+) \(", request.text, re.MULTILINE)
-        scenario.findings = [finding(names[0], 2, "minor", "style", "Name y better")] if names else []
-        return review_answer(request)
-
-    scenario.model.responder = answer
-    assert scenario.action("pull_request", scenario.pull_event(1), capsys).code == 0
+    reviewed_with_a_finding(scenario, gh, capsys, real, r"leaked/\S+", ("minor", "style", "Name y better"))
     ours = next(c for c in gh.visible_comments() if c["path"] == real and c["line"] == 2)
     gh.react(ours["id"], "-1")
     from datetime import datetime, timedelta, timezone
@@ -346,3 +323,22 @@ def test_a_definition_from_a_file_whose_name_holds_a_secret_is_headed_by_the_nam
     text = sent(model_server)
     assert "definition of `helper_lookup`" in text
     assert ENV_VALUE not in text
+
+
+def reviewed_with_a_finding(
+    scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], path: str, shown: str, what: tuple[str, str, str]
+) -> None:
+    """A pull request adding `path`, reviewed by a model that puts a finding on line 2 of it, citing the name it was shown."""
+    import re
+
+    make_pull(scenario.repo, gh, edit=lambda repo: repo.write(path, "x = 1\ny = 2\n"))
+    review_answer = scenario.model.responder
+    assert review_answer is not None
+
+    def answer(request: Recorded) -> Reply:
+        names = re.findall(rf"^--- ({shown}) \(", request.text, re.MULTILINE)
+        scenario.findings = [finding(names[0], 2, *what)] if names else []
+        return review_answer(request)
+
+    scenario.model.responder = answer
+    assert scenario.action("pull_request", scenario.pull_event(1), capsys).code in (0, 1)
