@@ -260,8 +260,9 @@ def plan_review(
                 # has it scanned and counted with the rest).
                 known = {context["diff"]: chunk.tokens, **names}
                 rendered = templates.messages(COMBINED_TEMPLATES if summarizes else task, context)
-                messages = tuple(Message(m.role, _redacted(m.content, known, scanned)) for m in rendered)
-                prompt = sum(_tokens(m.content, known, counted) for m in messages)
+                sent = [_sent(m.content, known, scanned, counted) for m in rendered]
+                messages = tuple(Message(m.role, text) for m, (text, _) in zip(rendered, sent, strict=True))
+                prompt = sum(message_tokens for _, message_tokens in sent)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
     return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff)
@@ -270,16 +271,17 @@ def plan_review(
 COMBINED_TEMPLATES = "review+summarize"
 
 
-def _redacted(text: str, known: Mapping[str, int], redact: Callable[[str], str]) -> str:
-    """`text` with every secret masked. The `known` parts of it are redacted already, and fenced between
-    marker lines (no secret spans their edges): only the text around them is scanned, not they again."""
-    parts = _cut(text, known)
-    return "".join(part if is_known else redact(part) for part, is_known in parts)
-
-
-def _tokens(text: str, known: Mapping[str, int], count: Callable[[str], int]) -> int:
-    """The tokens of `text`, each `known` part as it was counted (a fenced block starts and ends a line)."""
-    return sum(known[part] if is_known else count(part) for part, is_known in _cut(text, known) if part)
+def _sent(text: str, known: Mapping[str, int], redact: Callable[[str], str], count: Callable[[str], int]) -> tuple[str, int]:
+    """`text` as it is sent, every secret masked, and its tokens. The `known` parts of it are redacted and counted
+    already, and fenced between marker lines (no secret spans their edges): only the text around them is
+    scanned and counted, not they again."""
+    out: list[str] = []
+    total = 0
+    for part, is_known in _cut(text, known):
+        shown = part if is_known else redact(part)
+        out.append(shown)
+        total += known[part] if is_known else count(shown) if shown else 0
+    return "".join(out), total
 
 
 def _cut(text: str, known: Mapping[str, int]) -> list[tuple[str, bool]]:
@@ -308,7 +310,7 @@ def _as_lines(text: str, part: str) -> int:
 
 def _listed(files: Sequence[FileDiff], nonce: str, redact: Callable[[str], str]) -> dict[str, int]:
     """The change's file names as the packaged templates list them (reviewer.diff_text.quoted, one a line, in
-    a fenced block), with their tokens: known to `_redacted` and `_tokens` when nothing in them is a secret."""
+    a fenced block), with their tokens: known to `_sent` when nothing in them is a secret."""
     names = "\n".join(quoted(f.name) for f in files).replace(nonce, "[marker id removed]").strip()
     return {names: tokens.count(names)} if names and redact(names) == names else {}
 

