@@ -32,10 +32,12 @@ import socket
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from tests.loopback import LoopbackServer
 
 TOKEN = "ghs_loopbacktoken"  # an Actions token: posts as the bot, may not ask GET /user
 PAT = "ghp_loopbackpersonal"  # a personal token: posts as its user
@@ -133,8 +135,7 @@ class GitHubServer:
         self._file_cache: dict[tuple[str, str, frozenset[str]], list[dict[str, Any]]] = {}  # git is slow; commits never change
         self._lock = threading.Lock()
         self._stopping = threading.Event()  # ends a fault's delay when the server stops
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(("127.0.0.1", 0), _handler(self))
         # A short poll interval: shutdown() waits up to one interval, and every test stops a server.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 

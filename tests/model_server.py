@@ -21,8 +21,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 
 @dataclass
@@ -139,8 +141,7 @@ class ModelServer:
         self.responder: Responder | None = None  # else called per request
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(("127.0.0.1", 0), _handler(self))
         self._server.handle_error = self._handle_error  # type: ignore[method-assign]
         # A short poll interval: shutdown() waits for one, and every test stops a server.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -175,7 +176,7 @@ class ModelServer:
     def _handle_error(self, request: object, client_address: object) -> None:
         # A client that gave up (a timeout test, a CLI that stops reading after the answer) is expected.
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            ThreadingHTTPServer.handle_error(self._server, request, client_address)  # type: ignore[arg-type]
+            LoopbackServer.handle_error(self._server, request, client_address)  # type: ignore[arg-type]
 
     def _next_reply(self, recorded: Recorded) -> Reply:
         with self._lock:
