@@ -6,7 +6,9 @@ one line on stderr and its exit code, never a traceback.
 
 from __future__ import annotations
 
+import atexit
 import difflib
+import gc
 import importlib
 import logging
 import os
@@ -95,7 +97,29 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    sys.exit(run(argv))
+    """The process: the `reviewer` script and `python -m reviewer.cli` (tests call `run`, in their own process)."""
+    # A large run keeps ~100K objects to its end (the parsed diff, the SDKs' classes), which the collector's default
+    # thresholds walk over and over: ~0.12 s of 1.7 s on a 26K-line change. Its reference cycles are few and small
+    # (peak RSS unchanged), so young objects are collected less often and old ones rarely.
+    gc.set_threshold(10_000, 20, 20)
+    status = 1  # Python's own, should an unexpected exception escape `run`
+    atexit.register(lambda: _leave(status))  # reads `status` at exit: the run's
+    status = run(argv)
+    sys.exit(status)
+
+
+def _leave(status: int) -> NoReturn:
+    """End the process without tearing the interpreter down: freeing ~1,300 modules and the run's objects one by one
+    takes ~0.2 s, and the OS frees them at once. Registered first, this runs after every other exit handler (temporary
+    folders' cleanup, say) and after the interpreter has waited for its threads; logging's, registered when it was
+    imported, is run here."""
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: what Python itself exits with when it cannot flush
+        status = 120
+    os._exit(status)
 
 
 def error(message: str) -> None:

@@ -1,0 +1,69 @@
+"""The process ends without tearing the interpreter down (reviewer.cli.main), and loses nothing by it.
+
+Each case is a process of its own: `main` ends the process it runs in.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from reviewer import __version__
+
+SCRIPT = """
+import atexit, sys
+from reviewer import cli
+real_run = cli.run
+
+def run(argv):
+    atexit.register(print, "exit handler ran")  # registered during the run, as a temporary folder's cleanup is
+    {body}
+
+cli.run = run
+cli.main(sys.argv[1:])
+"""
+
+
+# What is written waits in the buffer until the end, as when PYTHONUNBUFFERED is not set.
+BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def process(body: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", SCRIPT.format(body=body), *args], capture_output=True, text=True, timeout=120, env=BUFFERED)
+
+
+def test_the_status_and_the_output_are_the_runs_and_exit_handlers_still_run() -> None:
+    done = process("return real_run(argv)", "--version")
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [f"reviewer, version {__version__}", "exit handler ran"]
+
+
+def test_a_failing_run_keeps_its_status() -> None:
+    done = process("return real_run(argv)", "local", "--range", "no-such-ref..HEAD")
+    assert done.returncode == 2, done.stderr
+    assert "reviewer: error:" in done.stderr
+    assert done.stdout == "exit handler ran\n"
+
+
+def test_output_still_buffered_at_the_end_is_written_whole() -> None:
+    done = process("sys.stdout.write('x' * 3_000_000); return 1")
+    assert done.returncode == 1
+    assert done.stdout == "x" * 3_000_000 + "exit handler ran\n"
+
+
+def test_an_unexpected_error_ends_with_its_traceback_and_status_1() -> None:
+    done = process("raise RuntimeError('a bug of ours')")
+    assert done.returncode == 1
+    assert "RuntimeError: a bug of ours" in done.stderr
+    assert done.stdout == "exit handler ran\n"
+
+
+def test_output_that_cannot_be_written_ends_with_pythons_status_for_it() -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(body="sys.stdout.write('x' * 100); return 0")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=BUFFERED,
+    )
+    assert reader.stdout is not None
+    reader.stdout.close()  # nothing reads it (`reviewer … | true`): the last flush fails
+    assert reader.wait(timeout=120) == 120
