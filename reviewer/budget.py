@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from reviewer.diff import FileDiff, Hunk, Line
 from reviewer.diff_text import line_tokens, render_file
-from reviewer.tokens import count
+from reviewer.tokens import Count
+from reviewer.tokens import count as count_tokens
 
 
 def estimate_tokens(text: str) -> int:
     """DeepSeek V4 tokens of `text` (reviewer.tokens); fast at any size."""
-    return count(text)
+    return count_tokens(text)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ def plan_chunks(
     *,
     slots: int = 1,
     min_tokens: int = 0,
+    count: Count = count_tokens,
 ) -> tuple[Chunk, ...]:
     """Chunks of the diff of near-equal size, each at most `max_tokens`, in file order.
 
@@ -47,9 +49,9 @@ def plan_chunks(
     Files stay in diff order (by path), so a directory's files share a chunk. A cut falls
     between files where that keeps the chunks within a few percent of an even share, else
     between hunks of a file, or inside a large hunk between lines. Every changed line is in
-    exactly one chunk.
+    exactly one chunk. `count` is reviewer.tokens.count, or one that knows some of its answers already.
     """
-    pieces = [piece for index, file in enumerate(files) for piece in _pieces(index, file)]
+    pieces = [piece for index, file in enumerate(files) for piece in _pieces(index, file, count)]
     total = sum(p.tokens for p in pieces)
     if not total:
         return (Chunk(tuple(files), 0),) if files else ()
@@ -57,7 +59,7 @@ def plan_chunks(
     # With requests in parallel, a hunk larger than a sixteenth of a share is cut into runs of lines, so that
     # a cut can fall within ~3% of where an even split would; runs that land in one chunk are joined again.
     grain = min(max_tokens, max(total // (16 * wanted), 500)) if slots > 1 else max_tokens
-    pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _lines(piece, grain))]
+    pieces = [p for piece in pieces for p in ([piece] if piece.tokens <= grain else _lines(piece, grain, count))]
     return tuple(_chunk(group) for group in _partition(pieces, wanted, max_tokens))
 
 
@@ -69,7 +71,7 @@ class _Piece:
     line_tokens: tuple[int, ...] = ()  # each line's, where the piece is a whole hunk
 
 
-def _pieces(index: int, file: FileDiff) -> list[_Piece]:
+def _pieces(index: int, file: FileDiff, count: Count) -> list[_Piece]:
     """A piece per hunk of `file` (the file whole when it has none), each line counted once.
 
     Lines are counted one by one, so that a hunk can be cut between them by its real sizes: a file's
@@ -87,7 +89,7 @@ def _pieces(index: int, file: FileDiff) -> list[_Piece]:
     return pieces
 
 
-def _lines(piece: _Piece, max_tokens: int) -> list[_Piece]:
+def _lines(piece: _Piece, max_tokens: int, count: Count) -> list[_Piece]:
     """A hunk over `max_tokens` as runs of its lines, each a hunk of its own that fits."""
     file, [hunk] = piece.file, piece.file.hunks
     # The file's title and a hunk header, whose numbers may be a little longer than this hunk's.

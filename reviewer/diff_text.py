@@ -63,7 +63,12 @@ def line_tokens(line: Line, count: Callable[[str], int]) -> int:
     counting the rendered lines on a real diff."""
     number = line.old_no if line.kind == "-" else line.new_no
     digits = len(str(number))
-    return count(" " + line.text[:MAX_LINE_CHARS] + "\n") + (digits < 6) + (digits + 2) // 3 + (line.kind != " ")
+    return count(counted_text(line)) + (digits < 6) + (digits + 2) // 3 + (line.kind != " ")
+
+
+def counted_text(line: Line) -> str:
+    """What `line_tokens` counts of a line: its text, with the space before it and its line end."""
+    return " " + line.text[:MAX_LINE_CHARS] + "\n"
 
 
 def render_files(files: Iterable[FileDiff]) -> str:

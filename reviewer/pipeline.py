@@ -10,7 +10,8 @@ request and returns before any backend is even created.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,17 +102,19 @@ def preload(config: Config, tasks: tuple[str, ...]) -> None:
     backends.preload(config.backend(n).protocol for n in names)
 
 
-def plan(change: Change, setup: Setup, tasks: tuple[str, ...]) -> Plan:
+def plan(change: Change, setup: Setup, tasks: tuple[str, ...], meanwhile: Callable[[], None] | None = None) -> Plan:
     """Every request of the run, built and not sent. The walkthrough is of the whole change.
 
     When the review and the walkthrough are of the same diff they are planned together, so that
-    one request can answer both where one backend serves both tasks.
+    one request can answer both where one backend serves both tasks. `meanwhile` is done while
+    a large diff is read (reviewer.review.reads_aside).
     """
     from reviewer.review import plan_review
 
     def one(diff: Diff, tasks: tuple[str, ...]) -> Plan:
         return plan_review(
-            diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=tasks, tree=code_tree(change)
+            diff, setup.config, setup.templates, description=change.description, guidelines=setup.guidelines, tasks=tasks,
+            tree=code_tree(change), meanwhile=meanwhile,
         )
 
     if change.whole is None:
@@ -135,12 +138,13 @@ def run(
     pool: BackendPool | None = None,  # an eval arm shares one across its cases
     budget: Budget | None = None,  # an eval suite holds one cost limit across its cases
 ) -> Run:
+    from reviewer import read_ahead
     from reviewer.filters import Skipped
     from reviewer.redact import redact
     from reviewer.review import BackendPool, Budget, run_review
     from reviewer.verify import verify
 
-    planned = plan(change, setup, tasks)
+    planned = plan(change, setup, tasks, meanwhile=None if dry_run else functools.partial(read_ahead.read, setup.config))
     if dry_run:
         return Run(planned, None)
     pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff, exact_tree=change.tree_exact)

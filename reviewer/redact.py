@@ -501,46 +501,54 @@ def _by_line(lines: Sequence[str], secrets: Sequence[Secret]) -> tuple[list[str]
     return out, [(i, s) for i, found in sorted(by_line.items()) for s in found]
 
 
-def redact_diff(diff: Diff) -> tuple[Diff, tuple[Exposed, ...]]:
-    """The diff with every line's text redacted (same files, hunks, lines and numbers), and what was found where.
-
-    A file's names can hold a secret too (`leaked/AKIA….txt`): they are scanned in the same pass as the
-    lines, and the redacted ones set as the names prompts and our output show (`FileDiff.name`).
-    """
-    from reviewer.diff import FileStatus
-
+def scan_diff(diff: Diff) -> list[tuple[Secret, ...]]:
+    """The secrets in each of a diff's hunks, then in each file's names, then in each hunk's section: what
+    `redact_diff` masks, found apart (reviewer.forked finds them in a second process)."""
     hunks_text = ["\n".join(line.text for line in hunk.lines) for file in diff.files for hunk in file.hunks]
     names = [name for file in diff.files for name in (file.path, file.old_path or "")]
     # The text git prints after a hunk's second @@: a line of the old file (the enclosing function's, or any
     # line without a diff driver), shown to the model in the hunk header; masked, not reported (it is not new).
     sections = [hunk.section for file in diff.files for hunk in file.hunks]
-    scanned = find_each([*hunks_text, *names, *sections])
-    found = iter(scanned[: len(hunks_text)])
-    found_in_names = iter(scanned[len(hunks_text) : len(hunks_text) + len(names)])
-    found_in_sections = iter(scanned[len(hunks_text) + len(names) :])
+    return find_each([*hunks_text, *names, *sections])
+
+
+def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None) -> tuple[Diff, tuple[Exposed, ...]]:
+    """The diff with every line's text redacted (same files, hunks, lines and numbers), and what was found where.
+
+    A file's names can hold a secret too (`leaked/AKIA….txt`): they are scanned in the same pass as the
+    lines, and the redacted ones set as the names prompts and our output show (`FileDiff.name`).
+    `scanned` is `scan_diff(diff)` where it was run already.
+    """
+    from reviewer.diff import FileStatus
+
+    scanned = scan_diff(diff) if scanned is None else scanned
+    hunk_count, name_count = sum(len(file.hunks) for file in diff.files), 2 * len(diff.files)
+    found = iter(scanned[:hunk_count])
+    found_in_names = iter(scanned[hunk_count : hunk_count + name_count])
+    found_in_sections = iter(scanned[hunk_count + name_count :])
     # A value found in the lines (a password only its context marks) is masked in a name too, as redact_review does.
-    known = {s.value: s.placeholder for secrets in scanned[: len(hunks_text)] for s in secrets if s.value}
+    known = {s.value: s.placeholder for secrets in scanned[:hunk_count] for s in secrets if s.value}
     files: list[FileDiff] = []
     exposed: list[Exposed] = []
     for file in diff.files:
-        hunks = []
+        kept = []
         for hunk in file.hunks:
             secrets, in_section = next(found), next(found_in_sections)
             if in_section:
                 hunk = replace(hunk, section=apply(hunk.section, in_section))
             if not secrets:
-                hunks.append(hunk)
+                kept.append(hunk)
                 continue
             texts, placed = _by_line([line.text for line in hunk.lines], secrets)
             lines = tuple(replace(line, text=text) for line, text in zip(hunk.lines, texts, strict=True))
             exposed += [Exposed(file.path, lines[i], secret) for i, secret in placed]
-            hunks.append(replace(hunk, lines=lines))
+            kept.append(replace(hunk, lines=lines))
         in_path, in_old_path = next(found_in_names), next(found_in_names)
         new_name = file.status in (FileStatus.ADDED, FileStatus.RENAMED, FileStatus.COPIED)
         exposed += [Exposed(file.path, None, secret, new_name) for secret in in_path]
         exposed += [Exposed(file.path, None, secret) for secret in in_old_path]
         shown_path, shown_old_path = _shown_name(file.path, in_path, known), _shown_name(file.old_path, in_old_path, known)
-        files.append(replace(file, hunks=tuple(hunks), shown_path=shown_path, shown_old_path=shown_old_path))
+        files.append(replace(file, hunks=tuple(kept), shown_path=shown_path, shown_old_path=shown_old_path))
     return replace(diff, files=tuple(files)), tuple(exposed)
 
 

@@ -143,12 +143,13 @@ def open_trusted(
     from reviewer.github.pull import GitHubPull
     from reviewer.pipeline import Setup
     from reviewer.prompts import Templates, overrides_from
+    from reviewer.review import reads_aside
 
     preliminary = build_config(opts, None, env=env)  # yours alone: how to talk to GitHub while the base is read
-    if not opts.dry_run:
-        read_ahead.start(preliminary)  # the backends' SDK and the vocabulary, while GitHub answers
     gh = connect(token, api, preliminary.github)
     pull = GitHubPull.open(gh, ref)
+    if not opts.dry_run and not reads_aside(pull.info.changed_lines):
+        read_ahead.start(preliminary)  # the backends' SDK and the vocabulary, while GitHub answers
     files = pull.base_files
     config = build_config(opts, files, repo_trusted=True, repo_config=repo_config, env=env)
     if connection_settings(config.github) != connection_settings(preliminary.github):

@@ -115,7 +115,7 @@ def review_pull(
     """Review the PR (or only what is new since our last review), or say why not."""
     from reviewer.diff import within
     from reviewer.pipeline import Change, needs_tree, preload, run, wants_tree
-    from reviewer.review import Review
+    from reviewer.review import Review, reads_aside
     from reviewer.sources.checkout import optional
     from reviewer.vocabulary import Usage
 
@@ -136,7 +136,7 @@ def review_pull(
     if state and last_head == info.head_sha and not full:
         note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
         return Reviewed(standing=standing(state, None))
-    if not dry_run:
+    if not dry_run and not reads_aside(info.changed_lines):  # else planning does it, beside a second process
         preload(config, tasks)  # while the pull request's files are read
     tree_context: AbstractContextManager[Path | None] = nullcontext(None)
     if needs_tree(config, tasks) and not dry_run:
