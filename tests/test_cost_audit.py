@@ -95,3 +95,27 @@ def test_an_unknown_model_to_compare_is_a_config_error(tmp_path: Path, capsys: p
     config.write_text('[github]\ncompare_models = ["gpt-9"]\n', encoding="utf-8")
     assert run(["config", "check", "--config", str(config)]) == 2
     assert "github.compare_models: no price for 'gpt-9'; known: gpt-5.5, claude-opus-4.7" in capsys.readouterr().err
+
+
+def test_other_json_in_a_folder_is_left_out_and_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "artifacts"
+    runs.mkdir()
+    saved_run(runs, "run.json", Usage(1, 5_000, 0, 500, 100), 0.10, "2026-11-02T08:00:00+00:00")
+    (runs / "package.json").write_text('{"name": "web"}', encoding="utf-8")
+    (runs / "broken.json").write_text("{not json", encoding="utf-8")
+    assert run(["cost", str(runs), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["total"]["runs"] == 1
+    assert "not counted, not saved reviews:" in captured.err
+    assert "broken.json" in captured.err and "package.json" in captured.err
+
+
+def test_a_damaged_saved_review_in_a_folder_stops_the_sum(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "artifacts"
+    runs.mkdir()
+    saved_run(runs, "run.json", Usage(1, 5_000, 0, 500, 100), 0.10, "2026-11-02T08:00:00+00:00")
+    document = json.loads((runs / "run.json").read_text(encoding="utf-8"))
+    document["review"]["usage"]["prompt_tokens"] = -5  # a saved review, damaged: its cost cannot be left out unsaid
+    (runs / "damaged.json").write_text(json.dumps(document), encoding="utf-8")
+    assert run(["cost", str(runs)]) == 2
+    assert "damaged saved review" in capsys.readouterr().err

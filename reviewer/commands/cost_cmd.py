@@ -16,6 +16,8 @@ from typing import Any
 import click
 
 from reviewer.backends.base import Usage
+from reviewer.diff import display_path
+from reviewer.safe_text import printable
 
 
 @dataclass
@@ -35,16 +37,26 @@ def cost(paths: tuple[Path, ...], output_format: str) -> int:
     Each month shows runs, requests, tokens and cost, and what the same tokens would have
     cost on other models at their list prices (a dated table).
     """
-    from reviewer.github.saved import load
+    from reviewer.github.saved import NotSaved, load
     from reviewer.pricing import OTHER_MODELS, OTHERS_AS_OF, compare
 
     months: dict[str, Month] = {}
-    for path in _files(paths):
-        review = load(path).review
+    others: list[Path] = []
+    for path, named in _files(paths):
+        try:
+            review = load(path).review
+        except NotSaved:
+            if named:  # a file you named must be one; a folder may hold other JSON (a package.json)
+                raise
+            others.append(path)
+            continue
         month = months.setdefault(_month_of(path), Month(_month_of(path)))
         month.runs += 1
         month.usage += review.usage
         month.cost_usd += review.cost_usd
+    if others:
+        listed = ", ".join(printable(display_path(str(p)), newlines=False) for p in others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        click.echo(f"reviewer: not counted, not saved reviews: {listed}", err=True)
     rows = [months[key] for key in sorted(months)]
     total = Month("total", sum(m.runs for m in rows), sum((m.usage for m in rows), Usage()), sum(m.cost_usd for m in rows))
     models = tuple(OTHER_MODELS)
@@ -67,10 +79,11 @@ def cost(paths: tuple[Path, ...], output_format: str) -> int:
     return 0
 
 
-def _files(paths: Iterable[Path]) -> list[Path]:
-    found: list[Path] = []
+def _files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
+    """Each file to read, and whether it was named (rather than found in a folder named)."""
+    found: list[tuple[Path, bool]] = []
     for path in paths:
-        found += sorted(path.rglob("*.json")) if path.is_dir() else [path]
+        found += [(p, False) for p in sorted(path.rglob("*.json"))] if path.is_dir() else [(path, True)]
     return found
 
 

@@ -56,6 +56,10 @@ def save(pr_review: PullReview, path: Path) -> None:
         raise ConfigError(f"--output {path}: cannot write it ({exc.strerror})") from None
 
 
+class NotSaved(ConfigError):
+    """A file that is no saved review at all (not JSON, or JSON of another kind), as against a damaged one."""
+
+
 def load(path: Path) -> PullReview:
     """The saved review, every field checked: the file may come from an untrusted job."""
     try:
@@ -63,9 +67,9 @@ def load(path: Path) -> PullReview:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
     except ValueError as exc:
-        raise ConfigError(f"{path}: not JSON ({exc})") from None
+        raise NotSaved(f"{path}: not JSON ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ConfigError(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
+        raise NotSaved(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
     try:
         return _from_document(document)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
