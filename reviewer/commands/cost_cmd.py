@@ -41,21 +41,22 @@ def cost(paths: tuple[Path, ...], output_format: str) -> int:
     from reviewer.pricing import OTHER_MODELS, OTHERS_AS_OF, compare
 
     months: dict[str, Month] = {}
-    others: list[Path] = []
+    not_saved: list[Path] = []
     for path, named in _files(paths):
         try:
             review = load(path).review
         except NotSaved:
             if named:  # a file you named must be one; a folder may hold other JSON (a package.json)
                 raise
-            others.append(path)
+            not_saved.append(path)
             continue
         month = months.setdefault(_month_of(path), Month(_month_of(path)))
         month.runs += 1
         month.usage += review.usage
         month.cost_usd += review.cost_usd
-    if others:
-        listed = ", ".join(printable(display_path(str(p)), newlines=False) for p in others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    if not_saved:
+        listed = ", ".join(printable(display_path(str(p)), newlines=False) for p in not_saved[:5])
+        listed += f" and {len(not_saved) - 5} more" if len(not_saved) > 5 else ""
         click.echo(f"reviewer: not counted, not saved reviews: {listed}", err=True)
     rows = [months[key] for key in sorted(months)]
     total = Month("total", sum(m.runs for m in rows), sum((m.usage for m in rows), Usage()), sum(m.cost_usd for m in rows))
