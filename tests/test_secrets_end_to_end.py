@@ -90,6 +90,11 @@ def test_a_change_of_only_a_secret_file_is_still_reported(repo: GitRepo, model_s
     assert [(f["path"], f["title"]) for f in result["findings"]] == [(".env", "Secret committed: Stripe key")]
     assert code == 1
 
+    assert run(local(model_server, "--dry-run")) == 0
+    plan = capsys.readouterr().out  # no table of no requests: what is skipped, and the total
+    assert plan.splitlines()[-1].startswith("dry run: 0 requests, ~0 prompt tokens"), plan
+    assert "prompt tokens  context  est. cost" not in plan
+
 
 def quoting_answer(request: Recorded) -> Reply:
     """A model that repeats secrets verbatim (it could have seen them elsewhere: the repository, a tool)."""

@@ -38,7 +38,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str, *, ve
         context = sum(r["context_tokens"] for r in rows)
         document = {"dry_run": True, "requests": rows, "skipped": skipped, "context_tokens": context, "estimated_cost_usd": round(total, 6)}
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    out = ["#  task       backend → fallbacks       prompt tokens  context  est. cost  files"]
+    out = ["#  task       backend → fallbacks       prompt tokens  context  est. cost  files"] if rows else []
     for index, row in enumerate(rows, 1):
         files = ", ".join(row["paths"])
         out.append(
@@ -55,7 +55,8 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str, *, ve
             ]
             for message in row["messages"]:
                 out += [f"--- {message['role']} ---", message["content"].rstrip()]
-    out.append("")
+    if rows:
+        out.append("")
     for s in skipped:
         out.append(f"skipped {s['path']}: {s['reason']}")
     out.append(
