@@ -53,7 +53,17 @@ SHORT_HELP: dict[str, str] = {
 }
 
 
+class _OutputClosed(Exception):
+    """Our output's reader went away (`reviewer … | head`): click would end with 1, which here means findings."""
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _OutputClosed from exc
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *(name for name in COMMANDS if " " not in name)})
 
@@ -114,11 +124,12 @@ def _leave(status: int) -> NoReturn:
     folders' cleanup, say) and after the interpreter has waited for its threads; logging's, registered when it was
     imported, is run here."""
     logging.shutdown()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: what Python itself exits with when it cannot flush
-        status = 120
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: started with that descriptor closed (`reviewer … >&-`)
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe: what Python itself exits with when it cannot flush
+            status = 120
     os._exit(status)
 
 
@@ -156,7 +167,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except KeyboardInterrupt:
         _interrupted()
-    except BrokenPipeError:
+    except (BrokenPipeError, _OutputClosed):
         # Output piped into `head` and closed early: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -164,7 +175,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _interrupted() -> NoReturn:
-    click.echo("reviewer: interrupted; requests in flight were abandoned: nothing more is billed once their connections close", err=True)
+    click.echo("reviewer: interrupted; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
     sys.stdout.flush()
     # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
     os._exit(130)

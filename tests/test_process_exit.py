@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from reviewer import __version__
 
@@ -67,3 +68,19 @@ def test_output_that_cannot_be_written_ends_with_pythons_status_for_it() -> None
     assert reader.stdout is not None
     reader.stdout.close()  # nothing reads it (`reviewer … | true`): the last flush fails
     assert reader.wait(timeout=120) == 120
+
+
+def test_started_with_no_output_at_all_it_ends_quietly() -> None:
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m reviewer.cli --version >&-'], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_reader_that_goes_away_before_any_output_is_not_a_finding(tmp_path: Path) -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "reviewer.cli", "config", "show"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**BUFFERED, "HOME": str(tmp_path)},
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # `reviewer … | true`: exit 1 would read as "findings at or above --fail-on"
+    assert reader.wait(timeout=120) == 0
+    assert reader.stderr.read() == ""
