@@ -11,13 +11,17 @@ this process when its result is asked for, with the same result:
   Windows has no fork;
 - with one CPU to run on;
 - with another thread running: the child would hold a copy of whatever lock or
-  half-imported module that thread held at the fork.
+  half-imported module that thread held at the fork;
+- with SIGCHLD ignored (a parent process may set it, and exec keeps it): the
+  system reaps the child as it ends, so its status is lost and its pid may be
+  another process's by the time it is signalled.
 
 A child that fails, or dies, has its work done here instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -41,7 +45,7 @@ def start(work: Callable[[], T]) -> Pending[T]:
 
     Use it as a context manager: leaving it ends a child whose result was not taken.
     """
-    if not possible() or threading.active_count() > 1:
+    if not possible() or threading.active_count() > 1 or signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
         return Pending(work)
     reading, writing = os.pipe()
     gc.freeze()  # the collector would otherwise touch, and so copy, every page the two processes share
@@ -87,10 +91,11 @@ class Pending(Generic[T]):
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        if self._pipe is not None:  # the result was not taken (an error on our side): the child is not needed
+        if self._pipe is not None:
             os.close(self._pipe)
             self._pipe = None
-            if self._pid is not None:
+        if self._pid is not None:  # the result was not taken, or waiting for it was interrupted: the child is not needed
+            with contextlib.suppress(ProcessLookupError):  # reaped by the system already (SIGCHLD ignored)
                 os.kill(self._pid, signal.SIGKILL)
         self._reap()
 
@@ -98,7 +103,10 @@ class Pending(Generic[T]):
         if self._pid is None:
             return None
         pid, self._pid = self._pid, None
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # SIGCHLD ignored (a parent process may set it; exec keeps it): its status is lost
+            return None
         return status
 
 

@@ -144,3 +144,40 @@ def test_a_large_diff_read_aside_is_planned_exactly_as_one_read_here(repo: GitRe
     assert len(plan["secrets"]) == 2  # the line, and the file's name
     assert any(path == "vendor/lib.js" for path, _ in plan["skipped"])
     assert len(plan["requests"]) >= 2  # large enough to be cut, so the counts decided where
+
+
+@needs_two_cpus
+def test_with_sigchld_ignored_the_result_still_comes_back() -> None:
+    # A parent process (a supervisor, a CI agent) may ignore SIGCHLD, which exec keeps: the system then reaps
+    # every child at once, and waiting for one fails with ECHILD. The run must not end in a traceback.
+    out = python(
+        "import os, signal; from reviewer import forked\n"
+        "signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+        "with forked.start(lambda: 42) as pending:\n"
+        "    print(pending.result())\n"
+        "try:\n"
+        "    with forked.start(lambda: 42) as pending:\n"
+        "        raise KeyError('an error on our side')\n"
+        "except KeyError:\n"
+        "    print('KeyError')\n"  # the block's own error, not one from ending the child
+    )
+    assert out == ["42", "KeyError"]
+
+
+@needs_two_cpus
+def test_an_interrupt_while_the_result_is_awaited_ends_the_child_at_once() -> None:
+    # Ctrl-C reaches the child too, which ends at once; an interrupt of this process alone (`kill -INT PID`, a
+    # supervisor) must end the child as well, not wait for its work. Here a timer's, which the child does not share.
+    out = python(
+        "import signal, time; from reviewer import forked\n"
+        "def interrupt(*_): raise KeyboardInterrupt\n"
+        "signal.signal(signal.SIGALRM, interrupt)\n"
+        "start = time.monotonic()\n"
+        "try:\n"
+        "    with forked.start(lambda: time.sleep(30)) as pending:\n"
+        "        signal.setitimer(signal.ITIMER_REAL, 0.5)\n"
+        "        pending.result()\n"
+        "except KeyboardInterrupt:\n"
+        "    print(pending.forked, time.monotonic() - start < 10)\n"
+    )
+    assert out == ["True", "True"]
