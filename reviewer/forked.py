@@ -49,17 +49,20 @@ def start(work: Callable[[], T]) -> Pending[T]:
         return Pending(work)
     reading, writing = os.pipe()
     gc.freeze()  # the collector would otherwise touch, and so copy, every page the two processes share
+    # Ctrl-C held until the child has its own handling: before, it would unwind our stack in the child.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         pid = os.fork()
     except OSError:
-        gc.unfreeze()
-        os.close(reading)
-        os.close(writing)
-        return Pending(work)
+        pid = -1
     if pid == 0:
-        _child(work, reading, writing)
+        _child(work, reading, writing, mask)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     gc.unfreeze()
     os.close(writing)
+    if pid < 0:
+        os.close(reading)
+        return Pending(work)
     return Pending(work, pid, reading)
 
 
@@ -110,11 +113,12 @@ class Pending(Generic[T]):
         return status
 
 
-def _child(work: Callable[[], object], reading: int, writing: int) -> NoReturn:
+def _child(work: Callable[[], object], reading: int, writing: int, mask: set[int | signal.Signals]) -> NoReturn:
     """Compute, send the result, and end without running anything of the parent's (exit handlers, buffered output)."""
     status = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports; the child just ends
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         gc.disable()  # it lives a fraction of a second
         os.close(reading)
         data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)

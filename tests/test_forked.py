@@ -114,7 +114,8 @@ def plan(aside: bool):
     }
 
 aside, here = plan(True), plan(False)
-print(json.dumps({"same": aside == here, "meanwhile": done, "plan": aside}))
+large = review.reads_aside(sum(f.added + f.removed for f in diff.files))
+print(json.dumps({"same": aside == here, "meanwhile": done, "large": large, "plan": aside}))
 """
 
 
@@ -122,11 +123,11 @@ print(json.dumps({"same": aside == here, "meanwhile": done, "plan": aside}))
 def test_a_large_diff_read_aside_is_planned_exactly_as_one_read_here(repo: GitRepo) -> None:
     import json
 
-    repo.write("src/keep.py", "".join(f"value_{i} = {i}\n" for i in range(1500)))
+    repo.write("src/keep.py", "".join(f"value_{i} = {i}\n" for i in range(3000)))
     repo.write("vendor/lib.js", "".join(f"var v{i} = {i};\n" for i in range(800)))
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feature")
-    lines = [f"value_{i} = {i * 7}  # changed\n" for i in range(1500)]
+    lines = [f"value_{i} = {i * 7}  # changed\n" for i in range(3000)]
     lines[700] = 'AWS_KEY = "AKIAIOSFODNN7EXAMPLF"\n'  # a secret on a line: masked, and its line counted anew
     repo.write("src/keep.py", "".join(lines))
     repo.write("vendor/lib.js", "".join(f"var v{i} = {i + 1};\n" for i in range(800)))  # ignored: not counted aside
@@ -135,6 +136,7 @@ def test_a_large_diff_read_aside_is_planned_exactly_as_one_read_here(repo: GitRe
 
     result = json.loads(subprocess.run([sys.executable, "-c", PLAN], cwd=repo.root, capture_output=True, text=True, check=True).stdout)
 
+    assert result["large"], "the change is too small to be read aside: make it larger"
     assert result["same"], "the plan differs when the diff is read in a second process"
     assert result["meanwhile"] == [True, False]  # done beside the read, in both
     plan = result["plan"]

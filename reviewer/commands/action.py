@@ -62,7 +62,7 @@ def action() -> int:
     ref = PullRef(gha.repository(env), decision.number)
     with github_errors():
         # The workflow's checkout holds the PR's code: settings come from the base branch, through the API.
-        pull, setup = open_trusted(token, api_url(env), ref, opts, env, repo_config)
+        pull, setup = open_trusted(token, api_url(env), ref, opts, env, repo_config, plans=decision.task != "chat")
         outcome = _act(pull, setup, decision, opts, env, gha.checkout(env))
     gha.write_outputs(env, _outputs(outcome))
     return outcome.exit_code

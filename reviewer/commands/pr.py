@@ -132,11 +132,14 @@ def open_pr(url: str | None, repo: str | None, number: int | None, token: str | 
 
 
 def open_trusted(
-    token: str | None, api: str, ref: PullRef, opts: RunOptions, env: Mapping[str, str], repo_config: str = CONFIG_FILE
+    token: str | None, api: str, ref: PullRef, opts: RunOptions, env: Mapping[str, str], repo_config: str = CONFIG_FILE,
+    *, plans: bool = True,
 ) -> tuple[GitHubPull, Setup]:
     """The pull request, and how to review it: the settings of its base branch, never its head's.
 
     A file named by --config (or the Action's absolute `config` input) is the user's choice and read as given.
+    `plans`: the run reviews or summarizes the change (not only answers a comment), and so can read ahead
+    beside a second process when the change is large.
     """
     from reviewer import read_ahead
     from reviewer.github.api import connect, connection_settings
@@ -148,7 +151,7 @@ def open_trusted(
     preliminary = build_config(opts, None, env=env)  # yours alone: how to talk to GitHub while the base is read
     gh = connect(token, api, preliminary.github)
     pull = GitHubPull.open(gh, ref)
-    if not opts.dry_run and not reads_aside(pull.info.changed_lines):
+    if not opts.dry_run and not (plans and reads_aside(pull.info.changed_lines)):
         read_ahead.start(preliminary)  # the backends' SDK and the vocabulary, while GitHub answers
     files = pull.base_files
     config = build_config(opts, files, repo_trusted=True, repo_config=repo_config, env=env)
