@@ -70,3 +70,27 @@ def test_ctrl_c_reports_what_was_answered_and_exits_130_at_once(repo: GitRepo, m
     assert "error: interrupted before it was answered (not reviewed: b.py)" in out
     assert "1 request abandoned; nothing more is billed once their connections close" in out
     assert "reviewer: interrupted" in err
+
+
+def test_ctrl_c_leaves_no_copy_of_the_tree_the_tools_read(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("a.py", "".join(f"alpha_value_{i} = compute_alpha({i})\n" for i in range(20)))
+    repo.commit("change")
+    config = tmp_path / "tools.toml"
+    config.write_text("[review]\ntools = true\n", encoding="utf-8")
+    model_server.responder = lambda request: Reply(delay=60)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TMPDIR": str(temporary)}
+    command = [sys.executable, "-m", "reviewer.cli", "local", "--base", "main", "--config", str(config), "--base-url", model_server.openai_url, "--model", "m"]
+    process = subprocess.Popen(command, cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not model_server.posts() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(temporary.glob("reviewer-tools-*")), "the tools' copy of the tree is there while the request is in flight"
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert list(temporary.glob("reviewer-tools-*")) == []
