@@ -259,6 +259,8 @@ def main() -> None:
     parser.add_argument("--package", default="pytest==7.4.4,pytest==8.2.0", help="two releases: NAME==OLD,NAME==NEW")
     parser.add_argument("--separate", action="store_true", help="also run the GitHub flow with review and summary as separate requests")
     parser.add_argument("--context", action="store_true", help="with code context around the hunks ([review] context_tokens as configured)")
+    parser.add_argument("--github-latency", type=float, default=0.0, metavar="SECONDS",
+                        help="every GitHub request waits this long, as a real API's round trip does (default: none)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -298,6 +300,7 @@ def main() -> None:
         head = subprocess.run(["git", "rev-parse", "feature"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
         for combine in (True, False) if options.separate else (True,):
             with GitHubServer(repo, prefix="/api/v3") as gh:
+                gh.latency = options.github_latency
                 gh.add_pull(1, base, head)
                 gh_env = {**env, "GITHUB_API_URL": gh.api, "GITHUB_TOKEN": TOKEN}
                 saved = work / "saved.json"

@@ -94,14 +94,6 @@ def needs_tree(config: Config, tasks: tuple[str, ...]) -> bool:
     return any(config.backend(n).protocol in AGENT_PROTOCOLS for n in names)
 
 
-def preload(config: Config, tasks: tuple[str, ...]) -> None:
-    """Start importing the SDKs the run will send with, so that it happens while git or GitHub is read."""
-    from reviewer import backends
-
-    names = {n for task in tasks for n in config.routes.for_task(task)}
-    backends.preload(config.backend(n).protocol for n in names)
-
-
 def plan(change: Change, setup: Setup, tasks: tuple[str, ...], meanwhile: Callable[[], None] | None = None) -> Plan:
     """Every request of the run, built and not sent. The walkthrough is of the whole change.
 

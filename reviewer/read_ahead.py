@@ -6,9 +6,10 @@ before it plans; all are pure CPU and hold the interpreter. Started on a thread 
 round trips to GitHub, each a wait), the waits pay for them instead. Not before
 a local `git diff`: it waits too little, and the thread only slowed the parser.
 
-A large change is better served by `read`, with no thread: planning reads its
-diff in a second process and does this beside it (reviewer.review.reads_aside),
-which a thread still running would prevent (reviewer.forked).
+A large change's plan reads its diff in a second process (reviewer.review.reads_aside)
+and imports the SDKs beside it (`read`): on the GitHub flow the thread then reads
+only the vocabulary and the scanners, which the second process needs, and the plan
+waits for it before forking (`finish`): no thread may run at a fork (reviewer.forked).
 """
 
 from __future__ import annotations
@@ -21,25 +22,36 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reviewer.config import Config
 
-_SDKS = {"openai": "openai", "anthropic": "anthropic"}  # protocol -> the module its backend imports
+_TASKS = ("review", "summarize")
+_STARTED: list[threading.Thread] = []
 
 
-def start(config: Config) -> threading.Thread:
-    """Read the vocabulary and the secret scanners, and the SDKs that `config`'s review and summary backends speak, on a thread."""
-    reading = threading.Thread(target=_read, args=(_modules(config),), name="read-ahead", daemon=True)
+def start(config: Config, *, tasks: tuple[str, ...] = _TASKS, sdks: bool = True) -> threading.Thread:
+    """Read the vocabulary and the secret scanners, and the SDKs that `config`'s backends for `tasks` speak
+    (unless not `sdks`: a large change's plan imports them beside its second process), on a thread."""
+    reading = threading.Thread(target=_read, args=(_modules(config, tasks) if sdks else [],), name="read-ahead", daemon=True)
     reading.start()
+    _STARTED.append(reading)
     return reading
+
+
+def finish() -> None:
+    """Wait for what was started to be read: before a fork (reviewer.forked), which no thread may be running at."""
+    while _STARTED:
+        _STARTED.pop().join()
 
 
 def read(config: Config) -> None:
     """The same, here and now: while a second process reads a large diff (reviewer.review.reads_aside)."""
-    _read(_modules(config))
+    _read(_modules(config, _TASKS))
 
 
-def _modules(config: Config) -> list[str]:
-    names = {n for task in ("review", "summarize") for n in config.routes.for_task(task)}
+def _modules(config: Config, tasks: tuple[str, ...]) -> list[str]:
+    from reviewer.backends import SDKS
+
+    names = {n for task in tasks for n in config.routes.for_task(task)}
     protocols = {config.backends[n].protocol for n in names if n in config.backends}
-    return sorted(_SDKS[p] for p in protocols if p in _SDKS)
+    return sorted(SDKS[p] for p in protocols if p in SDKS)
 
 
 def _read(modules: Iterable[str]) -> None:

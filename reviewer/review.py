@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer import backends as backend_registry
-from reviewer import forked, pricing, routing, tokens
+from reviewer import forked, pricing, read_ahead, routing, tokens
 from reviewer.backends.base import Backend, effort_gap
 from reviewer.budget import expected_output_tokens, plan_chunks
 from reviewer.config import BackendConfig, Config
@@ -222,6 +222,7 @@ def plan_review(
     source = diff
     count: Count = tokens.count
     if meanwhile and reads_aside(sum(file.added + file.removed for file in diff.files)):
+        read_ahead.finish()  # what it reads the child needs too, and no thread may run at the fork
         with forked.start(functools.partial(_read_diff, diff, config)) as reading:
             meanwhile()
             read = reading.result()

@@ -128,6 +128,7 @@ class GitHubServer:
         self.comment_body_limit = BODY_LIMIT  # GitHub counts differently from us: review comments over this are refused
         self.faults: list[Fault] = []
         self.tree_limit = 100_000  # entries of a recursive tree listing before it is truncated (GitHub: 100,000 or 7 MB)
+        self.latency = 0.0  # seconds every request waits before it is answered (benchmarks: a real API's round trip)
         self.refuse_lines: set[tuple[str, int]] = set()  # GitHub sees these differently from our parse: 422
         self.requests: list[Recorded] = []
         self.actor: dict[str, Any] = BOT  # who the current request's token is (requests are served one at a time)
@@ -366,6 +367,7 @@ def _handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
             self._handle("PUT")
 
         def _handle(self, method: str) -> None:
+            gh._stopping.wait(gh.latency)
             parsed = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""

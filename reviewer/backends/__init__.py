@@ -7,8 +7,7 @@ Modules are imported only when a backend of their protocol is used, so that
 from __future__ import annotations
 
 import importlib
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from reviewer.backends.base import Backend
@@ -23,18 +22,8 @@ REGISTRY: dict[str, str] = {
 }
 
 
-# The SDK each HTTP protocol sends with: importing it is most of a run's own time (openai ~0.4 s).
+# The SDK each HTTP protocol sends with: importing it is most of a run's own time (openai ~0.35 s; reviewer.read_ahead).
 SDKS: dict[str, str] = {"openai": "openai", "anthropic": "anthropic"}
-
-
-def preload(protocols: Iterable[str]) -> None:
-    """Import the SDKs of `protocols` in a thread, while the run waits on git or GitHub.
-
-    A request that needs one before it is in waits for it (the import lock), no longer.
-    """
-    names = sorted({SDKS[p] for p in protocols if p in SDKS})
-    if names:
-        threading.Thread(target=lambda: [importlib.import_module(n) for n in names], name="preload-sdk", daemon=True).start()
 
 
 def create(

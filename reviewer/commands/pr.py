@@ -151,8 +151,8 @@ def open_trusted(
     preliminary = build_config(opts, None, env=env)  # yours alone: how to talk to GitHub while the base is read
     gh = connect(token, api, preliminary.github)
     pull = GitHubPull.open(gh, ref)
-    if not opts.dry_run and not (plans and reads_aside(pull.info.changed_lines)):
-        read_ahead.start(preliminary)  # the backends' SDK and the vocabulary, while GitHub answers
+    if not opts.dry_run:  # the vocabulary and the backends' SDK (a large change's plan imports it), while GitHub answers
+        read_ahead.start(preliminary, sdks=not (plans and reads_aside(pull.info.changed_lines)))
     files = pull.base_files
     config = build_config(opts, files, repo_trusted=True, repo_config=repo_config, env=env)
     if connection_settings(config.github) != connection_settings(preliminary.github):

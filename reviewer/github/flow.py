@@ -113,8 +113,9 @@ def review_pull(
     progress: Progress | None = None,
 ) -> Reviewed:
     """Review the PR (or only what is new since our last review), or say why not."""
+    from reviewer import read_ahead
     from reviewer.diff import within
-    from reviewer.pipeline import Change, needs_tree, preload, run, wants_tree
+    from reviewer.pipeline import Change, needs_tree, run, wants_tree
     from reviewer.review import Review, reads_aside
     from reviewer.sources.checkout import optional
     from reviewer.vocabulary import Usage
@@ -136,8 +137,8 @@ def review_pull(
     if state and last_head == info.head_sha and not full:
         note(f"reviewer: {info.head_sha[:7]} was reviewed already; nothing new to review (--full reviews it again)")
         return Reviewed(standing=standing(state, None))
-    if not dry_run and not reads_aside(info.changed_lines):  # else planning does it, beside a second process
-        preload(config, tasks)  # while the pull request's files are read
+    if not dry_run and not reads_aside(info.changed_lines):  # else planning imports them, beside a second process
+        read_ahead.start(config, tasks=tasks)  # the SDKs of the base branch's settings, while the files are read
     tree_context: AbstractContextManager[Path | None] = nullcontext(None)
     if needs_tree(config, tasks) and not dry_run:
         tree_context = tree_source(pull.head())
