@@ -58,3 +58,25 @@ def test_pr_with_stderr_gone_mid_run_is_not_exit_0(scenario: Scenario, gh: GitHu
     command = ["pr", "--repo", gh.repo, "--number", "1", "--base-url", scenario.model.openai_url, "--model", "m", "--config", str(scenario.config)]
     code = with_stderr_gone(command, scenario.repo.root, env, tmp_path / "out.txt")
     assert code != 0 or gh.submitted_reviews(), f"exit {code}, {len(scenario.review_requests())} review request(s) sent, nothing posted"
+
+
+@pytest.mark.xfail(strict=True, reason="defect (hostile review 2): findings at or above --fail-on, stdout's reader gone: exit 0")
+def test_findings_with_stdout_gone_are_not_exit_0(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+    # `reviewer local --fail-on major | head -1` with pipefail: the gate must still fail on the finding it found.
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.write("a.py", "".join(f"alpha_value_{i} = compute_alpha({i})\n" for i in range(20)))
+    repo.commit("change")
+    blocking = {"path": "a.py", "line": 1, "severity": "critical", "category": "bug", "title": "a blocking bug", "body": "b"}
+    model_server.responder = lambda request: Reply(content=json.dumps({"findings": [blocking]}))
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "reviewer.cli", "local", "--range", "HEAD~1..HEAD", "--base-url", model_server.openai_url, "--model", "m"],
+            cwd=repo.root, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=writing, stderr=subprocess.PIPE, text=True, timeout=120,
+        )
+    finally:
+        os.close(writing)
+    assert model_server.posts(), done.stderr  # the review was done, and found a critical bug
+    assert done.returncode != 0
