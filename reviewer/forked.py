@@ -57,13 +57,17 @@ def start(work: Callable[[], T]) -> Pending[T]:
         pid = -1
     if pid == 0:
         _child(work, reading, writing, mask)
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     gc.unfreeze()
     os.close(writing)
     if pid < 0:
         os.close(reading)
-        return Pending(work)
-    return Pending(work, pid, reading)
+    pending: Pending[T] = Pending(work) if pid < 0 else Pending(work, pid, reading)
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C held over the fork is raised here
+    except BaseException:
+        pending.__exit__(None, None, None)  # before the caller holds the child: it is ended here, or it runs on
+        raise
+    return pending
 
 
 class Pending(Generic[T]):

@@ -183,3 +183,28 @@ def test_an_interrupt_while_the_result_is_awaited_ends_the_child_at_once() -> No
         "    print(pending.forked, time.monotonic() - start < 10)\n"
     )
     assert out == ["True", "True"]
+
+
+@needs_two_cpus
+def test_a_ctrl_c_held_over_the_fork_ends_the_child_too() -> None:
+    # Ctrl-C while the fork is under way is held, and raised in the parent as it lets SIGINT through again: before
+    # `start` returns, so no `with` holds the child yet. The child started; it must not run on, unreaped.
+    out = python(
+        "import os, signal, time; from reviewer import forked\n"
+        "real_fork = os.fork\n"
+        "def fork():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # pressed now: held until the fork is done\n"
+        "    return real_fork()\n"
+        "os.fork = fork\n"
+        "try:\n"
+        "    with forked.start(lambda: time.sleep(30)) as pending:\n"
+        "        pending.result()\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+        "try:\n"
+        "    left = 'child-left' if os.waitpid(-1, os.WNOHANG)[0] == 0 else 'child-ended-unreaped'\n"
+        "except ChildProcessError:\n"
+        "    left = 'no-child'\n"
+        "print(left, signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))\n"
+    )
+    assert out == ["no-child", "False"]
