@@ -119,3 +119,21 @@ def test_a_damaged_saved_review_in_a_folder_stops_the_sum(tmp_path: Path, capsys
     (runs / "damaged.json").write_text(json.dumps(document), encoding="utf-8")
     assert run(["cost", str(runs)]) == 2
     assert "damaged saved review" in capsys.readouterr().err
+
+
+def test_a_saved_time_out_of_range_is_no_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A saved file can come from an untrusted job: a time that parses but cannot be put in UTC falls back as a bad one does.
+    saved_run(tmp_path, "far.json", Usage(1, 5_000, 0, 500, 100), 0.10, "9999-12-31T23:59:59-01:00")
+    assert run(["cost", str(tmp_path / "far.json"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["runs"] == 1
+
+
+def test_a_folder_entry_that_is_no_file_is_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "artifacts"
+    runs.mkdir()
+    saved_run(runs, "run.json", Usage(1, 5_000, 0, 500, 100), 0.10, "2026-11-02T08:00:00+00:00")
+    (runs / "schemas.json").mkdir()  # a folder whose name ends in .json
+    (runs / "gone.json").symlink_to(tmp_path / "nowhere.json")  # a link to nothing
+    assert run(["cost", str(runs), "--format", "json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["total"]["runs"] == 1
+

@@ -84,7 +84,8 @@ def _files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
     """Each file to read, and whether it was named (rather than found in a folder named)."""
     found: list[tuple[Path, bool]] = []
     for path in paths:
-        found += [(p, False) for p in sorted(path.rglob("*.json"))] if path.is_dir() else [(path, True)]
+        # In a folder, files only: a folder named `schemas.json`, or a link to nothing, is no run and not worth a stop.
+        found += [(p, False) for p in sorted(path.rglob("*.json")) if p.is_file()] if path.is_dir() else [(path, True)]
     return found
 
 
@@ -92,11 +93,11 @@ def _month_of(path: Path) -> str:
     """When the run was saved (the file says so; an older file, by its modification time), as YYYY-MM in UTC."""
     try:
         saved_at = json.loads(path.read_text(encoding="utf-8")).get("saved_at")
-        when = datetime.fromisoformat(saved_at) if isinstance(saved_at, str) else None
-    except ValueError:
+        when = datetime.fromisoformat(saved_at).astimezone(timezone.utc) if isinstance(saved_at, str) else None
+    except (ValueError, OverflowError):  # the file may come from an untrusted job: year 9999 at UTC-1 is past datetime's range
         when = None
     when = when or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m")
+    return when.strftime("%Y-%m")
 
 
 def _as_dict(month: Month, models: tuple[str, ...]) -> dict[str, Any]:
