@@ -51,10 +51,14 @@ def start(work: Callable[[], T]) -> Pending[T]:
     gc.freeze()  # the collector would otherwise touch, and so copy, every page the two processes share
     # Ctrl-C held until the child has its own handling: before, it would unwind our stack in the child.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    pid = -1
     try:
         pid = os.fork()
     except OSError:
-        pid = -1
+        pass
+    finally:
+        if pid != 0:  # here, whatever happened: Ctrl-C must work again (the child restores it itself)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     if pid == 0:
         _child(work, reading, writing, mask)
     gc.unfreeze()

@@ -199,6 +199,15 @@ def test_dry_run_text(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None
     assert "=== request 1/1 · review · deepseek-pro (deepseek-v4-pro, effort high)" in out and "--- system ---" in out
 
 
+@pytest.mark.parametrize("output_format", ["sarif", "markdown", "github"])
+def test_a_dry_run_in_a_review_format_is_refused_not_printed_as_text(repo: GitRepo, output_format: str, capsys: pytest.CaptureFixture[str]) -> None:
+    feature_branch(repo)
+    assert run(["local", "--dry-run", "--format", output_format]) == 2  # a SARIF upload would have got a text table
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"--dry-run prints its plan as text or json, not {output_format}" in captured.err
+
+
 def test_large_change_is_split_into_parallel_requests(repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]) -> None:
     repo.write("seed.txt", "x\n")
     repo.commit("base")

@@ -168,7 +168,7 @@ def _run_reviewer(steps: list[dict[str, Any]], context: dict[str, str], monkeypa
 
 
 def test_the_fork_examples_run_as_written_with_only_the_permissions_they_declare(
-    scenario: Scenario, gh: GitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scenario: Scenario, gh: GitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The endpoint comes from the base branch's settings: no secret, no variable needed in the fork's run.
     scenario.repo.write(
@@ -206,6 +206,21 @@ def test_the_fork_examples_run_as_written_with_only_the_permissions_they_declare
     assert len(gh.submitted_reviews()) == 1 and len(summaries(gh)) == 1
     assert not [r for r in gh.requests if "/commits/" in r.path]  # the review's commit is named by its SHA, not downloaded
     assert len(scenario.model.posts()) == model_calls
+    # The analyze run made again (a re-run, a head reviewed already) saves nothing, and says so; the publish
+    # job then finds no artifact and posts nothing, green.
+    again = tmp_path / "again"
+    again.mkdir()
+    monkeypatch.chdir(again)
+    permissions, steps = _steps(ROOT / ".github/examples/review-fork-analyze.yml")
+    assert _run_reviewer(steps, {"github.token": TOKEN, "github.event.pull_request.number": "1"}, monkeypatch) == 0
+    assert not (again / "review.json").exists()
+    assert "nothing saved to review.json: there is no review to post" in capsys.readouterr().err
+    [upload] = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert upload["with"]["if-no-files-found"] == "ignore"
+    _, steps = _steps(ROOT / ".github/examples/review-fork-publish.yml")
+    [download] = [s for s in steps if str(s.get("uses", "")).startswith("actions/download-artifact@")]
+    assert download["continue-on-error"] is True
+    assert all(s["if"] == f"steps.{download['id']}.outcome == 'success'" for s in steps if s is not download)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for example in ("review-fork-analyze.yml", "review-fork-publish.yml"):  # the README shows the files as they are
         assert (ROOT / ".github/examples" / example).read_text(encoding="utf-8") in readme

@@ -107,6 +107,8 @@ def review_options(formats: tuple[str, ...] = ("text", "json", "markdown"), omit
         def wrapper(**kwargs: Any) -> Any:
             fields = RunOptions.__dataclass_fields__
             opts = RunOptions(**{k: kwargs.pop(k) for k in list(kwargs) if k in fields})
+            if opts.dry_run and opts.output_format not in ("text", "json"):  # a plan is no review: no SARIF, no comment
+                raise click.UsageError(f"--dry-run prints its plan as text or json, not {opts.output_format}")
             return func(opts=opts, **kwargs)
 
         return functools.update_wrapper(wrapper, func)  # type: ignore[return-value]

@@ -174,16 +174,20 @@ def local_tree(checkout: Path | None, clone: Path | None, env: Mapping[str, str]
 
 def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOptions, env: Mapping[str, str], *, post: bool, output: Path | None) -> PrOutcome:
     """Print a dry run's plan; save, post or print a review; the exit code from its findings."""
+    from reviewer.diff import display_path
     from reviewer.github.flow import Undelivered, deliver
     from reviewer.github.saved import save
     from reviewer.publishers import plan as plan_publisher
     from reviewer.review import utc_now
+    from reviewer.safe_text import printable
 
     if reviewed.plan is not None:
         click.echo(plan_publisher.render(reviewed.plan, config, utc_now(), opts.output_format, verbose=opts.verbose), nl=False)
         return PrOutcome(0)
     pr_review: PullReview | None = reviewed.pr_review
     if pr_review is None:
+        if output:  # why was said above (a draft, nothing new); a workflow uploading the file finds none
+            note(f"reviewer: nothing saved to {printable(display_path(str(output)), newlines=False)}: there is no review to post")
         # Nothing new to review: the gate still reflects our comments that stand.
         return PrOutcome(exit_code(list(reviewed.standing), config.review.fail_on, False))
     url, undelivered = "", ""
