@@ -56,9 +56,9 @@ def start(work: Callable[[], T]) -> Pending[T]:
         pid = os.fork()
     except OSError:
         pass
-    finally:
-        if pid != 0:  # here, whatever happened: Ctrl-C must work again (the child restores it itself)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    except BaseException:  # whatever else the fork does: Ctrl-C must work again
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if pid == 0:
         _child(work, reading, writing, mask)
     gc.unfreeze()
