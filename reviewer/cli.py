@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, TextIO
 
 import click
 
@@ -53,17 +53,7 @@ SHORT_HELP: dict[str, str] = {
 }
 
 
-class _OutputClosed(Exception):
-    """Our output's reader went away (`reviewer … | head`): click would end with 1, which here means findings."""
-
-
 class LazyGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except BrokenPipeError as exc:
-            raise _OutputClosed from exc
-
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *(name for name in COMMANDS if " " not in name)})
 
@@ -113,10 +103,40 @@ def main(argv: Sequence[str] | None = None) -> None:
     # thresholds walk over and over: ~0.12 s of 1.7 s on a 26K-line change. Its reference cycles are few and small
     # (peak RSS unchanged), so young objects are collected less often and old ones rarely.
     gc.set_threshold(10_000, 20, 20)
+    sys.stdout, sys.stderr = (_Unread(stream) if stream is not None else None for stream in (sys.stdout, sys.stderr))
     status = 1  # Python's own, should an unexpected exception escape `run`
     atexit.register(lambda: _leave(status))  # reads `status` at exit: the run's
     status = run(argv)
     sys.exit(status)
+
+
+class _Unread:
+    """A standard stream whose reader may go away (`reviewer … | head`, `2>&1 | head -3`): from then on what is
+    written is dropped, not an error. The run goes on to its end and exits with the status of what it found and did:
+    a broken pipe stopping it midway would exit with a status that says nothing of the review (click's 1: "findings")."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        # What is still buffered would fail again at each flush, and at exit: it goes nowhere instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _leave(status: int) -> NoReturn:
@@ -168,16 +188,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except KeyboardInterrupt:
         _interrupted()
-    except (BrokenPipeError, _OutputClosed):
-        # Output piped into `head` and closed early: not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     return int(result or 0)
 
 
 def _interrupted() -> NoReturn:
     click.echo("reviewer: interrupted; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
     sys.stdout.flush()
+    if "reviewer.scratch" in sys.modules:  # copies of the checkout that threads still waiting on a model made
+        sys.modules["reviewer.scratch"].remove_all()
     # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
     os._exit(130)
 

@@ -133,7 +133,7 @@ def run(
     from reviewer import read_ahead
     from reviewer.filters import Skipped
     from reviewer.redact import redact
-    from reviewer.review import BackendPool, Budget, Interrupted, run_review
+    from reviewer.review import BackendPool, Budget, run_review
     from reviewer.verify import verify
 
     planned = plan(change, setup, tasks, meanwhile=None if dry_run else functools.partial(read_ahead.read, setup.config))
@@ -156,15 +156,11 @@ def run(
         progress(f"sending {len(planned.requests)} request(s) for {files} file(s); thinking can take minutes")
     # With nothing to send (only a .env changed) the review still reports the secrets committed. Findings are
     # placed once, against the whole change (a PR's diff as GitHub has it): that is what gets posted.
-    try:
-        review = run_review(
-            planned, change.whole or change.diff, pool, description=change.description, on_progress=progress, budget=budget,
-            incremental=change.whole is not None,
-        )
-        review = verify(review, planned, change.whole or change.diff, setup.templates, pool, budget, tree=code_tree(change))
-    except Interrupted:
-        pool.close()
-        raise
+    review = run_review(
+        planned, change.whole or change.diff, pool, description=change.description, on_progress=progress, budget=budget,
+        incremental=change.whole is not None,
+    )
+    review = verify(review, planned, change.whole or change.diff, setup.templates, pool, budget, tree=code_tree(change))
     if change.notes:  # the source's words can name a file, and a name can hold a secret: masked as the review was
         review = dataclasses.replace(review, notes=review.notes + tuple(redact(n, planned.known) for n in change.notes))
     return Run(planned, review)

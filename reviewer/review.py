@@ -138,13 +138,6 @@ class BackendPool:
         self._trees: list[Any] = []  # the temporary copies the tools read, removed with the pool
         self._lock = threading.Lock()
 
-    def close(self) -> None:
-        """Remove the temporary copies the tools read now: an interrupted run ends (exit 130) before the collector would."""
-        with self._lock:
-            trees, self._trees = self._trees, []
-        for holder in trees:
-            holder.cleanup()
-
     def preflight(self, requests: tuple[Request, ...]) -> None:
         """Fail before anything is sent when some request has no backend that can even be set up (no key...)."""
         for request in requests:
@@ -168,8 +161,7 @@ class BackendPool:
     def tools(self, name: str) -> ToolBox | None:
         """Read-only tools for backend `name`, when `[review] tools` is on and there is a tree; over a copy of it without
         what a routing rule withholds from that backend (as an agent backend gets)."""
-        import tempfile
-
+        from reviewer import scratch
         from reviewer.backends.agent_cli import review_tree
         from reviewer.backends.tools import ToolBox
         from reviewer.source_tree import SourceTree
@@ -179,7 +171,7 @@ class BackendPool:
             return None
         with self._lock:
             if name not in self._toolboxes:
-                holder = tempfile.TemporaryDirectory(prefix="reviewer-tools-")
+                holder = scratch.folder("reviewer-tools-")
                 self._trees.append(holder)
                 tree = review_tree(self._workdir, Path(holder.name), routing.withheld(self.config, name, self._diff))
                 self._toolboxes[name] = ToolBox(SourceTree(tree), settings.tool_rounds, settings.tool_tokens)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from reviewer import __version__
 
 SCRIPT = """
@@ -60,14 +62,16 @@ def test_an_unexpected_error_ends_with_its_traceback_and_status_1() -> None:
     assert done.stdout == "exit handler ran\n"
 
 
-def test_output_that_cannot_be_written_ends_with_pythons_status_for_it() -> None:
+@pytest.mark.parametrize("status", [0, 1])
+def test_output_its_reader_left_is_dropped_and_the_status_is_the_runs(status: int) -> None:
     reader = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT.format(body="sys.stdout.write('x' * 100); return 0")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=BUFFERED,
+        [sys.executable, "-c", SCRIPT.format(body=f"sys.stdout.write('x' * 100); return {status}")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=BUFFERED,
     )
-    assert reader.stdout is not None
-    reader.stdout.close()  # nothing reads it (`reviewer … | true`): the last flush fails
-    assert reader.wait(timeout=120) == 120
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # nothing reads it (`reviewer … | true`): the last flush meets a broken pipe
+    assert reader.wait(timeout=120) == status
+    assert reader.stderr.read() == ""
 
 
 def test_started_with_no_output_at_all_it_ends_quietly() -> None:

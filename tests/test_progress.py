@@ -94,3 +94,34 @@ def test_ctrl_c_leaves_no_copy_of_the_tree_the_tools_read(repo: GitRepo, model_s
     process.communicate(timeout=20)
     assert process.returncode == 130
     assert list(temporary.glob("reviewer-tools-*")) == []
+
+
+def test_ctrl_c_leaves_no_copy_of_the_checkout_an_agent_reads_nor_its_home(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("a.py", "a = 1\n")
+    repo.commit("change")
+    agent = tmp_path / "agent"  # an agent that thinks for a minute
+    agent.write_text("#!/bin/sh\nsleep 60\n", encoding="utf-8")
+    agent.chmod(0o755)
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'[routes]\nreview = "cc"\nsummarize = "cc"\n\n[backends.cc]\nprotocol = "claude-code"\nbase_url = "{model_server.anthropic_url}"\n'
+        f'model = "m"\ncommand = "{agent}"\nmax_retries = 0\n',
+        encoding="utf-8",
+    )
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TMPDIR": str(temporary), "ANTHROPIC_API_KEY": "k", "DEEPSEEK_API_KEY": "k"}
+    command = [sys.executable, "-m", "reviewer.cli", "local", "--base", "main", "--config", str(config)]
+    process = subprocess.Popen(command, cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(list(temporary.glob("reviewer-agent-*"))) < 1 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    made = sorted(p.name.split("-")[1] for p in temporary.iterdir())
+    assert made == ["agent", "tree"], (made, process.poll())  # the agent runs, in its copy of the checkout
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: to reviewer and the agent it runs
+    process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert list(temporary.iterdir()) == []

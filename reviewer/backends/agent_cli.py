@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from reviewer import scratch
 from reviewer.backends import anthropic_compatible, openai_compatible
 from reviewer.backends.base import Completion
 from reviewer.config import BackendConfig
@@ -95,7 +96,7 @@ def absolute_path(environ: Mapping[str, str]) -> str:
 
 def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, str], timeout: float, config: BackendConfig) -> Finished:
     """Run the agent in `workdir` with its own empty HOME and no environment beyond `invocation.env`."""
-    with tempfile.TemporaryDirectory(prefix="reviewer-agent-") as home:
+    with scratch.folder("reviewer-agent-") as home:
         env = {"PATH": absolute_path(environ), "HOME": home, "TMPDIR": home, **invocation.env}
         try:
             done = subprocess.run(
@@ -242,7 +243,7 @@ class _AgentBackend:
         """The checkout as the agent sees it, copied once per backend and shared by its requests."""
         with self._tree_lock:
             if self._tree is None:
-                self._tree_holder = tempfile.TemporaryDirectory(prefix="reviewer-tree-")
+                self._tree_holder = scratch.folder("reviewer-tree-")
                 self._tree = review_tree(self.workdir, Path(self._tree_holder.name), self._withheld)
             return self._tree
 

@@ -10,7 +10,6 @@ suite from the Martian code-review benchmark's golden comments.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from reviewer import scratch
 from reviewer.commands.common import RunOptions, build_config, environ, load_guidelines, progress_printer, review_options
 from reviewer.errors import ConfigError, ExitCode
 from reviewer.learnings import LEARNINGS_FILE
@@ -320,7 +320,7 @@ def _run_case(job: Job, arm: Arm, judge: Judge | None, budget: Budget, env: Mapp
     change = _change(job.case)
     # One budget for the whole suite: every request of every case is reserved against it.
     if arm.agents:
-        with tempfile.TemporaryDirectory(prefix="reviewer-case-") as holder:
+        with scratch.folder("reviewer-case-") as holder:
             tree = materialise(job.case.diff, Path(holder) / "tree")
             review = pipeline.run(dataclasses.replace(change, tree=tree), arm.setup, env, ("review",), budget=budget).review
     else:

@@ -25,6 +25,7 @@ from reviewer.github.comments import PullReview
 from reviewer.placement import PlacedFinding, Placement
 from reviewer.publishers import json as json_publisher
 from reviewer.review import Answered, Review
+from reviewer.safe_text import printable
 from reviewer.summary import FileNote, Summary
 from reviewer.vocabulary import CATEGORIES, SEVERITIES, Usage
 
@@ -68,7 +69,11 @@ def load(path: Path) -> PullReview:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
     except ValueError as exc:
         raise NotSaved(f"{path}: not JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
+    kind = document.get("format") if isinstance(document, dict) else None
+    if isinstance(kind, str) and kind != FORMAT and kind.startswith(FORMAT.split("/")[0] + "/"):
+        # A saved review all the same (a run that was paid for): never passed over as another kind of file.
+        raise ConfigError(f"{path}: saved by another version of reviewer (format {printable(kind, newlines=False)}); this one reads {FORMAT}")
+    if kind != FORMAT:
         raise NotSaved(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
     try:
         return _from_document(document)
