@@ -113,11 +113,11 @@ class Pending(Generic[T]):
     def _reap(self) -> int | None:
         if self._pid is None:
             return None
-        pid, self._pid = self._pid, None
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status = os.waitpid(self._pid, 0)
         except ChildProcessError:  # SIGCHLD ignored (a parent process may set it; exec keeps it): its status is lost
-            return None
+            status = None
+        self._pid = None  # only now: a Ctrl-C during the wait leaves the child to __exit__, which ends it
         return status
 
 
