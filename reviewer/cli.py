@@ -192,12 +192,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _interrupted() -> NoReturn:
-    click.echo("reviewer: interrupted; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
-    sys.stdout.flush()
-    if "reviewer.scratch" in sys.modules:  # copies of the checkout that threads still waiting on a model made
-        sys.modules["reviewer.scratch"].remove_all()
-    # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
-    os._exit(130)
+    try:
+        click.echo("reviewer: interrupted; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
+        sys.stdout.flush()
+        if "reviewer.scratch" in sys.modules:  # copies of the checkout that threads still waiting on a model made
+            sys.modules["reviewer.scratch"].remove_all()
+    finally:  # whatever got in the way (a second Ctrl-C while a large copy is removed)
+        # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
+        os._exit(130)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ agent: `remove_all` removes those then, as nothing else would.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import weakref
@@ -24,8 +25,10 @@ def folder(prefix: str) -> tempfile.TemporaryDirectory[str]:
 
 
 def remove_all() -> None:
-    """Remove every folder still there (Ctrl-C: the process ends before their holders would)."""
+    """Remove every folder still there (Ctrl-C: the process ends before their holders would), as far as it can: what
+    still writes in one (an agent that got no SIGINT, a thread still copying the checkout) may keep it from going."""
     with _LOCK:
         live = list(_LIVE)
     for holder in live:
-        holder.cleanup()
+        with contextlib.suppress(OSError):
+            holder.cleanup()

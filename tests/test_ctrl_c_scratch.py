@@ -13,8 +13,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from reviewer import scratch
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer
@@ -22,7 +20,6 @@ from tests.model_server import ModelServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.xfail(strict=True, reason="remove_all raises OSError (ENOTEMPTY) from _interrupted: no os._exit(130)")
 def test_remove_all_does_not_raise_while_something_still_writes_in_a_folder() -> None:
     holder = scratch.folder("reviewer-tree-")
     stop = threading.Event()
@@ -48,7 +45,6 @@ def test_remove_all_does_not_raise_while_something_still_writes_in_a_folder() ->
         holder.cleanup()
 
 
-@pytest.mark.xfail(strict=True, reason="remove_all raises OSError (ENOTEMPTY) from _interrupted: no os._exit(130)")
 def test_ctrl_c_to_reviewer_alone_while_its_agent_writes_in_its_home_exits_130(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
     repo.write("a.py", "a = 0\n")
     repo.commit("base")
