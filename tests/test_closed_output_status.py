@@ -33,13 +33,18 @@ def with_stderr_gone(command: list[str], cwd: Path, env: dict[str, str], stdout:
         os.close(writing)
 
 
-def test_local_with_stderr_gone_mid_run_finishes_and_keeps_its_status(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+def a_critical_bug(repo: GitRepo, model_server: ModelServer) -> None:
+    """A change in which the model finds a critical bug."""
     repo.write("a.py", "a = 0\n")
     repo.commit("base")
     repo.write("a.py", "".join(f"alpha_value_{i} = compute_alpha({i})\n" for i in range(20)))
     repo.commit("change")
     blocking = {"path": "a.py", "line": 1, "severity": "critical", "category": "bug", "title": "a blocking bug", "body": "b"}
     model_server.responder = lambda request: Reply(content=json.dumps({"findings": [blocking]}))
+
+
+def test_local_with_stderr_gone_mid_run_finishes_and_keeps_its_status(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+    a_critical_bug(repo, model_server)
     out = tmp_path / "out.txt"
     code = with_stderr_gone(
         ["local", "--range", "HEAD~1..HEAD", "--base-url", model_server.openai_url, "--model", "m", "--fail-on", "critical"],
@@ -65,12 +70,7 @@ def test_pr_with_stderr_gone_mid_run_posts_its_review_and_keeps_its_status(scena
 @pytest.mark.parametrize(("fail_on", "status"), [("critical", 1), ("none", 0)])
 def test_with_stdout_gone_the_status_is_the_reviews(repo: GitRepo, model_server: ModelServer, fail_on: str, status: int) -> None:
     # `reviewer local --fail-on critical | head -1` with pipefail: the gate fails on the finding it found, and only then.
-    repo.write("a.py", "a = 0\n")
-    repo.commit("base")
-    repo.write("a.py", "".join(f"alpha_value_{i} = compute_alpha({i})\n" for i in range(20)))
-    repo.commit("change")
-    blocking = {"path": "a.py", "line": 1, "severity": "critical", "category": "bug", "title": "a blocking bug", "body": "b"}
-    model_server.responder = lambda request: Reply(content=json.dumps({"findings": [blocking]}))
+    a_critical_bug(repo, model_server)
     reading, writing = os.pipe()
     os.close(reading)
     try:
