@@ -83,3 +83,18 @@ def test_with_stdout_gone_the_status_is_the_reviews(repo: GitRepo, model_server:
         os.close(writing)
     assert model_server.posts(), done.stderr  # the review was done, and found a critical bug
     assert (done.returncode, done.stderr) == (status, "")
+
+
+@pytest.mark.xfail(strict=True, reason="colour_ok/progress_printer call isatty() on a None stream: AttributeError, exit 1")
+@pytest.mark.parametrize("closed", [1, 2])
+def test_started_with_stdout_or_stderr_closed_the_status_is_the_reviews(repo: GitRepo, model_server: ModelServer, closed: int) -> None:
+    # `reviewer local >&-` or `2>&-` (a hook that closes what it does not want): Python starts with that stream None.
+    a_critical_bug(repo, model_server)
+    done = subprocess.run(
+        [sys.executable, "-m", "reviewer.cli", "local", "--range", "HEAD~1..HEAD", "--base-url", model_server.openai_url, "--model", "m",
+         "--fail-on", "none"],
+        cwd=repo.root, env={**os.environ, "PYTHONPATH": str(ROOT), "CI": "true"}, capture_output=True, text=True, timeout=120,
+        preexec_fn=lambda: os.close(closed),  # noqa: PLW1509 - no thread runs in this test process's child before exec
+    )
+    assert model_server.posts()  # the review was done
+    assert (done.returncode, "Traceback" in done.stdout + done.stderr) == (0, False), done.stdout + done.stderr
