@@ -85,7 +85,6 @@ def test_with_stdout_gone_the_status_is_the_reviews(repo: GitRepo, model_server:
     assert (done.returncode, done.stderr) == (status, "")
 
 
-@pytest.mark.xfail(strict=True, reason="colour_ok/progress_printer call isatty() on a None stream: AttributeError, exit 1")
 @pytest.mark.parametrize("closed", [1, 2])
 def test_started_with_stdout_or_stderr_closed_the_status_is_the_reviews(repo: GitRepo, model_server: ModelServer, closed: int) -> None:
     # `reviewer local >&-` or `2>&-` (a hook that closes what it does not want): Python starts with that stream None.

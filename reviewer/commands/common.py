@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -239,7 +239,12 @@ def exit_code(findings_severities: list[str], fail_on: str, incomplete: bool) ->
 
 
 def colour_ok() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return _terminal(sys.stdout) and "NO_COLOR" not in os.environ
+
+
+def _terminal(stream: TextIO | None) -> bool:
+    """Whether a person watches `stream`; None when the process started with it closed (`reviewer … >&-`)."""
+    return stream is not None and stream.isatty()
 
 
 def progress_printer() -> Status | None:
@@ -247,9 +252,9 @@ def progress_printer() -> Status | None:
     plain lines in CI, else none."""
     from reviewer.progress import Live, Status
 
-    if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
+    if _terminal(sys.stderr) and "NO_COLOR" not in os.environ:
         return Status(lambda message: click.echo(f"… {printable(message)}", err=True), Live())
-    if sys.stderr.isatty():  # no-color.org: no styling, and no redrawing either
+    if _terminal(sys.stderr):  # no-color.org: no styling, and no redrawing either
         return Status(lambda message: click.echo(f"… {printable(message)}", err=True))
     if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS"):
         return Status(lambda message: click.echo(f"reviewer: {printable(message)}", err=True))
