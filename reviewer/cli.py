@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 import click
 
@@ -115,10 +115,10 @@ class _Unread:
     written is dropped, not an error. The run goes on to its end and exits with the status of what it found and did:
     a broken pipe stopping it midway would exit with a status that says nothing of the review (click's 1: "findings")."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: Any) -> None:  # a text stream (TextIO), or its binary buffer
         self._stream = stream
 
-    def write(self, text: str) -> int:
+    def write(self, text: Any) -> int:
         try:
             return self._stream.write(text)
         except BrokenPipeError:
@@ -134,6 +134,11 @@ class _Unread:
     def _gone(self) -> None:
         # What is still buffered would fail again at each flush, and at exit: it goes nowhere instead.
         os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    @property
+    def buffer(self) -> _Unread:
+        """The binary stream below, as unread: click writes there itself when the text stream's encoding is ASCII."""
+        return _Unread(self._stream.buffer)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

@@ -99,7 +99,6 @@ def test_started_with_stdout_or_stderr_closed_the_status_is_the_reviews(repo: Gi
     assert (done.returncode, "Traceback" in done.stdout + done.stderr) == (0, False), done.stdout + done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="click writes to sys.stdout.buffer itself when the encoding is ASCII, past _Unread: its EPIPE exit 1")
 def test_with_stdout_gone_in_an_ascii_locale_the_status_is_the_reviews(repo: GitRepo, model_server: ModelServer) -> None:
     # An ASCII stdout (PYTHONIOENCODING=ascii; LC_ALL=C with PYTHONUTF8=0) is "misconfigured" to click: it wraps the
     # stream's binary buffer in a text stream of its own, and a broken pipe there is click's silent exit 1.
