@@ -14,8 +14,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from reviewer import scratch
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer, Reply
@@ -87,7 +85,6 @@ def test_ctrl_c_to_reviewer_alone_while_its_agent_writes_in_its_home_exits_130(r
         process.wait()
 
 
-@pytest.mark.xfail(strict=True, reason="eval's `with ThreadPoolExecutor` waits for the cases in flight before Ctrl-C reaches reviewer.cli")
 def test_ctrl_c_stops_an_eval_at_once(model_server: ModelServer, tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     for number in range(2):

@@ -303,8 +303,11 @@ def _run(
                 progress(f"{done}/{len(jobs)} cases reviewed ({arms[job.arm].name}: {job.case.name})")
         return result
 
-    with ThreadPoolExecutor(max_workers=concurrency) as executor:
+    executor = ThreadPoolExecutor(max_workers=concurrency)
+    try:
         results = list(executor.map(work, jobs))
+    finally:  # Ctrl-C (reviewer.cli ends the process with 130) must not wait for the cases still thinking
+        executor.shutdown(wait=False, cancel_futures=True)
     return [
         VariantRun(arm.name, tuple(r for job, r in zip(jobs, results, strict=True) if job.arm == index))
         for index, arm in enumerate(arms)
