@@ -210,11 +210,12 @@ def test_the_fork_examples_run_as_written_with_only_the_permissions_they_declare
     # job then finds no artifact and posts nothing, green.
     again = tmp_path / "again"
     again.mkdir()
+    (again / "review.json").write_text("{}", encoding="utf-8")  # an earlier run's, on a runner that keeps its workspace
     monkeypatch.chdir(again)
     permissions, steps = _steps(ROOT / ".github/examples/review-fork-analyze.yml")
     assert _run_reviewer(steps, {"github.token": TOKEN, "github.event.pull_request.number": "1"}, monkeypatch) == 0
-    assert not (again / "review.json").exists()
-    assert "nothing saved to review.json: there is no review to post" in capsys.readouterr().err
+    assert (again / "review.json").read_text(encoding="utf-8") == "{}"  # kept: it may be counted; publish refuses it
+    assert "nothing saved to review.json: there is no review to post (the file there is an earlier run's)" in capsys.readouterr().err
     [upload] = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
     assert upload["with"]["if-no-files-found"] == "ignore"
     _, steps = _steps(ROOT / ".github/examples/review-fork-publish.yml")

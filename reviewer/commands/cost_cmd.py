@@ -17,6 +17,7 @@ import click
 
 from reviewer.backends.base import Usage
 from reviewer.diff import display_path
+from reviewer.errors import ExitCode
 from reviewer.safe_text import printable
 
 
@@ -37,34 +38,35 @@ def cost(paths: tuple[Path, ...], output_format: str) -> int:
     Each month shows runs, requests, tokens and cost, and what the same tokens would have
     cost on other models at their list prices (a dated table).
     """
-    from reviewer.github.saved import NotSaved, load
+    from reviewer.github.saved import NotSaved, OtherVersion, load
     from reviewer.pricing import OTHER_MODELS, OTHERS_AS_OF, compare
 
     months: dict[str, Month] = {}
     not_saved: list[Path] = []
+    other_versions: list[Path] = []
     for path, named in _files(paths):
         try:
             review = load(path).review
-        except NotSaved:
-            if named:  # a file you named must be one; a folder may hold other JSON (a package.json)
+        except (NotSaved, OtherVersion) as exc:
+            if named:  # a file you named must be one this version reads; a folder may hold other JSON (a package.json)
                 raise
-            not_saved.append(path)
+            (other_versions if isinstance(exc, OtherVersion) else not_saved).append(path)
             continue
         month = months.setdefault(_month_of(path), Month(_month_of(path)))
         month.runs += 1
         month.usage += review.usage
         month.cost_usd += review.cost_usd
     if not_saved:
-        listed = ", ".join(printable(display_path(str(p)), newlines=False) for p in not_saved[:5])
-        listed += f" and {len(not_saved) - 5} more" if len(not_saved) > 5 else ""
-        click.echo(f"reviewer: not counted, not saved reviews: {listed}", err=True)
+        click.echo(f"reviewer: not counted, not saved reviews: {_listed(not_saved)}", err=True)
+    if other_versions:  # runs that were paid for: the sum is printed, and said to be short of them (exit 3)
+        click.echo(f"reviewer: not counted, saved by another version of reviewer: {_listed(other_versions)}", err=True)
     rows = [months[key] for key in sorted(months)]
     total = Month("total", sum(m.runs for m in rows), sum((m.usage for m in rows), Usage()), sum(m.cost_usd for m in rows))
     models = tuple(OTHER_MODELS)
     if output_format == "json":
         document = {"prices_as_of": OTHERS_AS_OF, "months": [_as_dict(m, models) for m in rows], "total": _as_dict(total, models)}
         click.echo(json.dumps(document, indent=2))
-        return 0
+        return ExitCode.INCOMPLETE if other_versions else 0
     names = [OTHER_MODELS[m][0] for m in models]
     header = ["month", "runs", "requests", "prompt tokens", "cached", "output tokens", "cost", *(f"on {n}" for n in names)]
     table = [header]
@@ -77,7 +79,12 @@ def cost(paths: tuple[Path, ...], output_format: str) -> int:
     for row in table:
         click.echo("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
     click.echo(f"(other models at their list prices of {OTHERS_AS_OF}, on these runs' own token counts)")
-    return 0
+    return ExitCode.INCOMPLETE if other_versions else 0
+
+
+def _listed(paths: list[Path]) -> str:
+    shown = ", ".join(printable(display_path(str(p)), newlines=False) for p in paths[:5])
+    return shown + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
 
 
 def _files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:

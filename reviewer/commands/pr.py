@@ -187,7 +187,10 @@ def finish(pull: GitHubPull, reviewed: Reviewed, config: Config, opts: RunOption
     pr_review: PullReview | None = reviewed.pr_review
     if pr_review is None:
         if output:  # why was said above (a draft, nothing new); a workflow uploading the file finds none
-            note(f"reviewer: nothing saved to {printable(display_path(str(output)), newlines=False)}: there is no review to post")
+            # One there already is an earlier run's (a runner that keeps its workspace): kept, as it may be counted
+            # (reviewer cost), but said; `reviewer publish` refuses it for a head it was not made for.
+            earlier = " (the file there is an earlier run's)" if output.is_file() else ""
+            note(f"reviewer: nothing saved to {printable(display_path(str(output)), newlines=False)}: there is no review to post{earlier}")
         # Nothing new to review: the gate still reflects our comments that stand.
         return PrOutcome(exit_code(list(reviewed.standing), config.review.fail_on, False))
     url, undelivered = "", ""

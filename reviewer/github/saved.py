@@ -61,6 +61,10 @@ class NotSaved(ConfigError):
     """A file that is no saved review at all (not JSON, or JSON of another kind), as against a damaged one."""
 
 
+class OtherVersion(ConfigError):
+    """A review saved by another version of reviewer, in a format this one does not read."""
+
+
 def load(path: Path) -> PullReview:
     """The saved review, every field checked: the file may come from an untrusted job."""
     try:
@@ -72,7 +76,7 @@ def load(path: Path) -> PullReview:
     kind = document.get("format") if isinstance(document, dict) else None
     if isinstance(kind, str) and kind != FORMAT and kind.startswith(FORMAT.split("/")[0] + "/"):
         # A saved review all the same (a run that was paid for): never passed over as another kind of file.
-        raise ConfigError(f"{path}: saved by another version of reviewer (format {printable(kind, newlines=False)}); this one reads {FORMAT}")
+        raise OtherVersion(f"{path}: saved by another version of reviewer (format {printable(kind, newlines=False)}); this one reads {FORMAT}")
     if kind != FORMAT:
         raise NotSaved(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
     try:
