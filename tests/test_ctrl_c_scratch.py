@@ -21,6 +21,28 @@ from tests.model_server import ModelServer, Reply
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def with_agent(repo: GitRepo, model_server: ModelServer, tmp_path: Path, script: str) -> tuple[list[str], dict[str, str], Path]:
+    """A branch to review with an agent backend that runs `script` (sh), and the command, environment and TMPDIR."""
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("a.py", "a = 1\n")
+    repo.commit("change")
+    agent = tmp_path / "agent"
+    agent.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    agent.chmod(0o755)
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'[routes]\nreview = "cc"\nsummarize = "cc"\n\n[backends.cc]\nprotocol = "claude-code"\nbase_url = "{model_server.anthropic_url}"\n'
+        f'model = "m"\ncommand = "{agent}"\nmax_retries = 0\n',
+        encoding="utf-8",
+    )
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TMPDIR": str(temporary), "ANTHROPIC_API_KEY": "k", "DEEPSEEK_API_KEY": "k"}
+    return [sys.executable, "-m", "reviewer.cli", "local", "--base", "main", "--config", str(config)], env, temporary
+
+
 def test_remove_all_does_not_raise_while_something_still_writes_in_a_folder() -> None:
     holder = scratch.folder("reviewer-tree-")
     stop = threading.Event()
@@ -47,24 +69,8 @@ def test_remove_all_does_not_raise_while_something_still_writes_in_a_folder() ->
 
 
 def test_ctrl_c_to_reviewer_alone_while_its_agent_writes_in_its_home_exits_130(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
-    repo.write("a.py", "a = 0\n")
-    repo.commit("base")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("a.py", "a = 1\n")
-    repo.commit("change")
-    agent = tmp_path / "agent"  # an agent busy writing its caches in HOME, as Claude Code does
-    agent.write_text('#!/bin/sh\ni=0\nwhile :; do : > "$HOME/f$i" 2>/dev/null; i=$((i+1)); done\n', encoding="utf-8")
-    agent.chmod(0o755)
-    config = tmp_path / "agent.toml"
-    config.write_text(
-        f'[routes]\nreview = "cc"\nsummarize = "cc"\n\n[backends.cc]\nprotocol = "claude-code"\nbase_url = "{model_server.anthropic_url}"\n'
-        f'model = "m"\ncommand = "{agent}"\nmax_retries = 0\n',
-        encoding="utf-8",
-    )
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TMPDIR": str(temporary), "ANTHROPIC_API_KEY": "k", "DEEPSEEK_API_KEY": "k"}
-    command = [sys.executable, "-m", "reviewer.cli", "local", "--base", "main", "--config", str(config)]
+    # An agent busy writing its caches in HOME, as Claude Code does.
+    command, env, temporary = with_agent(repo, model_server, tmp_path, 'i=0\nwhile :; do : > "$HOME/f$i" 2>/dev/null; i=$((i+1)); done')
     log = tmp_path / "stderr.txt"
     with log.open("w") as err:
         process = subprocess.Popen(command, cwd=repo.root, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
@@ -109,3 +115,41 @@ def test_ctrl_c_stops_an_eval_at_once(model_server: ModelServer, tmp_path: Path)
     finally:
         process.kill()
         process.communicate()
+
+
+def test_ctrl_c_leaves_no_copy_of_the_tree_the_tools_read(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("a.py", "".join(f"alpha_value_{i} = compute_alpha({i})\n" for i in range(20)))
+    repo.commit("change")
+    config = tmp_path / "tools.toml"
+    config.write_text("[review]\ntools = true\n", encoding="utf-8")
+    model_server.responder = lambda request: Reply(delay=60)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TMPDIR": str(temporary)}
+    command = [sys.executable, "-m", "reviewer.cli", "local", "--base", "main", "--config", str(config), "--base-url", model_server.openai_url, "--model", "m"]
+    process = subprocess.Popen(command, cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not model_server.posts() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(temporary.glob("reviewer-tools-*")), "the tools' copy of the tree is there while the request is in flight"
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert list(temporary.glob("reviewer-tools-*")) == []
+
+
+def test_ctrl_c_leaves_no_copy_of_the_checkout_an_agent_reads_nor_its_home(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+    command, env, temporary = with_agent(repo, model_server, tmp_path, "sleep 60")  # an agent that thinks for a minute
+    process = subprocess.Popen(command, cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(list(temporary.glob("reviewer-agent-*"))) < 1 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    made = sorted(p.name.split("-")[1] for p in temporary.iterdir())
+    assert made == ["agent", "tree"], (made, process.poll())  # the agent runs, in its copy of the checkout
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: to reviewer and the agent it runs
+    process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert list(temporary.iterdir()) == []
