@@ -17,11 +17,13 @@ import pytest
 from reviewer import forked
 from tests.conftest import GitRepo
 
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's reviewer, not whichever one is installed
 needs_two_cpus = pytest.mark.skipif(not forked.possible(), reason="a second process needs Linux and two CPUs")
 
 
 def python(script: str, cwd: Path | None = None) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
@@ -98,12 +100,14 @@ diff = parse_diff(subprocess.run(["git", "diff", "main..feature"], capture_outpu
 config = Config(review=ReviewSettings(concurrency=4, max_chunk_tokens=20_000, ignore=("vendor/**",)))
 done = []
 
-def plan(aside: bool):
+def plan(aside: bool | None):
+    # Read in a second process (True), read for it here (False), or not read ahead at all (None).
     stop = threading.Event()
-    if not aside:  # a thread running: nothing forks, the diff is read here
+    if aside is False:  # a thread running: nothing forks, the diff is read here
         threading.Thread(target=stop.wait).start()
+    meanwhile = None if aside is None else lambda: done.append(aside)
     try:
-        planned = review.plan_review(diff, config, Templates(), description="d", guidelines="", meanwhile=lambda: done.append(aside))
+        planned = review.plan_review(diff, config, Templates(), description="d", guidelines="", meanwhile=meanwhile)
     finally:
         stop.set()
     return {
@@ -113,9 +117,9 @@ def plan(aside: bool):
         "names": [f.name for f in planned.redacted.files],
     }
 
-aside, here = plan(True), plan(False)
+aside, here, plain = plan(True), plan(False), plan(None)
 large = review.reads_aside(sum(f.added + f.removed for f in diff.files))
-print(json.dumps({"same": aside == here, "meanwhile": done, "large": large, "plan": aside}))
+print(json.dumps({"same": aside == here, "as_plain": aside == plain, "meanwhile": done, "large": large, "plan": aside}))
 """
 
 
@@ -134,10 +138,11 @@ def test_a_large_diff_read_aside_is_planned_exactly_as_one_read_here(repo: GitRe
     repo.write("leaked/AKIAIOSFODNN7EXAMPLG.txt", "a file named by a key\n")
     repo.commit("feature")
 
-    result = json.loads(subprocess.run([sys.executable, "-c", PLAN], cwd=repo.root, capture_output=True, text=True, check=True).stdout)
+    result = json.loads(subprocess.run([sys.executable, "-c", PLAN], cwd=repo.root, env=ENV, capture_output=True, text=True, check=True).stdout)
 
     assert result["large"], "the change is too small to be read aside: make it larger"
     assert result["same"], "the plan differs when the diff is read in a second process"
+    assert result["as_plain"], "the plan differs from one whose diff is not read ahead (its secrets and tokens)"
     assert result["meanwhile"] == [True, False]  # done beside the read, in both
     plan = result["plan"]
     sent = "".join(text for _, _, messages in plan["requests"] for text in messages)
