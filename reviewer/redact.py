@@ -127,7 +127,7 @@ class Secret:
     placeholder: str
     start: int  # where the value sits in the text scanned
     end: int
-    continued: bool = False  # a later line of a multi-line key: one finding is enough for the block
+    continued: bool = False  # a later line of a multi-line key, or a value found elsewhere already: one finding is enough
     value: str = field(default="", repr=False, compare=False)  # kept in memory only, to mask it wherever else it shows
 
     @property
@@ -157,13 +157,19 @@ def find_each(texts: Sequence[str], prefilter: bool | None = None) -> list[tuple
     """What `find` gives for each of `texts`, found in one pass of each pattern over all of them (a diff's
     hunks, say) rather than one per text. With `prefilter` (by default when there is enough text for it
     to pay), each pattern runs only on the lines that could hold a match (reviewer/prefilter.py): the
-    same secrets, several times faster."""
+    same secrets, several times faster.
+
+    A value found once is a secret wherever else it shows in any of `texts`, though nothing marks it
+    there (`password = "…"` on one line, the same value passed bare on another, or in a file's name).
+    """
     if not texts:
         return []
     scan = _Scan.of(texts, len(texts) + sum(map(len, texts)) >= _PREFILTER_FROM if prefilter is None else prefilter)
     spans = sorted([*_specific(scan), *_key_blocks(scan), *_high_entropy(scan), *_detect_secrets(scan)], key=_priority)
+    kept = _kept(scan, spans)
+    repeats = list(_repeats(scan, kept))
     found: list[list[Secret]] = [[] for _ in texts]
-    for span in _kept(scan, spans):
+    for span in _kept(scan, sorted([*kept, *repeats], key=_priority)) if repeats else kept:
         index, start = scan.local(span.start)
         value = texts[index][start : start + span.end - span.start]
         found[index].append(Secret(span.kind, placeholder(span.kind, value), start, start + len(value), span.continued, value))
@@ -190,6 +196,26 @@ def _kept(scan: _Scan, spans: list[_Span]) -> list[_Span]:
         ends.insert(at, span.end)
         kinds[span.start] = span
     return [kinds[start] for start in starts]
+
+
+def _repeats(scan: _Scan, kept: Sequence[_Span]) -> Iterator[_Span]:
+    """Each place in the texts that shows the value of a span kept, as a span of its kind that yields to any other."""
+    values: dict[str, str] = {}
+    for span in kept:
+        index, start = scan.local(span.start)
+        value = scan.texts[index][start : start + span.end - span.start]
+        if len(value) >= MIN_KNOWN:
+            values.setdefault(value, span.kind)
+    for value, kind in values.items():
+        for index, text in enumerate(scan.texts):
+            at = text.find(value)
+            while at != -1:
+                start = scan.starts[index] + at
+                yield _Span(start, start + len(value), kind, _REPEAT_RANK, continued=True)
+                at = text.find(value, at + len(value))
+
+
+_REPEAT_RANK = 4  # below every detector: where one finds a span, it is that one's
 
 
 @dataclass(frozen=True)
@@ -526,8 +552,6 @@ def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None)
     found = iter(scanned[:hunk_count])
     found_in_names = iter(scanned[hunk_count : hunk_count + name_count])
     found_in_sections = iter(scanned[hunk_count + name_count :])
-    # A value found in the lines (a password only its context marks) is masked in a name too, as redact_review does.
-    known = {s.value: s.placeholder for secrets in scanned[:hunk_count] for s in secrets if s.value}
     files: list[FileDiff] = []
     exposed: list[Exposed] = []
     for file in diff.files:
@@ -547,12 +571,12 @@ def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None)
         new_name = file.status in (FileStatus.ADDED, FileStatus.RENAMED, FileStatus.COPIED)
         exposed += [Exposed(file.path, None, secret, new_name) for secret in in_path]
         exposed += [Exposed(file.path, None, secret) for secret in in_old_path]
-        shown_path, shown_old_path = _shown_name(file.path, in_path, known), _shown_name(file.old_path, in_old_path, known)
+        shown_path, shown_old_path = _shown_name(file.path, in_path), _shown_name(file.old_path, in_old_path)
         files.append(replace(file, hunks=tuple(kept), shown_path=shown_path, shown_old_path=shown_old_path))
     return replace(diff, files=tuple(files)), tuple(exposed)
 
 
-def _shown_name(name: str | None, secrets: Sequence[Secret], known: Mapping[str, str]) -> str | None:
+def _shown_name(name: str | None, secrets: Sequence[Secret]) -> str | None:
     """`name` as prompts and our output show it, when that differs from the name (a secret in it); else None."""
-    shown = _known_masked(apply(name, secrets), known) if name else name
+    shown = apply(name, secrets) if name else name
     return shown if shown != name else None

@@ -73,7 +73,11 @@ class Plan:
     @property
     def known(self) -> dict[str, str]:
         """The secrets found in the diff, value to placeholder: masked wherever else they show up."""
-        return {e.secret.value: e.secret.placeholder for e in self.secrets if e.secret.value}
+        return _known(self.secrets)
+
+
+def _known(exposed: Sequence[Exposed]) -> dict[str, str]:
+    return {e.secret.value: e.secret.placeholder for e in exposed if e.secret.value}
 
 
 @dataclass(frozen=True)
@@ -222,11 +226,14 @@ def plan_review(
         count = _counting(source, read)
     else:
         diff, found = redact_diff(diff)
-    description, guidelines = redact(description), redact(guidelines)
+    # A value found in the diff is masked wherever else it shows (a password only its assignment marks, in the
+    # description or a file read for context); in the diff's lines and names it is already (reviewer.redact.find_each).
+    known = _known(found)
+    description, guidelines = redact(description, known), redact(guidelines, known)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
     counted = functools.cache(tokens.count)  # the text around each chunk's diff repeats from request to request
-    scanned = functools.cache(redact)
+    scanned = functools.cache(functools.partial(redact, known=known))
     unroutable: dict[str, Skipped] = {}
     routed = {task: routing.group(config, task, selection.files) for task in tasks}
     for _, refused in routed.values():
@@ -268,9 +275,9 @@ def plan_review(
                 # Scanned and counted already: the chunk's diff, and the list of the change's files as the
                 # packaged template shows it (the same in every request; a template that shows it otherwise
                 # has it scanned and counted with the rest).
-                known = {context["diff"]: chunk.tokens, **names}
+                done = {context["diff"]: chunk.tokens, **names}
                 rendered = templates.messages(COMBINED_TEMPLATES if summarizes else task, context)
-                sent = [_sent(m.content, known, scanned, counted) for m in rendered]
+                sent = [_sent(m.content, done, scanned, counted) for m in rendered]
                 messages = tuple(Message(m.role, text) for m, (text, _) in zip(rendered, sent, strict=True))
                 prompt = sum(message_tokens for _, message_tokens in sent)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
@@ -551,8 +558,8 @@ def secret_findings(secrets: tuple[Exposed, ...]) -> tuple[Finding, ...]:
         guess = secret.kind == "high-entropy"  # a guess: flagged, but below critical
         what = f"{'what looks like ' if guess else ''}a secret ({secret.label}, shown here as `{secret.placeholder}`)"
         if exposed.line is None:
-            if not exposed.new_name:
-                continue  # a name the file had before this change: not one it commits
+            if not exposed.new_name or secret.continued:
+                continue  # a name the file had before this change (not one it commits), or a value reported where found
             line, where = 1, " in the file name"
             found = f"This file's name holds {what}."
             instead = "Name the file without it."

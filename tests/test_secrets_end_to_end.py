@@ -153,6 +153,30 @@ def test_a_saved_and_published_pr_review_holds_no_secret(
     capsys.readouterr()
 
 
+def test_a_value_found_once_is_masked_wherever_else_the_pull_shows_it(
+    scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password only its assignment marks, then passed bare on another line and quoted in the PR's body:
+    nothing marks it there, yet it is the same secret."""
+    monkeypatch.setenv("GITHUB_API_URL", gh.api)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+
+    def add_password(repo: GitRepo) -> None:
+        repo.write("src/db.py", f"password = '{s.DB_PASSWORD}'\n\n\ndef connect(db):\n    return db.login('admin', '{s.DB_PASSWORD}')\n")
+
+    make_pull(scenario.repo, gh, edit=add_password, body=f"Moves the login to src/db.py; its password is now {s.DB_PASSWORD}.")
+    args = ["pr", "--repo", gh.repo, "--number", "1", "--base-url", scenario.model.openai_url, "--model", "m", "--config", str(scenario.config)]
+    assert run([*args, "--no-post", "--format", "json", "--fail-on", "none"]) == 0
+    result = json.loads(capsys.readouterr().out)
+
+    sent = wire(scenario.model)
+    assert scenario.model.posts() and s.DB_PASSWORD not in sent
+    assert "its password is now [REDACTED:secret-assignment:" in sent
+    assert "db.login('admin', '[REDACTED:secret-assignment:" in sent
+    titles = [(f["path"], f["line"], f["title"]) for f in result["findings"] if f["title"].startswith("Secret")]
+    assert titles == [("src/db.py", 1, "Secret committed: secret in an assignment")]  # one finding: where it is assigned
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
