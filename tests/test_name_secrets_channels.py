@@ -303,9 +303,14 @@ def test_a_value_found_in_the_lines_is_masked_in_a_file_name_too() -> None:
         f"diff --git a/{name} b/{name}\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/{name}\n"
         f'@@ -0,0 +1 @@\n+password = "{value}"\n'
     )
-    [file] = redact_diff(parse_diff(patch))[0].files
+    redacted, exposed = redact_diff(parse_diff(patch))
+    [file] = redacted.files
     assert file.path == name
     assert value not in file.name and "[REDACTED:secret-assignment:" in file.name
+    # One finding, where it is assigned: the name shows a secret found already.
+    from reviewer.review import secret_findings
+
+    assert [(f.path, f.line, f.title) for f in secret_findings(exposed)] == [(name, 1, "Secret committed: secret in an assignment")]
 
 
 def test_a_definition_from_a_file_whose_name_holds_a_secret_is_headed_by_the_name_redacted(

@@ -177,6 +177,23 @@ def test_a_value_found_once_is_masked_wherever_else_the_pull_shows_it(
     assert titles == [("src/db.py", 1, "Secret committed: secret in an assignment")]  # one finding: where it is assigned
 
 
+def test_a_value_found_in_the_diff_is_masked_in_a_definition_read_for_context(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The change assigns a password and newly calls a function whose body (unchanged, read from the tree) holds it bare."""
+    repo.write("app/creds.py", f"def login(db):\n    return db.connect('admin', '{s.DB_PASSWORD}')\n")
+    repo.write("app/main.py", "def main():\n    return 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("app/main.py", f"password = '{s.DB_PASSWORD}'\n\n\ndef main():\n    return login(None)\n")
+    repo.commit("feature")
+    assert run(local(model_server)) == 0
+    capsys.readouterr()
+    sent = wire(model_server)
+    assert "definition of `login`" in sent
+    assert s.DB_PASSWORD not in sent and "connect('admin', '[REDACTED:secret-assignment:" in sent
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
