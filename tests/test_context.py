@@ -17,7 +17,7 @@ from reviewer.context import budgets, code_context, render_excerpt
 from reviewer.diff import parse_diff
 from reviewer.redact import redact_diff
 from reviewer.source_tree import SourceTree
-from reviewer.syntax import indented_block
+from reviewer.syntax import Outline
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer, Reply
 
@@ -173,9 +173,10 @@ def test_a_file_whose_diff_shows_a_secret_still_gets_its_context(tmp_path: Path)
 
 def test_the_indentation_fallback_finds_the_block_of_a_language_without_a_grammar() -> None:
     lines = ["object Main {", "  def run(): Unit = {", "    val x = 1", "    println(x)", "  }", "}"]
-    block = indented_block(lines, 4, 4)
+    no_grammar = Outline(lines, None)
+    block = no_grammar.enclosing(4, 4)
     assert block is not None and (block.start, block.end) == (2, 5)
-    assert indented_block(lines, 1, 1) is None
+    assert no_grammar.enclosing(1, 1) is None
 
 
 def git_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
