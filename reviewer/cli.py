@@ -154,7 +154,7 @@ def _leave(status: int) -> NoReturn:
         try:
             if stream is not None:  # None: started with that descriptor closed (`reviewer … >&-`)
                 stream.flush()
-        except (OSError, ValueError):  # a closed pipe: what Python itself exits with when it cannot flush
+        except (OSError, ValueError):  # a full disk, a closed file (a closed pipe is _Unread's): Python's own status then
             status = 120
     os._exit(status)
 

@@ -59,9 +59,10 @@ def start(work: Callable[[], T]) -> Pending[T]:
     except BaseException:  # whatever else the fork does: Ctrl-C must work again
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         raise
+    finally:
+        gc.unfreeze()
     if pid == 0:
         _child(work, reading, writing, mask)
-    gc.unfreeze()
     os.close(writing)
     if pid < 0:
         os.close(reading)

@@ -9,7 +9,7 @@ import dataclasses
 import functools
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -303,20 +303,23 @@ class _DiffRead:
 def _read_diff(diff: Diff, config: Config) -> _DiffRead:
     taken = {f.path for f in select(diff, config.review.ignore, skip_generated=config.review.skip_generated).files}
     files = [i for i, f in enumerate(diff.files) if f.path in taken]
-    lines = (line for i in files for hunk in diff.files[i].hunks for line in hunk.lines)
-    return _DiffRead(scan_diff(diff), files, [tokens.count(counted_text(line)) for line in lines])
+    return _DiffRead(scan_diff(diff), files, [tokens.count(text) for text in _counted_texts(diff, files)])
 
 
 def _counting(diff: Diff, read: _DiffRead) -> Count:
     """reviewer.tokens.count, answering at once for the lines `read` counted (a line a secret changed is counted anew)."""
-    lines = (line for i in read.files for hunk in diff.files[i].hunks for line in hunk.lines)
-    known = dict(zip(map(counted_text, lines), read.line_tokens, strict=True))
+    known = dict(zip(_counted_texts(diff, read.files), read.line_tokens, strict=True))
 
     def count(text: str) -> int:
         known_tokens = known.get(text)
         return tokens.count(text) if known_tokens is None else known_tokens
 
     return count
+
+
+def _counted_texts(diff: Diff, files: list[int]) -> Iterator[str]:
+    """What reviewer.diff_text.line_tokens counts of each line of the files at `files` in the diff, in order."""
+    return (counted_text(line) for i in files for hunk in diff.files[i].hunks for line in hunk.lines)
 
 
 def _sent(text: str, known: Mapping[str, int], redact: Callable[[str], str], count: Callable[[str], int]) -> tuple[str, int]:
