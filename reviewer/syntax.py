@@ -74,12 +74,6 @@ class Scope:
         return f"{self.kind} `{self.name}`" if self.name else f"anonymous {self.kind}"
 
 
-def language_of(path: str) -> str | None:
-    """The grammar module for `path`, or None where only the indentation heuristic applies."""
-    grammar = GRAMMARS.get(PurePosixPath(path).suffix.lower())
-    return grammar[0] if grammar else None
-
-
 @dataclass(frozen=True)
 class Outline:
     """A file's structure, worked out once for all the questions a run asks of it: its scopes where a grammar
@@ -131,12 +125,6 @@ def scopes(path: str, text: str) -> tuple[Scope, ...] | None:
 _HEADER = re.compile(r"[:{(]\s*(#.*|//.*)?$|^\s*(def|class|function|func|fn|sub|proc|module|impl|interface|struct)\b")
 
 
-def indented_block(lines: Sequence[str], first: int, last: int) -> Scope | None:
-    """The block around lines first..last by indentation: the nearest less-indented header line above, to where
-    the indentation comes back to it. A guess for languages without a grammar; None at the top level."""
-    return _Layout.of(lines).block(first, last)
-
-
 @dataclass(frozen=True)
 class _Layout:
     """What the indentation heuristic needs of a file, worked out once: a line can be asked about many times."""
@@ -155,6 +143,8 @@ class _Layout:
         return cls(lines, tuple(indents), tuple(n for n, line in enumerate(lines, 1) if _HEADER.search(line)))
 
     def block(self, first: int, last: int) -> Scope | None:
+        """The block around lines first..last by indentation: the nearest less-indented header line above, to where
+        the indentation comes back to it. A guess for languages without a grammar; None at the top level."""
         lines, indent = self.lines, self.indents
         if not lines or first < 1:
             return None

@@ -319,7 +319,11 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 return
             events += [chunk({"content": piece}) for piece in _pieces(reply.content, server.piece)]
             if reply.tool_call:
-                events.append(chunk({"tool_calls": [{"index": 0, **_openai_tool_call(reply.tool_call, len(server.requests))}]}))
+                # As OpenAI streams a call: its id and name first, then the arguments in pieces under the same index.
+                call = _openai_tool_call(reply.tool_call, len(server.requests))
+                name, arguments = call["function"]["name"], _pieces(call["function"]["arguments"], server.piece)
+                events.append(chunk({"tool_calls": [{"index": 0, **call, "function": {"name": name, "arguments": arguments[0]}}]}))
+                events += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}) for piece in arguments[1:]]
             events.append(chunk({}, _openai_finish(reply)))
             if (body.get("stream_options") or {}).get("include_usage"):
                 events.append(chunk({}, with_usage=True))

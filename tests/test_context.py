@@ -15,8 +15,9 @@ from reviewer.budget import estimate_tokens
 from reviewer.cli import run
 from reviewer.context import budgets, code_context, render_excerpt
 from reviewer.diff import parse_diff
+from reviewer.redact import redact_diff
 from reviewer.source_tree import SourceTree
-from reviewer.syntax import indented_block
+from reviewer.syntax import Outline
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer, Reply
 
@@ -126,6 +127,15 @@ def test_definitions_of_new_calls_and_call_sites_of_changed_functions(tmp_path: 
     assert "     5 |     return long_function(1)" in context.text
 
 
+def test_a_call_that_looks_like_a_definition_is_not_shown_as_one(tmp_path: Path) -> None:
+    """`return compute(` split over lines reads as a C-like definition to the pattern; the parsed file says it is a call."""
+    repo, raw = python_change(tmp_path)
+    repo.write("a_user.py", "def user(v):\n    return compute(\n        v)\n")
+    repo.commit("a caller first in path order")
+    context = code_context(parse_diff(raw).files, SourceTree(repo.root), 16000, 0)
+    assert "--- lib.py: definition of `compute` (lines 1-3)" in context.text and "a_user.py" not in context.text
+
+
 def test_the_budget_and_the_routing_rules_bound_the_context(tmp_path: Path) -> None:
     repo, raw = python_change(tmp_path)
     files = parse_diff(raw).files
@@ -136,19 +146,37 @@ def test_the_budget_and_the_routing_rules_bound_the_context(tmp_path: Path) -> N
     assert "lib.py" not in hidden.text
 
 
+KEY = "AKIA" + "Q3EGRW7TAZ2LDX5M"
+
+
 def test_secrets_in_context_are_redacted(tmp_path: Path) -> None:
-    repo, raw = python_change(tmp_path)
-    key = "AKIA" + "Q3EGRW7TAZ2LDX5M"
-    repo.write("calc.py", (repo.root / "calc.py").read_text().replace("a = a + 5\n", f"a = a + 5  # {key}\n"))
+    """A key on a line only the context shows (far from the hunk, so not in the diff) is masked there."""
+    repo = GitRepo(tmp_path / "r")
+    source = LANGUAGES[0].source().replace("a = a + 5\n", f"a = a + 5  # {KEY}\n")
+    repo.write("calc.py", source)
+    repo.commit("base")
+    repo.write("calc.py", source.replace("a = a + 200\n", "a = a + 200 * 2\n"))
     context = code_context(parse_diff(repo.git("diff")).files, SourceTree(repo.root), 16000, 0)
-    assert "enclosing function" in context.text and key not in context.text
+    assert "enclosing function" in context.text and "a = a + 5  #" in context.text and KEY not in context.text
+
+
+def test_a_file_whose_diff_shows_a_secret_still_gets_its_context(tmp_path: Path) -> None:
+    """A review's diff is redacted before its context is made: the file on disk then matches the diff redacted."""
+    repo = GitRepo(tmp_path / "r")
+    repo.write("calc.py", LANGUAGES[0].source())
+    repo.commit("base")
+    repo.write("calc.py", LANGUAGES[0].source().replace("a = a + 200\n", f"a = a + 200  # {KEY}\n"))
+    shown = redact_diff(parse_diff(repo.git("diff")))[0]
+    context = code_context(shown.files, SourceTree(repo.root), 16000, 0)
+    assert "enclosing function `long_function`" in context.text and KEY not in context.text
 
 
 def test_the_indentation_fallback_finds_the_block_of_a_language_without_a_grammar() -> None:
     lines = ["object Main {", "  def run(): Unit = {", "    val x = 1", "    println(x)", "  }", "}"]
-    block = indented_block(lines, 4, 4)
+    no_grammar = Outline(lines, None)
+    block = no_grammar.enclosing(4, 4)
     assert block is not None and (block.start, block.end) == (2, 5)
-    assert indented_block(lines, 1, 1) is None
+    assert no_grammar.enclosing(1, 1) is None
 
 
 def git_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

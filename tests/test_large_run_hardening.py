@@ -4,6 +4,7 @@ error events without a message, counting on many threads, git colours. Each fail
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from reviewer.cli import run
 from tests import secret_values as s
@@ -158,3 +159,30 @@ def test_one_search_finds_names_whatever_the_users_git_colours(repo: GitRepo, mo
     monkeypatch.setenv("GIT_CONFIG_KEY_0", "color.ui")
     monkeypatch.setenv("GIT_CONFIG_VALUE_0", "always")
     assert SourceTree(repo.root).find_words(["load"]) == (("a.py", 1, "load"), ("a.py", 5, "load"))
+
+
+DEEP = "[" * 100_000  # nested deeper than Python's stack allows: json.loads raises RecursionError, not ValueError
+
+
+def test_an_answer_nested_too_deep_is_a_backend_error_not_a_traceback(raw_sse: list[bytes]) -> None:
+    url = raw_sse.pop().decode()
+    raw_sse.append(f'data: {{"choices": {DEEP}\n\n'.encode())
+    backend = OpenAICompatible(BackendConfig(name="b", base_url=url, model="m", max_retries=0), {})
+    with pytest.raises(BackendError, match="not JSON"):
+        backend.complete((Message("user", "hi"),))
+
+
+def test_tool_arguments_nested_too_deep_are_refused_not_a_traceback(tmp_path: Path) -> None:
+    """The model writes a tool's arguments: streamed to Anthropic's backend as pieces of JSON, run by the tool box."""
+    from reviewer.backends.anthropic_compatible import AnthropicCompatible
+    from reviewer.backends.tools import ToolBox, ToolCall
+    from reviewer.source_tree import SourceTree
+
+    anthropic = AnthropicCompatible(BackendConfig(name="b", protocol="anthropic", base_url="http://127.0.0.1:9", model="m"), {})
+    stream = [
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t1", "name": "grep", "input": {}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": DEEP}},
+    ]
+    assert anthropic._from_events(stream)[1] == [{"type": "tool_use", "id": "t1", "name": "grep", "input": {"unparsed": DEEP}}]
+    answer = ToolBox(SourceTree(tmp_path), rounds=4, tokens=100_000).run(ToolCall("t1", "grep", DEEP))
+    assert answer == "refused: the arguments of grep are not a JSON object"

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from reviewer.backends.base import Completion
 from reviewer.backends.http_failures import SdkClient, first_nonblank, sdk_failures
-from reviewer.backends.server_json import count, events, mapping, payload, sequence, string
+from reviewer.backends.server_json import count, decoded, events, mapping, payload, sequence, string
 from reviewer.config import BackendConfig
 from reviewer.errors import ConfigError
 from reviewer.vocabulary import Message, Usage
@@ -174,10 +174,7 @@ def _block(block: Mapping[str, Any]) -> dict[str, Any]:
 def _tool_input(text: str) -> dict[str, Any]:
     """A tool's input from its JSON pieces; what is not a JSON object stays text in an object (the turn sent back
     must hold one), and the tool refuses it."""
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        value = None
+    value = decoded(text or "{}")
     return dict(value) if isinstance(value, dict) else {"unparsed": text}
 
 

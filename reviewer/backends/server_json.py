@@ -40,11 +40,21 @@ def events(lines: Iterable[str], config: BackendConfig) -> Iterator[Mapping[str,
 
 def payload(text: str, config: BackendConfig) -> Mapping[str, Any]:
     """A JSON object from the server; JSON that is not an object reads as an empty one."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        raise BackendError(f"backend {config.name!r}: {config.shown_url} sent something that is not JSON: {text[:200]!r}", backend=config.name) from None
+    body = decoded(text)
+    if body is NOT_JSON:
+        raise BackendError(f"backend {config.name!r}: {config.shown_url} sent something that is not JSON: {text[:200]!r}", backend=config.name)
     return mapping(body)
+
+
+NOT_JSON = object()
+
+
+def decoded(text: str) -> Any:
+    """`text` as JSON, or NOT_JSON: what is not JSON, or is nested deeper than Python's stack allows (a RecursionError)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return NOT_JSON
 
 
 def mapping(value: Any) -> Mapping[str, Any]:

@@ -15,12 +15,12 @@ they share. Arguments come from the model: untrusted, checked, never raising.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from reviewer.backends.base import Completion
+from reviewer.backends.server_json import decoded
 from reviewer.errors import BackendError
 from reviewer.source_tree import SourceTree
 from reviewer.vocabulary import Usage
@@ -121,10 +121,7 @@ class ToolBox:
 
     def run(self, call: ToolCall) -> str:
         """The tool's answer, or why it refused: never an exception (the model's arguments are untrusted)."""
-        try:
-            args = json.loads(call.arguments or "{}")
-        except ValueError:
-            return f"refused: the arguments of {call.name} are not a JSON object"
+        args = decoded(call.arguments or "{}")
         if not isinstance(args, dict):
             return f"refused: the arguments of {call.name} are not a JSON object"
         if call.name == "read_file":
