@@ -397,3 +397,10 @@ def test_reviewer_local_with_claude_code_backend(model_server: ModelServer, repo
     assert output["answered_by"][0]["backend"] == "cc"
     assert code == 0
     assert "return a / b" in model_server.posts()[0].text
+
+
+def test_an_agent_event_nested_too_deep_is_skipped_not_a_traceback(tmp_path: Path) -> None:
+    # The agent's output is the model's: a line of 100,000 nested objects is no event, and the rest is read.
+    events = recorded("opencode-1.18.33-run.ndjson").stdout
+    completion = parsing_backend(OpenCode, tmp_path).parse(Finished('{"a":' * 100_000 + "\n" + events, "", 0))
+    assert "Division by zero" in completion.text

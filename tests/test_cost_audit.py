@@ -152,3 +152,15 @@ def test_a_review_saved_in_another_format_version_is_not_called_other_json(tmp_p
     assert "not counted, saved by another version of reviewer: " in captured.err and "newer.json" in captured.err
     assert run(["cost", str(runs / "newer.json")]) == 2  # named, it is an error with what it is
     assert "saved by another version of reviewer (format reviewer-pr-review/3); this one reads reviewer-pr-review/2" in capsys.readouterr().err
+
+
+def test_json_nested_too_deep_is_not_json_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "artifacts"  # CI artifacts: an untrusted job may have written them
+    runs.mkdir()
+    saved_run(runs, "run.json", Usage(1, 5_000, 0, 500, 100), 0.10, "2026-11-02T08:00:00+00:00")
+    (runs / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert run(["cost", str(runs), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["total"]["runs"] == 1 and "not saved reviews: " in captured.err
+    assert run(["cost", str(runs / "deep.json")]) == 2
+    assert "not JSON (maximum recursion depth exceeded" in capsys.readouterr().err

@@ -478,7 +478,7 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
         if line.startswith("{"):
             try:
                 value = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack (the agent's output)
                 continue
             if isinstance(value, dict):
                 events.append(value)

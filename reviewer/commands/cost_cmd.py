@@ -101,7 +101,7 @@ def _month_of(path: Path) -> str:
     try:
         saved_at = json.loads(path.read_text(encoding="utf-8")).get("saved_at")
         when = datetime.fromisoformat(saved_at).astimezone(timezone.utc) if isinstance(saved_at, str) else None
-    except (ValueError, OverflowError):  # the file may come from an untrusted job: year 9999 at UTC-1 is past datetime's range
+    except (ValueError, OverflowError, RecursionError):  # from an untrusted job: year 9999 at UTC-1 is past datetime's range
         when = None
     when = when or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     return when.strftime("%Y-%m")

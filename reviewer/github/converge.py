@@ -249,7 +249,7 @@ def decode(body: str) -> Memory:
             for fp, path, side, start, line, in_change in document["listed"]
         )
         return Memory(listed, frozenset(str(fp) for fp in document["dismissed"]), frozenset(str(fp) for fp in document.get("fixed", [])))
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return Memory()
 
 

@@ -152,7 +152,7 @@ class GitHubRetry(Retry):
 def _json(data: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(data or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return parsed if isinstance(parsed, dict) else {}
 

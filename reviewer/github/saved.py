@@ -71,7 +71,7 @@ def load(path: Path) -> PullReview:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the stack
         raise NotSaved(f"{path}: not JSON ({exc})") from None
     kind = document.get("format") if isinstance(document, dict) else None
     if isinstance(kind, str) and kind != FORMAT and kind.startswith(FORMAT.split("/")[0] + "/"):
