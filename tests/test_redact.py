@@ -241,6 +241,26 @@ def test_the_agents_copy_leaves_out_a_file_whose_name_holds_a_secret(repo: GitRe
     names = sorted(str(p.relative_to(tree)) for p in tree.rglob("*"))
     assert names == ["src", "src/app.py"]
 
+def test_a_value_one_file_marks_as_secret_is_masked_in_every_file_of_the_agents_copy(repo: GitRepo, tmp_path: Path) -> None:
+    """Only `password = "…"` marks the value; passed bare elsewhere, or naming a folder, it is still the secret."""
+    password = "Tr0ub4dor-horse-9"  # too short for the entropy rule: its context alone makes it a secret
+    repo.write("settings.py", f'password = "{password}"\n')
+    repo.write("db.py", f'connect("{password}")\n')
+    repo.write("keys.py", f"KEY = '{s.AWS_ACCESS_KEY}'\nbackup = '{password}'\n")  # redacted for its own key already
+    repo.write(f"fixtures/{password}/case.txt", "named by it\n")
+    repo.write("app.py", "x = 1\n")
+    (repo.root / "alias.txt").symlink_to(f"fixtures/{password}/case.txt")
+    repo.commit("files")
+    (shown,) = find(f'password = "{password}"')
+    tree = review_tree(repo.root, tmp_path / "copies")
+    names = sorted(str(p.relative_to(tree)) for p in tree.rglob("*"))
+    assert names == ["app.py", "db.py", "keys.py", "settings.py"]
+    assert (tree / "db.py").read_text() == f'connect("{shown.placeholder}")\n'
+    assert (tree / "keys.py").read_text() == f"KEY = '{placeholder('aws-access-key', s.AWS_ACCESS_KEY)}'\nbackup = '{shown.placeholder}'\n"
+    assert (repo.root / "db.py").read_text() == f'connect("{password}")\n'  # the copy was linked first: not written through
+    assert os.stat(tree / "app.py").st_ino == os.stat(repo.root / "app.py").st_ino
+
+
 def test_the_plan_sends_redacted_text_only() -> None:
     from reviewer.prompts import Templates
     from reviewer.review import plan_review

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from reviewer import scratch
 from reviewer.backends import anthropic_compatible, openai_compatible
@@ -34,6 +34,7 @@ from reviewer.vocabulary import Message, Usage
 
 if TYPE_CHECKING:
     from reviewer.backends.tools import ToolBox
+    from reviewer.redact import Secret
 
 # Where `.ci/run` installs the pinned CLIs: the reviewer's own checkout, never the reviewed repository's.
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin"
@@ -138,17 +139,22 @@ def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = la
     their name (.env, *.pem, id_rsa...) are left out, a text file in which a secret is found is
     written redacted instead of linked, and a text file too large to scan is left out. So is a
     file whose path holds a secret (`leaked/AKIA….txt`), and a link to one: an agent lists names.
+    A value found in one file is a secret in every other (`password = "…"` in one, the same value
+    passed bare in the next), as in a diff (reviewer.redact.find_each).
     """
     from reviewer.filters import secret_files
-    from reviewer.redact import redact, redact_each
+    from reviewer.redact import find_each, redact
 
     tree = into / checkout.name
     tree.mkdir(parents=True)
     root = checkout.resolve()
     secret_named = secret_files()
     listed = _listed_files(checkout)
-    for relative, shown in zip(listed, redact_each(listed), strict=True):
-        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative) or secret_named.match_file(relative) or shown != relative:
+    in_names = find_each(listed)
+    known = {secret.value: secret.placeholder for found in in_names for secret in found}
+    placed: list[_Placed] = []
+    for relative, found in zip(listed, in_names, strict=True):
+        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative) or secret_named.match_file(relative) or found:
             continue
         source, target = checkout / relative, tree / relative
         if source.is_symlink():
@@ -156,33 +162,75 @@ def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = la
             if root in source.resolve().parents and redact(link) == link:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.symlink_to(link)
+                placed.append(_Placed(relative, link=link))
         elif source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            _place_file(source, target)
+            secrets = _place_file(source, target)
+            known.update((secret.value, secret.placeholder) for secret in secrets or ())
+            placed.append(_Placed(relative, text=secrets is not None))
+    _mask_known(tree, placed, known)
     return tree
+
+
+class _Placed(NamedTuple):
+    """A path placed in the tree."""
+
+    relative: str
+    link: str | None = None  # a symbolic link's text
+    text: bool = False  # a text file, scanned on its own: another file's secret may still show in it
+
+
+def _mask_known(tree: Path, placed: Sequence[_Placed], known: Mapping[str, str]) -> None:
+    """Where a secret found in one file shows in another: that file redacted, or left out when its path
+    or its link's text shows it."""
+    from reviewer.redact import MIN_KNOWN, redact
+
+    values = [value for value in known if len(value) >= MIN_KNOWN]  # as reviewer.redact masks them
+    if not values:
+        return
+    for relative, link, text_file in placed:
+        target = tree / relative
+        if any(value in relative or value in (link or "") for value in values):
+            _remove(target, tree)
+        elif text_file:
+            text = target.read_bytes().decode("utf-8", "surrogateescape")
+            if any(value in text for value in values):
+                target.unlink()  # perhaps a hard link: writing through it would change the checkout
+                target.write_bytes(redact(text, known).encode("utf-8", "surrogateescape"))
+
+
+def _remove(target: Path, tree: Path) -> None:
+    """`target` and the folders it leaves empty: a folder's name is listed too."""
+    target.unlink()
+    folder = target.parent
+    while folder != tree and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 SCAN_LIMIT = 8_000_000  # bytes: a larger text file (a data dump) is left out rather than sent unscanned
 
 
-def _place_file(source: Path, target: Path) -> None:
-    """Linked as it is, or written redacted when a secret is found in it."""
-    from reviewer.redact import redact
+def _place_file(source: Path, target: Path) -> tuple[Secret, ...] | None:
+    """Linked as it is, or written redacted when a secret is found in it: the secrets found in a text
+    file (none when it was linked), None for a binary file (linked) or one too large (left out)."""
+    from reviewer.redact import apply, find
 
     size = source.stat().st_size
     with source.open("rb") as fh:
         head = fh.read(8192)
     if b"\0" in head:  # binary: no text secret to find, nothing for a model to read as text
         _link_or_copy(source, target)
-        return
+        return None
     if size > SCAN_LIMIT:
-        return
+        return None
     text = source.read_bytes().decode("utf-8", "surrogateescape")
-    redacted = redact(text)
-    if redacted == text:
-        _link_or_copy(source, target)
+    secrets = find(text)
+    if secrets:
+        target.write_bytes(apply(text, secrets).encode("utf-8", "surrogateescape"))
     else:
-        target.write_bytes(redacted.encode("utf-8", "surrogateescape"))
+        _link_or_copy(source, target)
+    return secrets
 
 
 def _listed_files(checkout: Path) -> list[str]:
