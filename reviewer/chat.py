@@ -32,7 +32,7 @@ from reviewer.diff_text import render_files
 from reviewer.errors import ConfigError
 from reviewer.filters import select
 from reviewer.prompts import Templates
-from reviewer.redact import redact, redact_diff
+from reviewer.redact import known_values, redact, redact_diff
 from reviewer.review import Request
 from reviewer.vocabulary import Message
 
@@ -91,7 +91,8 @@ def plan_answer(
     from reviewer.source_tree import SourceTree
 
     nonce = secrets.token_hex(8)
-    diff = redact_diff(diff)[0]
+    diff, found = redact_diff(diff)
+    known = known_values(found)  # masked in the rest: the description, the thread and files read for context
     files, backends, left_out = _shown(conversation, diff, config)
     around = CodeContext()
     if tree is not None and config.review.context_tokens > 0 and files:
@@ -101,21 +102,21 @@ def plan_answer(
         around = code_context(files, source, config.review.context_tokens, 0, focus)
     context: dict[str, Any] = {
         "nonce": nonce,
-        "guidelines": redact(guidelines),
+        "guidelines": redact(guidelines, known),
         "code_context": around.text,
         "diff": render_files(files),
         "left_out": left_out,
         "path": _name(conversation.path, diff) if conversation.path else "",
         "line": conversation.line or 0,
         "side": conversation.side,
-        "description": redact(conversation.description),
-        "finding": redact(_cut(conversation.finding)),
-        "thread": "\n\n".join(f"{'you' if s.ours else s.author}:\n{redact(_cut(s.body))}" for s in conversation.thread[-MAX_COMMENTS:]),
-        "question": redact(_cut(conversation.question)),
+        "description": redact(conversation.description, known),
+        "finding": redact(_cut(conversation.finding), known),
+        "thread": "\n\n".join(f"{'you' if s.ours else s.author}:\n{redact(_cut(s.body), known)}" for s in conversation.thread[-MAX_COMMENTS:]),
+        "question": redact(_cut(conversation.question), known),
         "asker": conversation.asker,
     }
     # As for a review: a last pass over what is sent, a team's own template included.
-    messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages("chat", context))
+    messages = tuple(Message(m.role, redact(m.content, known)) for m in templates.messages("chat", context))
     tokens = sum(estimate_tokens(m.content) for m in messages)
     return Request("chat", messages, backends, tuple(f.path for f in files), tokens, context, around.tokens)
 

@@ -508,6 +508,11 @@ class Exposed:
     new_name: bool = False  # in the name this change gives the file (added, renamed or copied to): committed by it
 
 
+def known_values(exposed: Sequence[Exposed]) -> dict[str, str]:
+    """The values of secrets found, to their placeholders: `redact(text, known)` masks them wherever else they show."""
+    return {e.secret.value: e.secret.placeholder for e in exposed if e.secret.value}
+
+
 def redact_lines(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, Secret]]]:
     """Each line redacted, and each secret with the index of its line; scanned as one text, so a key block is seen whole."""
     return _by_line(lines, find("\n".join(lines)))

@@ -28,7 +28,7 @@ from reviewer.filters import Selection, Skipped, select
 from reviewer.findings import Finding, parse_answer
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
-from reviewer.redact import Exposed, Secret, redact, redact_diff, redact_each, scan_diff
+from reviewer.redact import Exposed, Secret, known_values, redact, redact_diff, redact_each, scan_diff
 from reviewer.summary import FileNote, Summary, parse_summary
 from reviewer.tokens import Count
 from reviewer.verdicts import Verdict, parse_verdicts
@@ -73,11 +73,7 @@ class Plan:
     @property
     def known(self) -> dict[str, str]:
         """The secrets found in the diff, value to placeholder: masked wherever else they show up."""
-        return _known(self.secrets)
-
-
-def _known(exposed: Sequence[Exposed]) -> dict[str, str]:
-    return {e.secret.value: e.secret.placeholder for e in exposed if e.secret.value}
+        return known_values(self.secrets)
 
 
 @dataclass(frozen=True)
@@ -228,7 +224,7 @@ def plan_review(
         diff, found = redact_diff(diff)
     # A value found in the diff is masked wherever else it shows (a password only its assignment marks, in the
     # description or a file read for context); in the diff's lines and names it is already (reviewer.redact.find_each).
-    known = _known(found)
+    known = known_values(found)
     description, guidelines = redact(description, known), redact(guidelines, known)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from reviewer.diff import Diff
 from reviewer.diff_text import render_files
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
-from reviewer.redact import redact, redact_diff
+from reviewer.redact import known_values, redact, redact_diff
 from reviewer.review import BackendPool, Budget, Clock, Dropped, Plan, Request, Review, ask, secret_findings, utc_now
 from reviewer.vocabulary import Message, Usage
 
@@ -43,7 +44,8 @@ def verify(
     config = pool.config
     if not config.routes.verify or not review.findings:
         return review
-    diff = redact_diff(diff)[0]
+    diff, found = redact_diff(diff)
+    known = plan.known | known_values(found)  # masked in what else is sent: code read for context, a team's template
     ours = {p.fingerprint for p in place(secret_findings(plan.secrets), diff)}
     groups: dict[tuple[str, ...], list[PlacedFinding]] = {}
     unsent: list[PlacedFinding] = []
@@ -54,7 +56,7 @@ def verify(
         names, _ = routing.candidates(config, "verify", placed.path, *([file.old_path] if file and file.old_path else []))
         (groups.setdefault(names, []) if names else unsent).append(placed)
     requests = [
-        _request(batch, names, diff, templates, pool, tree)
+        _request(batch, names, diff, templates, pool, tree, known)
         for names, found in groups.items()
         for batch in (found[i : i + BATCH] for i in range(0, len(found), BATCH))
     ]
@@ -71,7 +73,7 @@ def verify(
         for verdict in outcome.verdicts:
             rejected = ids.get(verdict.id)
             if rejected is not None and not verdict.keep:
-                dropped[rejected.fingerprint + rejected.finding.title] = Dropped(rejected, redact(verdict.reason) or "rejected by the verifier")
+                dropped[rejected.fingerprint + rejected.finding.title] = Dropped(rejected, redact(verdict.reason, known) or "rejected by the verifier")
     usage = sum((o.usage for o in outcomes), Usage())
     cost = sum(o.cost_usd for o in outcomes)
     if dropped:
@@ -85,12 +87,18 @@ def verify(
         verify_usage=review.verify_usage + usage,
         verify_cost_usd=review.verify_cost_usd + cost,
         answered=review.answered + tuple(o.answered for o in outcomes if o.answered is not None),
-        notes=review.notes + tuple(redact(n) for n in notes),
+        notes=review.notes + tuple(redact(n, known) for n in notes),
     )
 
 
 def _request(
-    batch: list[PlacedFinding], names: tuple[str, ...], diff: Diff, templates: Templates, pool: BackendPool, tree: Path | None
+    batch: list[PlacedFinding],
+    names: tuple[str, ...],
+    diff: Diff,
+    templates: Templates,
+    pool: BackendPool,
+    tree: Path | None,
+    known: Mapping[str, str],
 ) -> tuple[Request, dict[str, PlacedFinding]]:
     """One verification request for `batch`, and the findings by the ids the prompt gives them."""
     import secrets
@@ -111,7 +119,7 @@ def _request(
     candidates = "\n".join(json.dumps({"id": i, **_shown(p)}, ensure_ascii=False) for i, p in ids.items())
     context = {"nonce": secrets.token_hex(8), "code_context": around.text, "diff": render_files(files), "candidates": candidates}
     # A last pass over what is sent, as for review requests: a team's verify template can hold a secret too.
-    messages = tuple(Message(m.role, redact(m.content)) for m in templates.messages("verify", context))
+    messages = tuple(Message(m.role, redact(m.content, known)) for m in templates.messages("verify", context))
     tokens = sum(estimate_tokens(m.content) for m in messages)
     return Request("verify", messages, names, paths, tokens, context, around.tokens), ids
 

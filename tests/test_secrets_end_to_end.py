@@ -194,6 +194,50 @@ def test_a_value_found_in_the_diff_is_masked_in_a_definition_read_for_context(
     assert s.DB_PASSWORD not in sent and "connect('admin', '[REDACTED:secret-assignment:" in sent
 
 
+def test_a_value_found_in_the_diff_is_masked_in_the_verifiers_code_context(
+    repo: GitRepo, model_server: ModelServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As above, for the verification request: it reads the same definition for context around a finding."""
+    repo.write("app/creds.py", f"def login(db):\n    return db.connect('admin', '{s.DB_PASSWORD}')\n")
+    repo.write("app/main.py", "def main():\n    return 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("app/main.py", f"password = '{s.DB_PASSWORD}'\n\n\ndef main():\n    return login(None)\n")
+    repo.commit("feature")
+    config = tmp_path / "reviewer.toml"
+    config.write_text('[routes]\nverify = "deepseek-flash"\n', encoding="utf-8")
+    verifications: list[Recorded] = []
+
+    def answer(request: Recorded) -> Reply:
+        if "You check another reviewer's findings" in request.text:
+            verifications.append(request)
+            return Reply(content=json.dumps({"verdicts": []}))
+        return Reply(content=json.dumps({"findings": [finding("app/main.py", 5, title="login gets None")]}))
+
+    model_server.responder = answer
+    assert run([*local(model_server), "--config", str(config), "--fail-on", "none"]) == 0
+    capsys.readouterr()
+    [verification] = verifications
+    assert "definition of `login`" in verification.text
+    assert s.DB_PASSWORD not in wire(model_server) and "connect('admin', '[REDACTED:secret-assignment:" in verification.text
+
+
+def test_a_value_found_in_the_diff_is_masked_in_a_question_about_the_pull(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """`/ask`: the asker quotes the password the change assigns; the answer's request masks it there too."""
+
+    def add_password(repo: GitRepo) -> None:
+        repo.write("src/db.py", f"password = '{s.DB_PASSWORD}'\n")
+
+    make_pull(scenario.repo, gh, edit=add_password, body=f"The password is {s.DB_PASSWORD} now.")
+    scenario.chat_answer = "It moves the login."
+    event = scenario.ask_event(1, f"/ask Why is {s.DB_PASSWORD} in src/db.py?", login="alice", association="COLLABORATOR")
+    result = scenario.action("issue_comment", event, capsys)
+    assert result.code == 0, result.stderr
+    [request] = scenario.chat_requests()
+    assert s.DB_PASSWORD not in wire(scenario.model)
+    assert "Why is [REDACTED:secret-assignment:" in request.text and "The password is [REDACTED:secret-assignment:" in request.text
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
