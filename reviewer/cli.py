@@ -12,6 +12,7 @@ import gc
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -106,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.stdout, sys.stderr = (_Unread(stream) if stream is not None else None for stream in (sys.stdout, sys.stderr))
     status = 1  # Python's own, should an unexpected exception escape `run`
     atexit.register(lambda: _leave(status))  # reads `status` at exit: the run's
+    signal.signal(signal.SIGTERM, _terminated)
     status = run(argv)
     sys.exit(status)
 
@@ -196,15 +198,27 @@ def run(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
+_stopped_by = signal.SIGINT
+
+
+def _terminated(number: int, frame: object) -> None:
+    """SIGTERM (a CI runner's cancel sends it after SIGINT) stops the run as a Ctrl-C does: what was answered is
+    reported, the agents it started are stopped, and it exits 128 + 15."""
+    global _stopped_by
+    _stopped_by = signal.SIGTERM
+    raise KeyboardInterrupt
+
+
 def _interrupted() -> NoReturn:
+    how = "terminated" if _stopped_by == signal.SIGTERM else "interrupted"
     try:
-        click.echo("reviewer: interrupted; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
+        click.echo(f"reviewer: {how}; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
         sys.stdout.flush()
-        if "reviewer.scratch" in sys.modules:  # copies of the checkout that threads still waiting on a model made
-            sys.modules["reviewer.scratch"].remove_all()
+        if "reviewer.scratch" in sys.modules:  # agents and copies of the checkout that threads still wait on
+            sys.modules["reviewer.scratch"].abandon()
     finally:  # whatever got in the way (a second Ctrl-C while a large copy is removed)
         # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
-        os._exit(130)
+        os._exit(128 + _stopped_by)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ def start(work: Callable[[], T]) -> Pending[T]:
         return Pending(work)
     reading, writing = os.pipe()
     gc.freeze()  # the collector would otherwise touch, and so copy, every page the two processes share
-    # Ctrl-C held until the child has its own handling: before, it would unwind our stack in the child.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # Ctrl-C (and SIGTERM) held until the child has its own handling: before, it would unwind our stack, or end the
+    # run's agents and remove its folders (reviewer.cli), in the child.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     pid = -1
     try:
         pid = os.fork()
@@ -126,7 +127,8 @@ def _child(work: Callable[[], object], reading: int, writing: int, mask: set[int
     """Compute, send the result, and end without running anything of the parent's (exit handlers, buffered output)."""
     status = 1
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports; the child just ends
+        for stop in (signal.SIGINT, signal.SIGTERM):  # the parent reports; the child just ends
+            signal.signal(stop, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         gc.disable()  # it lives a fraction of a second
         os.close(reading)

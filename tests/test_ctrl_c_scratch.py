@@ -1,6 +1,6 @@
-"""Ctrl-C ends a run at once with 130: it removes the scratch folders (reviewer.scratch.remove_all) whatever still
-writes in them (an agent that got no SIGINT: `kill -INT` to reviewer alone, a CI runner's cancel; a thread still
-copying the checkout), and waits for no request in flight (an eval's cases)."""
+"""Ctrl-C ends a run at once with 130 (SIGTERM with 143): it stops the agents still running (they got no SIGINT:
+`kill -INT` to reviewer alone, a CI runner's cancel) and removes the scratch folders (reviewer.scratch.abandon)
+whatever still writes in them (a thread still copying the checkout), and waits for no request in flight (an eval's cases)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from reviewer import scratch
 from tests.conftest import GitRepo
@@ -43,7 +45,16 @@ def with_agent(repo: GitRepo, model_server: ModelServer, tmp_path: Path, script:
     return [sys.executable, "-m", "reviewer.cli", "local", "--base", "main", "--config", str(config)], env, temporary
 
 
-def test_remove_all_does_not_raise_while_something_still_writes_in_a_folder() -> None:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie has ended: only its parent's wait is missing)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_abandon_does_not_raise_while_something_still_writes_in_a_folder() -> None:
     holder = scratch.folder("reviewer-tree-")
     stop = threading.Event()
 
@@ -61,16 +72,22 @@ def test_remove_all_does_not_raise_while_something_still_writes_in_a_folder() ->
     writer.start()
     try:
         time.sleep(0.2)
-        scratch.remove_all()  # `_interrupted` calls it just before os._exit(130): raising here skips that exit
+        scratch.abandon()  # `_interrupted` calls it just before os._exit(130): raising here skips that exit
     finally:
         stop.set()
         writer.join()
         holder.cleanup()
 
 
-def test_ctrl_c_to_reviewer_alone_while_its_agent_writes_in_its_home_exits_130(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
-    # An agent busy writing its caches in HOME, as Claude Code does.
-    command, env, temporary = with_agent(repo, model_server, tmp_path, 'i=0\nwhile :; do : > "$HOME/f$i" 2>/dev/null; i=$((i+1)); done')
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_sent_to_reviewer_alone_stops_its_agent_and_removes_its_home(
+    repo: GitRepo, model_server: ModelServer, tmp_path: Path, stop: signal.Signals, status: int
+) -> None:
+    # An agent busy writing its caches in HOME, as Claude Code does, that would run on (and bill) to its end.
+    pid_file = tmp_path / "agent.pid"
+    command, env, temporary = with_agent(
+        repo, model_server, tmp_path, f'echo $$ > {pid_file}\ni=0\nwhile :; do : > "$HOME/f$i" 2>/dev/null; i=$((i+1)); done'
+    )
     log = tmp_path / "stderr.txt"
     with log.open("w") as err:
         process = subprocess.Popen(command, cwd=repo.root, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
@@ -79,12 +96,15 @@ def test_ctrl_c_to_reviewer_alone_while_its_agent_writes_in_its_home_exits_130(r
         while not any(temporary.glob("reviewer-agent-*/f100")) and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.05)
         assert any(temporary.glob("reviewer-agent-*/f100")), process.poll()  # the agent is writing in its HOME
-        process.send_signal(signal.SIGINT)  # to reviewer only: the agent runs on
+        agent = int(pid_file.read_text())
+        process.send_signal(stop)  # to reviewer only
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass  # still waiting for its threads: an exit handler did not end it
-        assert (process.returncode, "Traceback" in log.read_text()) == (130, False), log.read_text()[-1500:]
+        assert (process.returncode, "Traceback" in log.read_text()) == (status, False), log.read_text()[-1500:]
+        assert not alive(agent)
+        assert not list(temporary.iterdir())  # the agent's HOME and the copy of the tree it read
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the agent, still in reviewer's process group

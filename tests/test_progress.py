@@ -46,7 +46,11 @@ def test_ci_gets_plain_progress_lines_with_the_retries(repo: GitRepo, model_serv
     assert "prompt + " in lines[-1] and "output tokens · $0.0000" in lines[-1]
 
 
-def test_ctrl_c_reports_what_was_answered_and_exits_130_at_once(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("stop", "status", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_reports_what_was_answered_and_exits_130_at_once(
+    repo: GitRepo, model_server: ModelServer, tmp_path: Path, stop: signal.Signals, status: int, said: str
+) -> None:
+    """And SIGTERM (a CI runner's cancel) as Ctrl-C, with 143."""
     two_files(repo)
     finding = {"path": "a.py", "line": 1, "severity": "major", "category": "bug", "title": "answered before Ctrl-C", "body": "b"}
 
@@ -62,12 +66,12 @@ def test_ctrl_c_reports_what_was_answered_and_exits_130_at_once(repo: GitRepo, m
         time.sleep(0.05)
     time.sleep(0.5)  # a.py's answer is in
     interrupted = time.monotonic()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     out, err = process.communicate(timeout=20)
-    assert process.returncode == 130
+    assert process.returncode == status
     assert time.monotonic() - interrupted < 5  # not the minute b.py would take
     assert "a.py:1: major: answered before Ctrl-C" in out
     assert "error: interrupted before it was answered (not reviewed: b.py)" in out
     assert "1 request abandoned; nothing more is billed once their connections close" in out
-    assert "reviewer: interrupted" in err
+    assert f"reviewer: {said}; any request in flight was abandoned" in err
 

@@ -100,25 +100,33 @@ def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, st
     with scratch.folder("reviewer-agent-") as home:
         env = {"PATH": absolute_path(environ), "HOME": home, "TMPDIR": home, **invocation.env}
         try:
-            done = subprocess.run(
+            started = subprocess.Popen(
                 invocation.argv,
-                input=invocation.stdin,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 cwd=workdir,
                 env=env,
-                capture_output=True,
                 text=True,
                 encoding="utf-8",
                 errors="replace",
-                timeout=timeout,
             )
-        except subprocess.TimeoutExpired:
-            raise BackendError(
-                f"backend {config.name!r}: {Path(invocation.argv[0]).name} did not finish within {timeout:g} s",
-                backend=config.name,
-            ) from None
         except OSError as exc:
             raise ConfigError(f"backend {config.name!r}: cannot run {invocation.argv[0]}: {exc.strerror}") from None
-    return Finished(done.stdout, done.stderr, done.returncode)
+        with scratch.started(started) as process:  # stopped by a Ctrl-C, as it would not be while we wait here
+            try:
+                stdout, stderr = process.communicate(invocation.stdin, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise BackendError(
+                    f"backend {config.name!r}: {Path(invocation.argv[0]).name} did not finish within {timeout:g} s",
+                    backend=config.name,
+                ) from None
+            except BaseException:
+                process.kill()  # as subprocess.run does: never left running behind an error
+                raise
+    return Finished(stdout, stderr, process.returncode)
 
 
 def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = lambda path: False) -> Path:
