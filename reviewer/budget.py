@@ -18,11 +18,6 @@ from reviewer.tokens import Count
 from reviewer.tokens import count as count_tokens
 
 
-def estimate_tokens(text: str) -> int:
-    """DeepSeek V4 tokens of `text` (reviewer.tokens); fast at any size."""
-    return count_tokens(text)
-
-
 @dataclass(frozen=True)
 class Chunk:
     files: tuple[FileDiff, ...]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewer import routing
-from reviewer.budget import estimate_tokens, plan_chunks
+from reviewer.budget import plan_chunks
 from reviewer.config import Config
 from reviewer.diff import Diff, FileDiff, Side
 from reviewer.diff_text import render_files
@@ -34,6 +34,7 @@ from reviewer.filters import select
 from reviewer.prompts import Templates
 from reviewer.redact import known_values, redact, redact_diff
 from reviewer.review import Request
+from reviewer.tokens import count as count_tokens
 from reviewer.vocabulary import Message
 
 # How an answer that withdraws our comment starts (chat_system.j2 asks for these words); a concession
@@ -117,7 +118,7 @@ def plan_answer(
     }
     # As for a review: a last pass over what is sent, a team's own template included.
     messages = tuple(Message(m.role, redact(m.content, known)) for m in templates.messages("chat", context))
-    tokens = sum(estimate_tokens(m.content) for m in messages)
+    tokens = sum(count_tokens(m.content) for m in messages)
     return Request("chat", messages, backends, tuple(f.path for f in files), tokens, context, around.tokens)
 
 

@@ -37,11 +37,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from reviewer.budget import Chunk, estimate_tokens
+from reviewer.budget import Chunk
 from reviewer.diff import FileDiff, FileStatus
 from reviewer.diff_text import MAX_LINE_CHARS, quoted
 from reviewer.source_tree import SourceTree
 from reviewer.syntax import Outline, Scope, outline
+from reviewer.tokens import count as count_tokens
 
 WHOLE_FILE_LINES = 200  # a changed file this short is shown whole
 MAX_SCOPE_LINES = 300  # a longer enclosing scope is shown around the hunk only
@@ -181,7 +182,7 @@ class _Pick:
         if any(e.holds(excerpt) for e in self.chosen):
             return True
         inside = [e for e in self.chosen if excerpt.holds(e)]  # shown again by this one: replaced
-        cost = estimate_tokens(render_excerpt(excerpt))
+        cost = count_tokens(render_excerpt(excerpt))
         if cost - sum(self.chosen[e] for e in inside) > self.left:
             return False
         for e in inside:
@@ -192,7 +193,7 @@ class _Pick:
     def context(self) -> CodeContext:
         ordered = tuple(sorted(self.chosen, key=lambda e: (e.path, e.start)))
         text = "\n".join(render_excerpt(e) for e in ordered)
-        return CodeContext(ordered, text, estimate_tokens(text))
+        return CodeContext(ordered, text, count_tokens(text))
 
 
 @dataclass(frozen=True)

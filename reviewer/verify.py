@@ -18,13 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from reviewer import routing
-from reviewer.budget import estimate_tokens
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import known_values, redact, redact_diff
 from reviewer.review import BackendPool, Budget, Clock, Dropped, Plan, Request, Review, ask, secret_findings, utc_now
+from reviewer.tokens import count as count_tokens
 from reviewer.vocabulary import Message, Usage
 
 BATCH = 20  # findings per verification request
@@ -120,7 +120,7 @@ def _request(
     context = {"nonce": secrets.token_hex(8), "code_context": around.text, "diff": render_files(files), "candidates": candidates}
     # A last pass over what is sent, as for review requests: a team's verify template can hold a secret too.
     messages = tuple(Message(m.role, redact(m.content, known)) for m in templates.messages("verify", context))
-    tokens = sum(estimate_tokens(m.content) for m in messages)
+    tokens = sum(count_tokens(m.content) for m in messages)
     return Request("verify", messages, names, paths, tokens, context, around.tokens), ids
 
 

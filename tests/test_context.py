@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.budget import estimate_tokens
 from reviewer.cli import run
 from reviewer.context import budgets, code_context, render_excerpt
 from reviewer.diff import parse_diff
 from reviewer.redact import redact_diff
 from reviewer.source_tree import SourceTree
 from reviewer.syntax import Outline
+from reviewer.tokens import count as count_tokens
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer, Reply
 
@@ -268,7 +268,7 @@ def test_a_tight_budget_shows_the_smallest_scopes_first(tmp_path: Path) -> None:
     repo.write("calc.py", changed)
     files = parse_diff(repo.git("diff")).files
     whole = code_context(files, SourceTree(repo.root), 100_000, 0)
-    costs = {e.why: estimate_tokens(render_excerpt(e)) for e in whole.excerpts}
+    costs = {e.why: count_tokens(render_excerpt(e)) for e in whole.excerpts}
     long = costs["enclosing function `long_function`"]
     assert sum(costs.values()) > long + 1 > costs["enclosing function `short_0`"] * 3
     tight = code_context(files, SourceTree(repo.root), long + 1, 0)

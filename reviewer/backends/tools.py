@@ -103,7 +103,7 @@ class ToolBox:
     def answer(self, calls: Sequence[ToolCall], tokens_left: int) -> list[str]:
         """One turn's calls answered within the turn's caps: at most MAX_CALLS_PER_TURN, and outputs that fit
         in what is left of the token budget (a turn of 500 reads would otherwise make the next request huge)."""
-        from reviewer.budget import estimate_tokens
+        from reviewer.tokens import count as count_tokens
 
         outputs: list[str] = []
         for index, call in enumerate(calls):
@@ -111,7 +111,7 @@ class ToolBox:
                 outputs.append(f"refused: at most {MAX_CALLS_PER_TURN} tool calls are answered per turn")
                 continue
             output = self.run(call)
-            cost = estimate_tokens(output)
+            cost = count_tokens(output)
             if cost > tokens_left:
                 output = "refused: the tool-use token budget of this review is used up; answer now with the JSON object"
                 cost = 0

@@ -370,12 +370,13 @@ def _ask_judge(judge: Judge, case: Case, findings: tuple[Finding, ...], budget: 
     from reviewer import judge as judging
     from reviewer import pricing
     from reviewer.backends.base import Usage
-    from reviewer.budget import estimate_tokens, expected_output_tokens
+    from reviewer.budget import expected_output_tokens
     from reviewer.errors import BackendError, ReviewerError
     from reviewer.review import utc_now
+    from reviewer.tokens import count as count_tokens
 
     messages = judge.templates.messages("judge", judging.context(case.expected.golden, findings, secrets.token_hex(8)))
-    tokens = sum(estimate_tokens(m.content) for m in messages)
+    tokens = sum(count_tokens(m.content) for m in messages)
     usage, cost, errors = Usage(), 0.0, []
     for name in judge.backends:
         try:
