@@ -44,7 +44,7 @@ class FilePatch:
 
 
 @dataclass(frozen=True)
-class Listed:
+class ListedFile:
     """One file of the pull request as listed, its patch parsed as it arrived.
 
     The patch text is not kept: on a large PR the patches run to megabytes (four
@@ -70,12 +70,12 @@ class PullText:
     skipped: tuple[Skipped, ...]
 
 
-def listed(f: FilePatch) -> Listed:
+def listed(f: FilePatch) -> ListedFile:
     """`f`, its patch parsed, or marked as one only a checkout can give."""
-    return Listed(f.path, parse_diff(synthesize(f)).files if _sent(f) else None)
+    return ListedFile(f.path, parse_diff(synthesize(f)).files if _sent(f) else None)
 
 
-def pull_diff(files: list[Listed], info: PullInfo, checkout: Path | None) -> PullDiff:
+def pull_diff(files: list[ListedFile], info: PullInfo, checkout: Path | None) -> PullDiff:
     """The PR's whole diff from its listed files, filled in from `checkout` where GitHub sent no patch."""
     return assemble(files, info.base_sha, info.head_sha, checkout, _unlisted(info, len(files)))
 
@@ -119,7 +119,7 @@ def build_diff(files: Iterable[FilePatch], base_sha: str, head_sha: str, checkou
     return assemble(map(listed, files), base_sha, head_sha, checkout, skipped)
 
 
-def assemble(files: Iterable[Listed], base_sha: str, head_sha: str, checkout: Path | None, skipped: list[Skipped]) -> PullDiff:
+def assemble(files: Iterable[ListedFile], base_sha: str, head_sha: str, checkout: Path | None, skipped: list[Skipped]) -> PullDiff:
     """The diff of `files`, each parsed on its own (no text of the whole diff is ever made)."""
     parsed: list[FileDiff] = []
     for f in files:

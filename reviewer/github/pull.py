@@ -23,7 +23,17 @@ from reviewer.github.api import PullInfo, PullRef, describe, open_pull, pull_inf
 from reviewer.github.base_files import BaseBranchFiles
 from reviewer.github.comments import SUMMARY_MARKER, PostedState, comment_heading, comment_title, fingerprint_of, last_head_in
 from reviewer.github.converge import ADDRESSED_MARKER, OurComment, Thread, calls_wrong, declines, decode
-from reviewer.github.patches import FilePatch, Listed, PullDiff, PullText, changes_since, file_patch, listed, pull_diff, pull_text
+from reviewer.github.patches import (
+    FilePatch,
+    ListedFile,
+    PullDiff,
+    PullText,
+    changes_since,
+    file_patch,
+    listed,
+    pull_diff,
+    pull_text,
+)
 
 if TYPE_CHECKING:
     from github import Github
@@ -64,8 +74,8 @@ class GitHubPull:
         return BaseBranchFiles(self.repo, self.pull.base.sha)
 
     @cached_property
-    def files(self) -> list[Listed]:
-        """The PR's files, each patch parsed as it arrives and its text let go (patches.Listed)."""
+    def files(self) -> list[ListedFile]:
+        """The PR's files, each patch parsed as it arrives and its text let go (patches.ListedFile)."""
         return [listed(f) for f in self._listing()]
 
     def whole(self, checkout: Path | None) -> PullDiff:
