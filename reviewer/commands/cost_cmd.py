@@ -38,7 +38,7 @@ def cost(paths: tuple[Path, ...], output_format: str) -> int:
     Each month shows runs, requests, tokens and cost, and what the same tokens would have
     cost on other models at their list prices (a dated table).
     """
-    from reviewer.github.saved import NotSaved, OtherVersion, load
+    from reviewer.github.saved import NotSaved, OtherVersion, read
     from reviewer.pricing import OTHER_MODELS, OTHERS_AS_OF, compare
 
     months: dict[str, Month] = {}
@@ -46,16 +46,18 @@ def cost(paths: tuple[Path, ...], output_format: str) -> int:
     other_versions: list[Path] = []
     for path, named in _files(paths):
         try:
-            review = load(path).review
+            saved = read(path)
         except (NotSaved, OtherVersion) as exc:
             if named:  # a file you named must be one this version reads; a folder may hold other JSON (a package.json)
                 raise
             (other_versions if isinstance(exc, OtherVersion) else not_saved).append(path)
             continue
-        month = months.setdefault(_month_of(path), Month(_month_of(path)))
+        when = saved.saved_at or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)  # older files say nothing
+        key = when.strftime("%Y-%m")
+        month = months.setdefault(key, Month(key))
         month.runs += 1
-        month.usage += review.usage
-        month.cost_usd += review.cost_usd
+        month.usage += saved.pull_review.review.usage
+        month.cost_usd += saved.pull_review.review.cost_usd
     if not_saved:
         click.echo(f"reviewer: not counted, not saved reviews: {_listed(not_saved)}", err=True)
     if other_versions:  # runs that were paid for: the sum is printed, and said to be short of them (exit 3)
@@ -94,17 +96,6 @@ def _files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
         # In a folder, files only: a folder named `schemas.json`, or a link to nothing, is no run and not worth a stop.
         found += [(p, False) for p in sorted(path.rglob("*.json")) if p.is_file()] if path.is_dir() else [(path, True)]
     return found
-
-
-def _month_of(path: Path) -> str:
-    """When the run was saved (the file says so; an older file, by its modification time), as YYYY-MM in UTC."""
-    try:
-        saved_at = json.loads(path.read_text(encoding="utf-8")).get("saved_at")
-        when = datetime.fromisoformat(saved_at).astimezone(timezone.utc) if isinstance(saved_at, str) else None
-    except (ValueError, OverflowError, RecursionError):  # from an untrusted job: year 9999 at UTC-1 is past datetime's range
-        when = None
-    when = when or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    return when.strftime("%Y-%m")
 
 
 def _as_dict(month: Month, models: tuple[str, ...]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,19 @@ class OtherVersion(ConfigError):
     """A review saved by another version of reviewer, in a format this one does not read."""
 
 
+@dataclass(frozen=True)
+class Saved:
+    pull_review: PullReview
+    saved_at: datetime | None  # None: a file that does not say (older ones), or says nonsense
+
+
 def load(path: Path) -> PullReview:
     """The saved review, every field checked: the file may come from an untrusted job."""
+    return read(path).pull_review
+
+
+def read(path: Path) -> Saved:
+    """The saved review and when it was saved, every field checked: the file may come from an untrusted job."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -80,9 +92,17 @@ def load(path: Path) -> PullReview:
     if kind != FORMAT:
         raise NotSaved(f"{path}: not a review saved by `reviewer pr --output` (format {FORMAT})")
     try:
-        return _from_document(document)
+        pull_review = _from_document(document)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: damaged saved review ({type(exc).__name__}: {exc})") from None
+    return Saved(pull_review, _saved_at(document.get("saved_at")))
+
+
+def _saved_at(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value).astimezone(timezone.utc) if isinstance(value, str) else None
+    except (ValueError, OverflowError):  # year 9999 at UTC-1 is past datetime's range
+        return None
 
 
 def _usage(u: dict[str, Any]) -> Usage:
