@@ -177,9 +177,7 @@ def test_a_value_found_once_is_masked_wherever_else_the_pull_shows_it(
     assert titles == [("src/db.py", 1, "Secret committed: secret in an assignment")]  # one finding: where it is assigned
 
 
-def test_a_value_found_in_the_diff_is_masked_in_a_definition_read_for_context(
-    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
-) -> None:
+def password_then_its_bare_use(repo: GitRepo) -> None:
     """The change assigns a password and newly calls a function whose body (unchanged, read from the tree) holds it bare."""
     repo.write("app/creds.py", f"def login(db):\n    return db.connect('admin', '{s.DB_PASSWORD}')\n")
     repo.write("app/main.py", "def main():\n    return 1\n")
@@ -187,6 +185,13 @@ def test_a_value_found_in_the_diff_is_masked_in_a_definition_read_for_context(
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("app/main.py", f"password = '{s.DB_PASSWORD}'\n\n\ndef main():\n    return login(None)\n")
     repo.commit("feature")
+
+
+def test_a_value_found_in_the_diff_is_masked_in_a_definition_read_for_context(
+    repo: GitRepo, model_server: ModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A definition read for context holds bare the password the change assigns (password_then_its_bare_use)."""
+    password_then_its_bare_use(repo)
     assert run(local(model_server)) == 0
     capsys.readouterr()
     sent = wire(model_server)
@@ -198,12 +203,7 @@ def test_a_value_found_in_the_diff_is_masked_in_the_verifiers_code_context(
     repo: GitRepo, model_server: ModelServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """As above, for the verification request: it reads the same definition for context around a finding."""
-    repo.write("app/creds.py", f"def login(db):\n    return db.connect('admin', '{s.DB_PASSWORD}')\n")
-    repo.write("app/main.py", "def main():\n    return 1\n")
-    repo.commit("base")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("app/main.py", f"password = '{s.DB_PASSWORD}'\n\n\ndef main():\n    return login(None)\n")
-    repo.commit("feature")
+    password_then_its_bare_use(repo)
     config = tmp_path / "reviewer.toml"
     config.write_text('[routes]\nverify = "deepseek-flash"\n', encoding="utf-8")
     verifications: list[Recorded] = []
