@@ -31,8 +31,9 @@ from reviewer.diff import Diff, FileDiff, Side
 from reviewer.diff_text import render_files
 from reviewer.errors import ConfigError
 from reviewer.filters import select
+from reviewer.known import Known
 from reviewer.prompts import Templates
-from reviewer.redact import known_values, redact, redact_diff
+from reviewer.redact import find_each, known_values, redact, redact_diff
 from reviewer.review import Request
 from reviewer.tokens import count as count_tokens
 from reviewer.vocabulary import Message
@@ -93,7 +94,13 @@ def plan_answer(
 
     nonce = secrets.token_hex(8)
     diff, found = redact_diff(diff)
-    known = known_values(found)  # masked in the rest: the description, the thread and files read for context
+    thread = conversation.thread[-MAX_COMMENTS:]
+    said = [guidelines, conversation.description, _cut(conversation.finding), _cut(conversation.question), *(_cut(s.body) for s in thread)]
+    # Scanned together and with the diff's values: a value one of them marks (a password its assignment shows) is
+    # masked in all of them, and in whatever else is sent or read (a file read for context, the tree, the answer).
+    in_said = {secret.value: secret.placeholder for secrets in find_each(said) for secret in secrets}
+    known = Known(known_values(found) | in_said)
+    guidelines, description, finding, question, *bodies = (redact(text, known) for text in said)
     files, backends, left_out = _shown(conversation, diff, config)
     around = CodeContext()
     if tree is not None and config.review.context_tokens > 0 and files:
@@ -103,23 +110,23 @@ def plan_answer(
         around = code_context(files, source, config.review.context_tokens, 0, focus)
     context: dict[str, Any] = {
         "nonce": nonce,
-        "guidelines": redact(guidelines, known),
+        "guidelines": guidelines,
         "code_context": around.text,
         "diff": render_files(files),
         "left_out": left_out,
         "path": _name(conversation.path, diff) if conversation.path else "",
         "line": conversation.line or 0,
         "side": conversation.side,
-        "description": redact(conversation.description, known),
-        "finding": redact(_cut(conversation.finding), known),
-        "thread": "\n\n".join(f"{'you' if s.ours else s.author}:\n{redact(_cut(s.body), known)}" for s in conversation.thread[-MAX_COMMENTS:]),
-        "question": redact(_cut(conversation.question), known),
+        "description": description,
+        "finding": finding,
+        "thread": "\n\n".join(f"{'you' if s.ours else s.author}:\n{body}" for s, body in zip(thread, bodies, strict=True)),
+        "question": question,
         "asker": conversation.asker,
     }
     # As for a review: a last pass over what is sent, a team's own template included.
     messages = tuple(Message(m.role, redact(m.content, known)) for m in templates.messages("chat", context))
     tokens = sum(count_tokens(m.content) for m in messages)
-    return Request("chat", messages, backends, tuple(f.path for f in files), tokens, context, around.tokens)
+    return Request("chat", messages, backends, tuple(f.path for f in files), tokens, context, around.tokens, known=known.values)
 
 
 def _cut(text: str) -> str:

@@ -139,7 +139,9 @@ def run(
     planned = plan(change, setup, tasks, meanwhile=None if dry_run else functools.partial(read_ahead.read, setup.config))
     if dry_run:
         return Run(planned, None)
-    pool = pool or BackendPool(setup.config, env, workdir=change.tree, diff=change.whole or change.diff, exact_tree=change.tree_exact)
+    pool = pool or BackendPool(
+        setup.config, env, workdir=change.tree, diff=change.whole or change.diff, exact_tree=change.tree_exact, known=planned.known
+    )
     refused = None if budget is not None else over_limit(planned, setup.config)  # an eval suite's budget spans its cases
     if refused:
         # Nothing is sent; the secrets committed are still reported (they need no request). The files left out are
@@ -173,10 +175,10 @@ def answer(conversation: Conversation, diff: Diff, setup: Setup, env: Mapping[st
     from reviewer.review import BackendPool, Budget, ask, utc_now
 
     request = plan_answer(conversation, diff, setup.config, setup.templates, setup.guidelines, tree)
-    pool = BackendPool(setup.config, env, workdir=tree, diff=diff)
+    pool = BackendPool(setup.config, env, workdir=tree, diff=diff, known=request.known)
     pool.preflight((request,))
     outcome = ask(request, pool, utc_now, Budget(setup.config.review.max_cost_usd))
     if outcome.answered is None:
-        error = redact(outcome.errors[-1] if outcome.errors else "the request failed")
+        error = redact(outcome.errors[-1] if outcome.errors else "the request failed", request.known)
         return Answer("", None, outcome.cost_usd, error)
-    return Answer(redact(outcome.text), outcome.answered.backend, outcome.cost_usd)
+    return Answer(redact(outcome.text, request.known), outcome.answered.backend, outcome.cost_usd)

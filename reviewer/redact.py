@@ -35,6 +35,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from reviewer.known import Known
+
 if TYPE_CHECKING:
     from reviewer.diff import Diff, FileDiff, Line
     from reviewer.prefilter import Lines, Need, Reading
@@ -200,19 +202,14 @@ def _kept(scan: _Scan, spans: list[_Span]) -> list[_Span]:
 
 def _repeats(scan: _Scan, kept: Sequence[_Span]) -> Iterator[_Span]:
     """Each place in the texts that shows the value of a span kept, as a span of its kind that yields to any other."""
-    values: dict[str, str] = {}
+    kinds: dict[str, str] = {}
     for span in kept:
         index, start = scan.local(span.start)
-        value = scan.texts[index][start : start + span.end - span.start]
-        if len(value) >= MIN_KNOWN:
-            values.setdefault(value, span.kind)
-    for value, kind in values.items():
-        for index, text in enumerate(scan.texts):
-            at = text.find(value)
-            while at != -1:
-                start = scan.starts[index] + at
-                yield _Span(start, start + len(value), kind, _REPEAT_RANK, continued=True)
-                at = text.find(value, at + len(value))
+        kinds.setdefault(scan.texts[index][start : start + span.end - span.start], span.kind)
+    values = Known(kinds)
+    for index, text in enumerate(scan.texts if values else ()):
+        for start, end, value in values.spans(text):
+            yield _Span(scan.starts[index] + start, scan.starts[index] + end, kinds[value], _REPEAT_RANK, continued=True)
 
 
 _REPEAT_RANK = 4  # below every detector: where one finds a span, it is that one's
@@ -294,27 +291,23 @@ def _priority(span: _Span) -> tuple[int, int, int]:
     return (span.rank, span.start, span.start - span.end)
 
 
-def redact(text: str, known: Mapping[str, str] | None = None) -> str:
+def redact(text: str, known: Mapping[str, str] | Known | None = None) -> str:
     """`text` with every secret replaced; `known` (value → placeholder: secrets found elsewhere, such as
-    a password that only its context marked as one) replaced wherever it appears."""
-    text = _known_masked(text, known)
+    a password that only its context marked as one) replaced wherever it appears. Pass a `Known` to
+    redact many texts with many values: it is made once."""
+    text = _known(known).masked(text)
     return apply(text, find(text))
 
 
-def redact_each(texts: Sequence[str], known: Mapping[str, str] | None = None) -> list[str]:
+def redact_each(texts: Sequence[str], known: Mapping[str, str] | Known | None = None) -> list[str]:
     """What `redact` gives for each of `texts` (short and many, such as file names), all scanned in one pass."""
-    masked = [_known_masked(text, known) for text in texts]
+    values = _known(known)
+    masked = [values.masked(text) for text in texts]
     return [apply(text, secrets) for text, secrets in zip(masked, find_each(masked), strict=True)]
 
 
-def _known_masked(text: str, known: Mapping[str, str] | None) -> str:
-    for value in sorted(known or {}, key=len, reverse=True):
-        if len(value) >= MIN_KNOWN and value in text:
-            text = text.replace(value, (known or {})[value])
-    return text
-
-
-MIN_KNOWN = 6  # shorter values would mask ordinary words
+def _known(known: Mapping[str, str] | Known | None) -> Known:
+    return known if isinstance(known, Known) else Known(known or {})
 
 
 def apply(text: str, secrets: Sequence[Secret]) -> str:
@@ -532,15 +525,16 @@ def _by_line(lines: Sequence[str], secrets: Sequence[Secret]) -> tuple[list[str]
     return out, [(i, s) for i, found in sorted(by_line.items()) for s in found]
 
 
-def scan_diff(diff: Diff) -> list[tuple[Secret, ...]]:
+def scan_diff(diff: Diff, also: Sequence[str] = ()) -> list[tuple[Secret, ...]]:
     """The secrets in each of a diff's hunks, then in each file's names, then in each hunk's section: what
-    `redact_diff` masks, found apart (reviewer.forked finds them in a second process)."""
+    `redact_diff` masks, found apart (reviewer.forked finds them in a second process). Then those in each of
+    `also`, scanned with them (a pull request's description): a value one of them marks is masked in all."""
     hunks_text = ["\n".join(line.text for line in hunk.lines) for file in diff.files for hunk in file.hunks]
     names = [name for file in diff.files for name in (file.path, file.old_path or "")]
     # The text git prints after a hunk's second @@: a line of the old file (the enclosing function's, or any
     # line without a diff driver), shown to the model in the hunk header; masked, not reported (it is not new).
     sections = [hunk.section for file in diff.files for hunk in file.hunks]
-    return find_each([*hunks_text, *names, *sections])
+    return find_each([*hunks_text, *names, *sections, *also])
 
 
 def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None) -> tuple[Diff, tuple[Exposed, ...]]:
@@ -548,7 +542,7 @@ def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None)
 
     A file's names can hold a secret too (`leaked/AKIA….txt`): they are scanned in the same pass as the
     lines, and the redacted ones set as the names prompts and our output show (`FileDiff.name`).
-    `scanned` is `scan_diff(diff)` where it was run already.
+    `scanned` is `scan_diff(diff, …)` where it was run already.
     """
     from reviewer.diff import FileStatus
 
@@ -556,7 +550,7 @@ def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None)
     hunk_count, name_count = sum(len(file.hunks) for file in diff.files), 2 * len(diff.files)
     found = iter(scanned[:hunk_count])
     found_in_names = iter(scanned[hunk_count : hunk_count + name_count])
-    found_in_sections = iter(scanned[hunk_count + name_count :])
+    found_in_sections = iter(scanned[hunk_count + name_count : 2 * hunk_count + name_count])
     files: list[FileDiff] = []
     exposed: list[Exposed] = []
     for file in diff.files:

@@ -26,9 +26,10 @@ from reviewer.diff_text import counted_text, quoted, render_files
 from reviewer.errors import BackendError, ReviewerError
 from reviewer.filters import Selection, Skipped, select
 from reviewer.findings import Finding, parse_answer
+from reviewer.known import Known
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
-from reviewer.redact import Exposed, Secret, known_values, redact, redact_diff, redact_each, scan_diff
+from reviewer.redact import Exposed, Secret, apply, known_values, redact, redact_diff, redact_each, scan_diff
 from reviewer.summary import FileNote, Summary, parse_summary
 from reviewer.tokens import Count
 from reviewer.verdicts import Verdict, parse_verdicts
@@ -58,6 +59,9 @@ class Request:
     # A review that also describes its chunk in the same answer: one backend serves both tasks, so the
     # diff is read (and paid for) once, and nothing waits for another request to fill the cache.
     summarizes: bool = False
+    # A request planned alone (an answer to a question): the secrets masked in it, value → placeholder, to mask in
+    # what its backend reads (tools, an agent's tree) and answers too. A review's are its Plan's.
+    known: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,9 @@ class Plan:
     # The diff planned, and it redacted: findings are placed on the latter without redacting it again.
     source: Diff | None = field(default=None, compare=False, repr=False)
     redacted: Diff | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def known(self) -> dict[str, str]:
-        """The secrets found in the diff, value to placeholder: masked wherever else they show up."""
-        return known_values(self.secrets)
+    # Every secret found (in the diff, the description, the guidelines), value to placeholder: masked wherever else
+    # it shows up (a file a backend reads, the answers, the notes).
+    known: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class BackendPool:
         workdir: Path | None = None,  # the repository root, where agent backends (claude-code, opencode) run
         diff: Diff | None = None,  # the change under review: renames out of a rule's paths stay withheld
         exact_tree: bool = True,  # whether workdir holds exactly the files after the change (tools read it only then)
+        known: Mapping[str, str] | None = None,  # the change's secrets (Plan.known): masked in every file a backend reads
     ) -> None:
         self.config = config
         self._environ = environ
@@ -133,6 +136,7 @@ class BackendPool:
         self._workdir = workdir
         self._diff = diff
         self._exact_tree = exact_tree
+        self._known = known
         self._made: dict[str, Backend] = {}
         self._toolboxes: dict[str, ToolBox] = {}
         self._trees: list[Any] = []  # the temporary copies the tools read, removed with the pool
@@ -173,7 +177,7 @@ class BackendPool:
             if name not in self._toolboxes:
                 holder = scratch.folder("reviewer-tools-")
                 self._trees.append(holder)
-                tree = review_tree(self._workdir, Path(holder.name), routing.withheld(self.config, name, self._diff))
+                tree = review_tree(self._workdir, Path(holder.name), routing.withheld(self.config, name, self._diff), self._known)
                 self._toolboxes[name] = ToolBox(SourceTree(tree), settings.tool_rounds, settings.tool_tokens)
             return self._toolboxes[name]
 
@@ -185,7 +189,7 @@ class BackendPool:
                     self._made[name] = self._factory(backend, self._environ)
                 else:
                     hidden = routing.withheld(self.config, name, self._diff)
-                    self._made[name] = self._factory(backend, self._environ, workdir=self._workdir, withheld=hidden)
+                    self._made[name] = self._factory(backend, self._environ, workdir=self._workdir, withheld=hidden, known=self._known)
             return self._made[name]
 
 
@@ -213,19 +217,22 @@ def plan_review(
     nonce = secrets.token_hex(8)
     source = diff
     count: Count = tokens.count
+    # Scanned with the diff: a value one of them marks (a password only its assignment shows as one) is a secret in
+    # all of them (reviewer.redact.find_each), and wherever else it shows (a file read for context): `known`.
+    also = (description, guidelines)
     if meanwhile and reads_aside(sum(file.added + file.removed for file in diff.files)):
         read_ahead.finish()  # what it reads the child needs too, and no thread may run at the fork
-        with forked.start(functools.partial(_read_diff, diff, config)) as reading:
+        with forked.start(functools.partial(_read_diff, diff, config, also)) as reading:
             meanwhile()
             read = reading.result()
-        diff, found = redact_diff(diff, read.secrets)
+        secrets_found = read.secrets
         count = _counting(source, read)
     else:
-        diff, found = redact_diff(diff)
-    # A value found in the diff is masked wherever else it shows (a password only its assignment marks, in the
-    # description or a file read for context); in the diff's lines and names it is already (reviewer.redact.find_each).
-    known = known_values(found)
-    description, guidelines = redact(description, known), redact(guidelines, known)
+        secrets_found = scan_diff(diff, also)
+    diff, found = redact_diff(diff, secrets_found)
+    in_also = secrets_found[len(secrets_found) - len(also) :]
+    description, guidelines = (apply(text, secrets) for text, secrets in zip(also, in_also, strict=True))
+    known = Known(known_values(found) | {secret.value: secret.placeholder for secrets in in_also for secret in secrets})
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
     counted = functools.cache(tokens.count)  # the text around each chunk's diff repeats from request to request
@@ -278,7 +285,7 @@ def plan_review(
                 prompt = sum(message_tokens for _, message_tokens in sent)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
-    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff)
+    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff, known.values)
 
 
 COMBINED_TEMPLATES = "review+summarize"
@@ -303,10 +310,10 @@ class _DiffRead:
     line_tokens: list[int]  # tokens of each of their lines' counted_text, in order
 
 
-def _read_diff(diff: Diff, config: Config) -> _DiffRead:
+def _read_diff(diff: Diff, config: Config, also: Sequence[str]) -> _DiffRead:
     taken = {f.path for f in select(diff, config.review.ignore, skip_generated=config.review.skip_generated).files}
     files = [i for i, f in enumerate(diff.files) if f.path in taken]
-    return _DiffRead(scan_diff(diff), files, [tokens.count(text) for text in _counted_texts(diff, files)])
+    return _DiffRead(scan_diff(diff, also), files, [tokens.count(text) for text in _counted_texts(diff, files)])
 
 
 def _counting(diff: Diff, read: _DiffRead) -> Count:

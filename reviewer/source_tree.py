@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 MAX_FILE_BYTES = 1_000_000  # larger files are data, not code to read
+BINARY_PROBE = 8000  # bytes: a NUL among the first this many makes a file binary, as git tells (`git grep -I`)
 GREP_SECONDS = 20.0
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORD_CHARS = re.compile(r"[A-Za-z0-9_]+")  # what `git grep -w` counts as a word
@@ -95,7 +96,7 @@ class SourceTree:
         if not target.is_file() or target.stat().st_size > MAX_FILE_BYTES:
             return None
         data = target.read_bytes()
-        if b"\0" in data[:8192]:
+        if b"\0" in data[:BINARY_PROBE]:
             return None
         text = data.decode("utf-8", "surrogateescape")
         lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]

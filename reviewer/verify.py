@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from reviewer import routing
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
+from reviewer.known import Known
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
 from reviewer.redact import known_values, redact, redact_diff
@@ -45,7 +45,7 @@ def verify(
     if not config.routes.verify or not review.findings:
         return review
     diff, found = redact_diff(diff)
-    known = plan.known | known_values(found)  # masked in what else is sent: code read for context, a team's template
+    known = Known({**plan.known, **known_values(found)})  # masked in what else is sent: code read for context, a team's template
     ours = {p.fingerprint for p in place(secret_findings(plan.secrets), diff)}
     groups: dict[tuple[str, ...], list[PlacedFinding]] = {}
     unsent: list[PlacedFinding] = []
@@ -98,7 +98,7 @@ def _request(
     templates: Templates,
     pool: BackendPool,
     tree: Path | None,
-    known: Mapping[str, str],
+    known: Known,
 ) -> tuple[Request, dict[str, PlacedFinding]]:
     """One verification request for `batch`, and the findings by the ids the prompt gives them."""
     import secrets

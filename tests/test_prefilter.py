@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from reviewer import redact
+from reviewer.known import Known
 from reviewer.prefilter import Lines, Need, read
 from tests import secret_values as s
 from tests.test_redact import KINDS
@@ -248,7 +249,7 @@ def test_a_diff_is_redacted_as_each_hunk_alone_would_be() -> None:
     alone = [redact.redact_lines([line.text for line in hunk.lines]) for file in parse_diff(raw).files for hunk in file.hunks]
     # ... and a value found in one hunk masked in every other, though nothing marks it there.
     known = {x.value: x.placeholder for _, found in alone for _, x in found}
-    expected = [[redact._known_masked(line, known) for line in lines] for lines, _ in alone]
+    expected = [[Known(known).masked(line) for line in lines] for lines, _ in alone]
     assert [[line.text for line in hunk.lines] for file in redacted.files for hunk in file.hunks] == expected
     assert expected != [lines for lines, _ in alone]
     found_alone = Counter((x.kind, x.value, x.continued) for _, found in alone for _, x in found)

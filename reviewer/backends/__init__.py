@@ -31,11 +31,13 @@ def create(
     environ: Mapping[str, str],
     workdir: Path | None = None,
     withheld: Callable[[str], bool] | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> Backend:
     """Instantiate the backend a config describes. No network I/O happens here.
 
     `workdir` is the repository root, where agent backends run; HTTP backends never see it.
-    `withheld` says which of its files an agent must not be able to read (data-sovereignty rules).
+    `withheld` says which of its files an agent must not be able to read (data-sovereignty rules);
+    `known` (value → placeholder) the secrets found in the change, masked wherever they show in its files.
     """
     try:
         target = REGISTRY[config.protocol]
@@ -54,5 +56,5 @@ def create(
             "agent backends work with `reviewer local` and `reviewer backends check`; route this task to an HTTP backend"
         )
     else:
-        backend = cls(config, environ, workdir=workdir, withheld=withheld)
+        backend = cls(config, environ, workdir=workdir, withheld=withheld, known=known)
     return backend

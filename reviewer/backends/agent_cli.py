@@ -34,7 +34,6 @@ from reviewer.vocabulary import Message, Usage
 
 if TYPE_CHECKING:
     from reviewer.backends.tools import ToolBox
-    from reviewer.redact import Secret
 
 # Where `.ci/run` installs the pinned CLIs: the reviewer's own checkout, never the reviewed repository's.
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin"
@@ -129,7 +128,9 @@ def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, st
     return Finished(stdout, stderr, process.returncode)
 
 
-def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = lambda path: False) -> Path:
+def review_tree(
+    checkout: Path, into: Path, withheld: Callable[[str], bool] = lambda path: False, known: Mapping[str, str] | None = None
+) -> Path:
     """The checkout's tracked files (as they are in the working tree), without agent configuration.
 
     Tracked only: an untracked file is not part of the change (`reviewer local` lists it as not
@@ -147,8 +148,9 @@ def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = la
     their name (.env, *.pem, id_rsa...) are left out, a text file in which a secret is found is
     written redacted instead of linked, and a text file too large to scan is left out. So is a
     file whose path holds a secret (`leaked/AKIA….txt`), and a link to one: an agent lists names.
-    A value found in one file is a secret in every other (`password = "…"` in one, the same value
-    passed bare in the next), as in a diff (reviewer.redact.find_each).
+    A value found anywhere is a secret in every file (`password = "…"` in one, or in `.env`, the
+    same value passed bare in the next), as in a diff (reviewer.redact.find_each); so is each of
+    `known` (value → placeholder), the secrets the run found in the change (a line it removes).
     """
     from reviewer.filters import secret_files
     from reviewer.redact import find_each, redact
@@ -159,24 +161,25 @@ def review_tree(checkout: Path, into: Path, withheld: Callable[[str], bool] = la
     secret_named = secret_files()
     listed = _listed_files(checkout)
     in_names = find_each(listed)
-    known = {secret.value: secret.placeholder for found in in_names for secret in found}
+    found = dict(known or {}) | {secret.value: secret.placeholder for secrets in in_names for secret in secrets}
     placed: list[_Placed] = []
-    for relative, found in zip(listed, in_names, strict=True):
-        if AGENT_CONFIG.intersection(Path(relative).parts) or withheld(relative) or secret_named.match_file(relative) or found:
-            continue
+    for relative, named in zip(listed, in_names, strict=True):
         source, target = checkout / relative, tree / relative
-        if source.is_symlink():
+        if AGENT_CONFIG.intersection(Path(relative).parts) or secret_named.match_file(relative):
+            found |= _values_in(source)  # left out, but what it holds is a secret wherever else it shows
+        elif withheld(relative) or named:
+            continue
+        elif source.is_symlink():
             link = os.path.relpath(source.resolve(), source.parent.resolve())
             if root in source.resolve().parents and redact(link) == link:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.symlink_to(link)
                 placed.append(_Placed(relative, link=link))
-        elif source.is_file():
+        elif source.is_file() and (text := _text_of(source)) is not None:  # None: too large to scan, left out
             target.parent.mkdir(parents=True, exist_ok=True)
-            secrets = _place_file(source, target)
-            known.update((secret.value, secret.placeholder) for secret in secrets or ())
-            placed.append(_Placed(relative, text=secrets is not None))
-    _mask_known(tree, placed, known)
+            found |= _place_file(source, target, text)
+            placed.append(_Placed(relative, text=isinstance(text, str)))
+    _mask_known(tree, placed, found)
     return tree
 
 
@@ -188,21 +191,20 @@ class _Placed(NamedTuple):
     text: bool = False  # a text file, scanned on its own: another file's secret may still show in it
 
 
-def _mask_known(tree: Path, placed: Sequence[_Placed], known: Mapping[str, str]) -> None:
-    """Where a secret found in one file shows in another: that file redacted, or left out when its path
-    or its link's text shows it."""
-    from reviewer.redact import MIN_KNOWN, redact
+def _mask_known(tree: Path, placed: Sequence[_Placed], found: Mapping[str, str]) -> None:
+    """Where a secret found anywhere shows in a file placed: that file redacted, or left out when its path or
+    its link's text shows it."""
+    from reviewer.known import Known
+    from reviewer.redact import redact
 
-    values = [value for value in known if len(value) >= MIN_KNOWN]  # as reviewer.redact masks them
-    if not values:
-        return
-    for relative, link, text_file in placed:
+    known = Known(found)
+    for relative, link, text_file in placed if known else ():
         target = tree / relative
-        if any(value in relative or value in (link or "") for value in values):
+        if known.shows(relative) or known.shows(link or ""):
             _remove(target, tree)
         elif text_file:
             text = target.read_bytes().decode("utf-8", "surrogateescape")
-            if any(value in text for value in values):
+            if known.shows(text):
                 target.unlink()  # perhaps a hard link: writing through it would change the checkout
                 target.write_bytes(redact(text, known).encode("utf-8", "surrogateescape"))
 
@@ -219,26 +221,41 @@ def _remove(target: Path, tree: Path) -> None:
 SCAN_LIMIT = 8_000_000  # bytes: a larger text file (a data dump) is left out rather than sent unscanned
 
 
-def _place_file(source: Path, target: Path) -> tuple[Secret, ...] | None:
-    """Linked as it is, or written redacted when a secret is found in it: the secrets found in a text
-    file (none when it was linked), None for a binary file (linked) or one too large (left out)."""
+def _place_file(source: Path, target: Path, text: str | bytes) -> dict[str, str]:
+    """Linked as it is, or written redacted when a secret is found in its text: the secrets found (value → placeholder)."""
     from reviewer.redact import apply, find
 
-    size = source.stat().st_size
-    with source.open("rb") as fh:
-        head = fh.read(8192)
-    if b"\0" in head:  # binary: no text secret to find, nothing for a model to read as text
+    if isinstance(text, bytes):  # binary: no text secret to find, nothing for a model to read as text
         _link_or_copy(source, target)
-        return None
-    if size > SCAN_LIMIT:
-        return None
-    text = source.read_bytes().decode("utf-8", "surrogateescape")
+        return {}
     secrets = find(text)
     if secrets:
         target.write_bytes(apply(text, secrets).encode("utf-8", "surrogateescape"))
     else:
         _link_or_copy(source, target)
-    return secrets
+    return {secret.value: secret.placeholder for secret in secrets}
+
+
+def _values_in(source: Path) -> dict[str, str]:
+    """The secrets in a text file (value → placeholder); none in a binary file, a file too large, or no file."""
+    from reviewer.redact import find
+
+    text = _text_of(source) if source.is_file() and not source.is_symlink() else None
+    return {secret.value: secret.placeholder for secret in find(text)} if isinstance(text, str) else {}
+
+
+def _text_of(source: Path) -> str | bytes | None:
+    """A file's text; b"" for a binary file (a NUL where git looks for one: `git grep -I` agrees); None when too
+    large to scan."""
+    from reviewer.source_tree import BINARY_PROBE
+
+    with source.open("rb") as fh:
+        head = fh.read(BINARY_PROBE)
+    if b"\0" in head:
+        return b""
+    if source.stat().st_size > SCAN_LIMIT:
+        return None
+    return source.read_bytes().decode("utf-8", "surrogateescape")
 
 
 def _listed_files(checkout: Path) -> list[str]:
@@ -277,11 +294,18 @@ class _AgentBackend:
     streams = True  # both CLIs stream from the server themselves, so long thinking never idles out
 
     def __init__(
-        self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path, withheld: Callable[[str], bool] | None = None
+        self,
+        config: BackendConfig,
+        environ: Mapping[str, str],
+        *,
+        workdir: Path,
+        withheld: Callable[[str], bool] | None = None,
+        known: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.workdir = workdir
         self._withheld = withheld or (lambda path: False)
+        self._known = known or {}  # the secrets the run found in the change: masked in the tree, wherever they show
         self._environ = environ
         self._key = config.require_key(environ)
         self._command = find_executable(config, self.executable, environ)
@@ -300,7 +324,7 @@ class _AgentBackend:
         with self._tree_lock:
             if self._tree is None:
                 self._tree_holder = scratch.folder("reviewer-tree-")
-                self._tree = review_tree(self.workdir, Path(self._tree_holder.name), self._withheld)
+                self._tree = review_tree(self.workdir, Path(self._tree_holder.name), self._withheld, self._known)
             return self._tree
 
     def invocation(self, prompt: str, max_tokens: int) -> Invocation:
@@ -328,11 +352,17 @@ class ClaudeCode(_AgentBackend):
     shows_reasoning = False  # the JSON result never carries thinking
 
     def __init__(
-        self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path, withheld: Callable[[str], bool] | None = None
+        self,
+        config: BackendConfig,
+        environ: Mapping[str, str],
+        *,
+        workdir: Path,
+        withheld: Callable[[str], bool] | None = None,
+        known: Mapping[str, str] | None = None,
     ) -> None:
         if anthropic_compatible.dialect_of(config) == "deepseek":
             anthropic_compatible.check_deepseek_model(config)
-        super().__init__(config, environ, workdir=workdir, withheld=withheld)
+        super().__init__(config, environ, workdir=workdir, withheld=withheld, known=known)
 
     def invocation(self, prompt: str, max_tokens: int) -> Invocation:
         model = self.config.model
@@ -398,9 +428,15 @@ class OpenCode(_AgentBackend):
     shows_reasoning = True  # with --thinking
 
     def __init__(
-        self, config: BackendConfig, environ: Mapping[str, str], *, workdir: Path, withheld: Callable[[str], bool] | None = None
+        self,
+        config: BackendConfig,
+        environ: Mapping[str, str],
+        *,
+        workdir: Path,
+        withheld: Callable[[str], bool] | None = None,
+        known: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(config, environ, workdir=workdir, withheld=withheld)
+        super().__init__(config, environ, workdir=workdir, withheld=withheld, known=known)
         # OpenCode's grep and glob run `rg` from PATH, else download ripgrep from GitHub into the
         # throwaway HOME (on every run); without rg on PATH the agent reads files by name only.
         self.searches = shutil.which("rg", path=absolute_path(environ)) is not None
