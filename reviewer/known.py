@@ -30,6 +30,11 @@ class Known:
                 self._automaton.add_word(value, value)
             self._automaton.make_automaton()
 
+    @classmethod
+    def of(cls, values: Mapping[str, str] | Known | None) -> Known:
+        """`values` as a Known, made once: a caller masks many texts with the same values."""
+        return values if isinstance(values, Known) else cls(values or {})
+
     def __bool__(self) -> bool:
         return bool(self.values)
 

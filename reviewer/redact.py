@@ -295,19 +295,15 @@ def redact(text: str, known: Mapping[str, str] | Known | None = None) -> str:
     """`text` with every secret replaced; `known` (value → placeholder: secrets found elsewhere, such as
     a password that only its context marked as one) replaced wherever it appears. Pass a `Known` to
     redact many texts with many values: it is made once."""
-    text = _known(known).masked(text)
+    text = Known.of(known).masked(text)
     return apply(text, find(text))
 
 
 def redact_each(texts: Sequence[str], known: Mapping[str, str] | Known | None = None) -> list[str]:
     """What `redact` gives for each of `texts` (short and many, such as file names), all scanned in one pass."""
-    values = _known(known)
+    values = Known.of(known)
     masked = [values.masked(text) for text in texts]
     return [apply(text, secrets) for text, secrets in zip(masked, find_each(masked), strict=True)]
-
-
-def _known(known: Mapping[str, str] | Known | None) -> Known:
-    return known if isinstance(known, Known) else Known(known or {})
 
 
 def apply(text: str, secrets: Sequence[Secret]) -> str:

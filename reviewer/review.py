@@ -598,15 +598,16 @@ def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Rev
 
     `known` maps the secrets found in the diff to their placeholders: masked wherever they show up.
     """
+    values = Known.of(known)
 
     def mask(text: str) -> str:
-        return redact(text, known)
+        return redact(text, values)
 
     # Paths too, for a name can hold a secret; a large change has many (skipped files): scanned in one pass.
     notes = review.summary.walkthrough if review.summary else ()
     paths = [p.finding.path for p in review.findings] + [s.path for s in review.skipped] + [n.path for n in notes]
     paths = list(dict.fromkeys(paths + [path for a in review.answered for path in a.paths]))
-    named = dict(zip(paths, redact_each(paths, known), strict=True))
+    named = dict(zip(paths, redact_each(paths, values), strict=True))
     findings = tuple(
         dataclasses.replace(
             p,
