@@ -107,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.stdout, sys.stderr = (_Unread(stream) if stream is not None else None for stream in (sys.stdout, sys.stderr))
     status = 1  # Python's own, should an unexpected exception escape `run`
     atexit.register(lambda: _leave(status))  # reads `status` at exit: the run's
-    signal.signal(signal.SIGTERM, _terminated)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one that started us ignoring it (nohup-like) meant it
+        signal.signal(signal.SIGTERM, _terminated)
     status = run(argv)
     sys.exit(status)
 
@@ -210,7 +211,8 @@ def _terminated(number: int, frame: object) -> None:
 
 
 def _interrupted() -> NoReturn:
-    how = "terminated" if _stopped_by == signal.SIGTERM else "interrupted"
+    stopped_by = _stopped_by  # as the message says, whatever signal comes next
+    how = "terminated" if stopped_by == signal.SIGTERM else "interrupted"
     try:
         click.echo(f"reviewer: {how}; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
         sys.stdout.flush()
@@ -218,7 +220,7 @@ def _interrupted() -> NoReturn:
             sys.modules["reviewer.scratch"].abandon()
     finally:  # whatever got in the way (a second Ctrl-C while a large copy is removed)
         # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
-        os._exit(128 + _stopped_by)
+        os._exit(128 + stopped_by)
 
 
 if __name__ == "__main__":

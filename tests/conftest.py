@@ -23,8 +23,11 @@ def model_server() -> Iterator[ModelServer]:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's keys, git identity or global git config."""
-    for name in ("DEEPSEEK_API_KEY", "REVIEWER_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "NO_COLOR"):
+    """No test sees the developer's keys, configuration, proxy, git identity or global git config."""
+    for name in ("DEEPSEEK_API_KEY", "REVIEWER_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "NO_COLOR", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    # Nor a proxy (a self-hosted runner's): the loopback servers are reached directly.
+    for name in [name for name in os.environ if name.lower() in ("http_proxy", "https_proxy", "all_proxy")]:
         monkeypatch.delenv(name, raising=False)
     # Nor the CI environment when the suite itself runs in CI: `CI` alone turns on plain progress lines on stderr.
     for name in [name for name in os.environ if name == "CI" or name.startswith(("GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_"))]:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +22,37 @@ def load(path: str) -> dict[Any, Any]:
     document = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
     assert isinstance(document, dict)
     return document
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_the_runners_cancel_reaches_reviewer_itself(tmp_path: Path, stop: signal.Signals) -> None:
+    """A cancel signals the step's shell, which runs the script as bash does on a runner: only with `exec` does
+    reviewer get it, and stop its agents. Else bash waits (SIGINT) or dies (SIGTERM), and reviewer runs on."""
+    [review] = [step for step in load("action.yml")["runs"]["steps"] if step.get("id") == "review"]
+    got, ready = tmp_path / "got", tmp_path / "ready"
+    reviewer = tmp_path / "reviewer-venv" / "bin" / "reviewer"
+    reviewer.parent.mkdir(parents=True)
+    reviewer.write_text(
+        f"#!{sys.executable}\nimport signal, sys, time\n"
+        f"def stopped(number, frame):\n    open({str(got)!r}, 'w').write(signal.Signals(number).name)\n    sys.exit(1)\n"
+        "signal.signal(signal.SIGINT, stopped)\nsignal.signal(signal.SIGTERM, stopped)\n"
+        f"open({str(ready)!r}, 'w').close()\ntime.sleep(60)\n",
+        encoding="utf-8",
+    )
+    reviewer.chmod(0o755)
+    script = tmp_path / "step.sh"
+    script.write_text(review["run"], encoding="utf-8")
+    shell = subprocess.Popen(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], env={**os.environ, "RUNNER_TEMP": str(tmp_path)})
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shell.send_signal(stop)  # what the runner does: to the step's process alone
+        shell.wait(timeout=30)
+        assert got.read_text() == stop.name
+    finally:
+        shell.kill()
+        shell.wait()
 
 
 def test_action_inputs_outputs_and_steps() -> None:

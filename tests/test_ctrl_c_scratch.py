@@ -10,13 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from reviewer import scratch
+from reviewer.backends.agent_cli import Invocation, run_isolated
+from reviewer.config import BackendConfig
+from reviewer.errors import BackendError
 from tests.conftest import GitRepo
 from tests.model_server import ModelServer, Reply
 
@@ -54,29 +55,102 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_abandon_does_not_raise_while_something_still_writes_in_a_folder() -> None:
-    holder = scratch.folder("reviewer-tree-")
-    stop = threading.Event()
+ABANDON_WHILE_COPYING = """
+import threading, time
+from pathlib import Path
+from reviewer import scratch
+holder = scratch.folder("reviewer-tree-")
+stop = threading.Event()
 
-    def copying() -> None:  # a worker thread still copying the checkout into its folder
-        number = 0
-        while not stop.is_set():
-            try:
-                Path(holder.name, f"d{number % 20}").mkdir(exist_ok=True)
-                Path(holder.name, f"d{number % 20}", f"f{number}").touch()
-            except OSError:
-                pass  # the folder went away under it
-            number += 1
+def copying():  # a worker thread still copying the checkout into its folder
+    number = 0
+    while not stop.is_set():
+        try:
+            Path(holder.name, f"d{number % 20}").mkdir(exist_ok=True)
+            Path(holder.name, f"d{number % 20}", f"f{number}").touch()
+        except OSError:
+            pass  # the folder went away under it
+        number += 1
 
-    writer = threading.Thread(target=copying, daemon=True)
-    writer.start()
+writer = threading.Thread(target=copying, daemon=True)
+writer.start()
+time.sleep(0.2)
+scratch.abandon()  # `_interrupted` calls it just before os._exit(130): raising here would skip that exit
+stop.set()
+writer.join()
+holder.cleanup()
+refused = []
+for make in (lambda: scratch.folder("reviewer-agent-"), lambda: scratch.start(["true"], cwd=Path("."), env={})):
     try:
-        time.sleep(0.2)
-        scratch.abandon()  # `_interrupted` calls it just before os._exit(130): raising here skips that exit
+        make()
+    except scratch.Abandoned:
+        refused.append(True)
+print(refused)
+"""
+
+
+def test_abandon_raises_nothing_while_a_thread_still_writes_and_nothing_is_made_or_started_after_it() -> None:
+    # Worker threads run on till the process exits: one that would start an agent or make a folder now is refused.
+    done = subprocess.run([sys.executable, "-c", ABANDON_WHILE_COPYING], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[True, True]\n", "")
+
+
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_during_an_eval_leaves_no_agent_nor_what_it_started(tmp_path: Path, stop: signal.Signals, status: int) -> None:
+    """A case in four requests, one at a time: the request after the one stopped must not start a fresh agent (the
+    worker threads run on till the exit), and what an agent starts (here `sleep`, as a wrapper script starts the CLI)
+    is stopped with it."""
+    suite = tmp_path / "suite" / "case"
+    suite.mkdir(parents=True)
+    patch = "".join(
+        f"diff --git a/f{n}.py b/f{n}.py\nnew file mode 100644\n--- /dev/null\n+++ b/f{n}.py\n@@ -0,0 +1,120 @@\n"
+        + "".join(f"+value_{n}_{i} = {i} * {i}  # padding for the tokens of a chunk\n" for i in range(120))
+        for n in range(4)
+    )
+    (suite / "diff.patch").write_text(patch, encoding="utf-8")
+    (suite / "expected.json").write_text(json.dumps({"must_find": []}), encoding="utf-8")
+    pids = tmp_path / "pids"
+    agent = tmp_path / "agent"
+    agent.write_text(f"#!/bin/sh\necho $$ >> {pids}\nsleep 300 &\necho $! >> {pids}\nwait\n", encoding="utf-8")
+    agent.chmod(0o755)
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        '[routes]\nreview = "cc"\nsummarize = "cc"\n\n[review]\nmax_chunk_tokens = 1000\n\n[backends.cc]\nprotocol = "claude-code"\n'
+        f'base_url = "http://127.0.0.1:9/anthropic"\nmodel = "m"\ncommand = "{agent}"\nmax_retries = 0\napi_key_env = "AGENT_KEY"\n',
+        encoding="utf-8",
+    )
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TMPDIR": str(temporary), "AGENT_KEY": "k"}
+    command = [sys.executable, "-m", "reviewer.cli", "eval", str(tmp_path / "suite"), "--config", str(config)]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(pids.read_text().split() if pids.exists() else ()) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        process.send_signal(stop)  # to reviewer only: its agents are in groups of their own
+        _, err = process.communicate(timeout=30)
+        assert (process.returncode, "Traceback" in err) == (status, False), err[-1500:]
+        time.sleep(0.5)  # what a worker thread might still start in the meantime
+        started = [int(pid) for pid in pids.read_text().split()]
+        assert len(started) >= 2 and [pid for pid in started if alive(pid)] == []
+        assert not list(temporary.iterdir())
     finally:
-        stop.set()
-        writer.join()
-        holder.cleanup()
+        for pid in started or [int(pid) for pid in pids.read_text().split()] if pids.exists() else ():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_an_agent_past_its_time_is_stopped_with_what_it_started(tmp_path: Path) -> None:
+    """Its child holds the output pipes open: waiting for them to close would wait for the child (minutes)."""
+    child = tmp_path / "child.pid"
+    invocation = Invocation(("/bin/sh", "-c", f"sleep 300 & echo $! > {child}; sleep 300"), {}, "")
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="did not finish within 1 s"):
+        run_isolated(invocation, tmp_path, os.environ, 1.0, BackendConfig(name="cc"))
+    assert time.monotonic() - started < 60  # not the 300 s the child would hold its pipes
+    assert not alive(int(child.read_text()))
 
 
 @pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

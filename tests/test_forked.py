@@ -213,3 +213,29 @@ def test_a_ctrl_c_held_over_the_fork_ends_the_child_too() -> None:
         "print(left, signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))\n"
     )
     assert out == ["no-child", "False"]
+
+
+@needs_two_cpus
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_stop_sent_to_the_child_before_it_has_its_own_handling_only_ends_the_child(stop: str) -> None:
+    # Held across the fork, then the default in the child: the parent's handling (SIGTERM raises KeyboardInterrupt in
+    # reviewer.cli) would have unwound the parent's stack in the child, which ran on as a second reviewer.
+    out = python(
+        "import os, signal; from reviewer import forked\n"
+        "def stopped(number, frame):\n"
+        "    raise KeyboardInterrupt\n"
+        "signal.signal(signal.SIGTERM, stopped)  # as reviewer.cli's main() does\n"
+        "real_fork = os.fork\n"
+        "def fork():\n"
+        "    pid = real_fork()\n"
+        "    if pid == 0:\n"
+        f"        os.kill(os.getpid(), signal.{stop})\n"
+        "    return pid\n"
+        "os.fork = fork\n"
+        "try:\n"
+        "    with forked.start(lambda: 42) as pending:\n"
+        "        print(pending.result())  # the child died: the work is done here\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    assert out == ["42"]

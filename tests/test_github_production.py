@@ -158,13 +158,13 @@ def _steps(path: Path) -> tuple[dict[str, str], list[dict[str, Any]]]:
 
 
 def _run_reviewer(steps: list[dict[str, Any]], context: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """The workflow's own `reviewer …` command, its env from the step, `${{ }}` from the event."""
-    [step] = [s for s in steps if str(s.get("run", "")).startswith("reviewer ")]
+    """The workflow's own `exec reviewer …` command, its env from the step, `${{ }}` from the event."""
+    [step] = [s for s in steps if str(s.get("run", "")).startswith("exec reviewer ")]
     for key, value in step["env"].items():
         monkeypatch.setenv(key, re.sub(r"\$\{\{ (.+?) \}\}", lambda m: context[m.group(1)], str(value)))
     env = dict(os.environ)  # the step's, and the runner's (GITHUB_REPOSITORY...)
     argv = [re.sub(r"\$(\w+)", lambda m: env[m.group(1)], word) for word in shlex.split(step["run"])]
-    return run(argv[1:])
+    return run(argv[2:])
 
 
 def test_the_fork_examples_run_as_written_with_only_the_permissions_they_declare(

@@ -240,7 +240,7 @@ def _run_learn_example(scenario: Scenario, capsys: pytest.CaptureFixture[str]) -
     assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML 1.1 reads the key `on` as True
     [job] = workflow["jobs"].values()
     scenario.gh.permissions_granted = job["permissions"]
-    [step] = [s for s in job["steps"] if s.get("run") == "reviewer action"]
+    [step] = [s for s in job["steps"] if s.get("run") == "exec reviewer action"]
     monkeypatch = scenario.monkeypatch
     for key in [k for k in os.environ if k.startswith("INPUT_")]:  # what earlier `reviewer action` runs of the test set
         monkeypatch.delenv(key)

@@ -99,31 +99,21 @@ def run_isolated(invocation: Invocation, workdir: Path, environ: Mapping[str, st
     with scratch.folder("reviewer-agent-") as home:
         env = {"PATH": absolute_path(environ), "HOME": home, "TMPDIR": home, **invocation.env}
         try:
-            started = subprocess.Popen(
-                invocation.argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=workdir,
-                env=env,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-            )
+            started = scratch.start(invocation.argv, cwd=workdir, env=env)  # stopped by a Ctrl-C too
         except OSError as exc:
             raise ConfigError(f"backend {config.name!r}: cannot run {invocation.argv[0]}: {exc.strerror}") from None
-        with scratch.started(started) as process:  # stopped by a Ctrl-C, as it would not be while we wait here
+        with started as process:
             try:
                 stdout, stderr = process.communicate(invocation.stdin, timeout=timeout)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
+                scratch.stop(process)
+                process.wait()  # not communicate: a child that left the group may hold the pipes open for hours
                 raise BackendError(
                     f"backend {config.name!r}: {Path(invocation.argv[0]).name} did not finish within {timeout:g} s",
                     backend=config.name,
                 ) from None
             except BaseException:
-                process.kill()  # as subprocess.run does: never left running behind an error
+                scratch.stop(process)  # as subprocess.run does: never left running behind an error
                 raise
     return Finished(stdout, stderr, process.returncode)
 
