@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import difflib
+import errno
 import gc
 import importlib
 import logging
@@ -107,16 +108,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.stdout, sys.stderr = (_Unread(stream) if stream is not None else None for stream in (sys.stdout, sys.stderr))
     status = 1  # Python's own, should an unexpected exception escape `run`
     atexit.register(lambda: _leave(status))  # reads `status` at exit: the run's
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one that started us ignoring it (nohup-like) meant it
-        signal.signal(signal.SIGTERM, _terminated)
+    for stop in _STOPS:  # not one that whoever started us ignores (nohup): they meant it
+        if signal.getsignal(stop) == signal.SIG_DFL:
+            signal.signal(stop, _terminated)
     status = run(argv)
     sys.exit(status)
 
 
 class _Unread:
-    """A standard stream whose reader may go away (`reviewer … | head`, `2>&1 | head -3`): from then on what is
-    written is dropped, not an error. The run goes on to its end and exits with the status of what it found and did:
-    a broken pipe stopping it midway would exit with a status that says nothing of the review (click's 1: "findings")."""
+    """A standard stream whose reader may go away (`reviewer … | head`, `2>&1 | head -3`, a terminal closed): from then
+    on what is written is dropped, not an error. The run goes on to its end and exits with the status of what it found
+    and did: a broken pipe stopping it midway would exit with a status that says nothing of the review (click's 1:
+    "findings"), and a terminal closed under it would leave its agents running (SIGHUP, `_interrupted`)."""
 
     def __init__(self, stream: Any) -> None:  # a text stream (TextIO), or its binary buffer
         self._stream = stream
@@ -124,17 +127,19 @@ class _Unread:
     def write(self, text: Any) -> int:
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._gone()
+        except OSError as exc:
+            self._gone(exc)
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._gone()
+        except OSError as exc:
+            self._gone(exc)
 
-    def _gone(self) -> None:
+    def _gone(self, error: OSError) -> None:
+        if error.errno not in (errno.EPIPE, errno.EIO):  # EIO: a terminal hung up; a full disk is an error still
+            raise error
         # What is still buffered would fail again at each flush, and at exit: it goes nowhere instead.
         os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
 
@@ -199,20 +204,23 @@ def run(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
-_stopped_by = signal.SIGINT
+# SIGTERM: a CI runner's cancel sends it after SIGINT. SIGHUP: the terminal closed. Agents run in process groups of
+# their own (reviewer.scratch), which neither reaches: reviewer stops them.
+_STOPS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
+_stopped_by: int = signal.SIGINT
 
 
 def _terminated(number: int, frame: object) -> None:
-    """SIGTERM (a CI runner's cancel sends it after SIGINT) stops the run as a Ctrl-C does: what was answered is
-    reported, the agents it started are stopped, and it exits 128 + 15."""
+    """SIGTERM or SIGHUP stops the run as a Ctrl-C does: what was answered is reported, the agents it started are
+    stopped, and it exits 128 + the signal's number."""
     global _stopped_by
-    _stopped_by = signal.SIGTERM
+    _stopped_by = number
     raise KeyboardInterrupt
 
 
 def _interrupted() -> NoReturn:
     stopped_by = _stopped_by  # as the message says, whatever signal comes next
-    how = "terminated" if stopped_by == signal.SIGTERM else "interrupted"
+    how = _STOPS.get(signal.Signals(stopped_by), "interrupted")
     try:
         click.echo(f"reviewer: {how}; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
         sys.stdout.flush()

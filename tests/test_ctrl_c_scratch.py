@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -182,6 +183,31 @@ def test_a_stop_sent_to_reviewer_alone_stops_its_agent_and_removes_its_home(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the agent, still in reviewer's process group
+        process.wait()
+
+
+def test_a_closed_terminal_stops_the_agents_too(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
+    """SIGHUP: the terminal does not send it to agents, in process groups of their own; reviewer stops them, though
+    writing to that terminal now fails (EIO), and exits 128 + 1."""
+    pid_file = tmp_path / "agent.pid"
+    command, env, temporary = with_agent(repo, model_server, tmp_path, f"echo $$ > {pid_file}\nexec sleep 300")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, cwd=repo.root, env=env, stdin=follower, stdout=follower, stderr=follower, start_new_session=True)
+    os.close(follower)
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        agent = int(pid_file.read_text())
+        os.close(leader)  # the terminal window is closed
+        process.send_signal(signal.SIGHUP)
+        process.wait(timeout=30)
+        assert process.returncode == 129
+        assert not alive(agent)
+        assert not list(temporary.iterdir())
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
