@@ -94,13 +94,15 @@ def plan_answer(
 
     nonce = secrets.token_hex(8)
     diff, found = redact_diff(diff)
+    # The diff's secrets are masked wherever they show: what people said, code read for context, the tree, the answer.
+    known = Known(known_values(found))
     thread = conversation.thread[-MAX_COMMENTS:]
     said = [guidelines, conversation.description, _cut(conversation.finding), _cut(conversation.question), *(_cut(s.body) for s in thread)]
-    # Scanned together and with the diff's values: a value one of them marks (a password its assignment shows) is
-    # masked in all of them, and in whatever else is sent or read (a file read for context, the tree, the answer).
+    # What was said is scanned as one: a value one comment marks (a password its assignment shows) is masked in all
+    # of them. Not in the code: on a public repository anyone may comment, and could hide code from the answer so.
     in_said = {secret.value: secret.placeholder for secrets in find_each(said) for secret in secrets}
-    known = Known(known_values(found) | in_said)
-    guidelines, description, finding, question, *bodies = (redact(text, known) for text in said)
+    values = Known(known.values | in_said)
+    guidelines, description, finding, question, *bodies = (redact(text, values) for text in said)
     files, backends, left_out = _shown(conversation, diff, config)
     around = CodeContext()
     if tree is not None and config.review.context_tokens > 0 and files:
@@ -126,7 +128,7 @@ def plan_answer(
     # As for a review: a last pass over what is sent, a team's own template included.
     messages = tuple(Message(m.role, redact(m.content, known)) for m in templates.messages("chat", context))
     tokens = sum(count_tokens(m.content) for m in messages)
-    return Request("chat", messages, backends, tuple(f.path for f in files), tokens, context, around.tokens, known=known.values)
+    return Request("chat", messages, backends, tuple(f.path for f in files), tokens, context, around.tokens, known=known)
 
 
 def _cut(text: str) -> str:

@@ -21,6 +21,7 @@ class Known:
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = {value: shown for value, shown in values.items() if len(value) >= MIN_KNOWN}
+        self._order = {value: number for number, value in enumerate(self.values)}  # of equal lengths, the first given first
         self._automaton: Any = None
         if self.values:
             import ahocorasick
@@ -43,19 +44,28 @@ class Known:
         return self._automaton is not None and next(self._automaton.iter(text), None) is not None
 
     def spans(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Every place in `text` that shows a value, overlapping ones included: start, end and the value."""
+        """Each place in `text` that shows a value: start, end and the value. One value's places never overlap (as
+        `str.find` steps through them): else a value of a repeated pattern, over a text of it, would have one place
+        per character, and a pull request could make millions of them."""
+        free: dict[str, int] = {}  # where the next place of each value may start
         for last, value in self._automaton.iter(text) if self._automaton is not None else ():
-            yield last + 1 - len(value), last + 1, value
+            start = last + 1 - len(value)
+            if start >= free.get(value, 0):
+                free[value] = last + 1
+                yield start, last + 1, value
 
     def masked(self, text: str) -> str:
-        """`text` with each value replaced by what it stands for, the longest where two start at one place."""
-        if not self.shows(text):
-            return text
-        out: list[str] = []
-        at = 0
-        for last, value in self._automaton.iter_long(text):
-            start = last + 1 - len(value)
-            out += [text[at:start], self.values[value]]
-            at = last + 1
-        out.append(text[at:])
-        return "".join(out)
+        """`text` with each value replaced by what it stands for, the longest first. The automaton says which values
+        are there; `str.replace` replaces them. Not pyahocorasick's `iter_long`: it misses matches (its issues #133,
+        #185), and a value would be left bare."""
+        for value in sorted(self._present(text), key=lambda value: (-len(value), self._order[value])):
+            text = text.replace(value, self.values[value])
+        return text
+
+    def _present(self, text: str) -> set[str]:
+        present: set[str] = set()
+        for _, value in self._automaton.iter(text) if self._automaton is not None else ():
+            present.add(value)
+            if len(present) == len(self.values):
+                break
+        return present

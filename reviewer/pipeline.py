@@ -132,7 +132,6 @@ def run(
 ) -> Run:
     from reviewer import read_ahead
     from reviewer.filters import Skipped
-    from reviewer.known import Known
     from reviewer.redact import redact
     from reviewer.review import BackendPool, Budget, run_review
     from reviewer.verify import verify
@@ -165,8 +164,7 @@ def run(
     )
     review = verify(review, planned, change.whole or change.diff, setup.templates, pool, budget, tree=code_tree(change))
     if change.notes:  # the source's words can name a file, and a name can hold a secret: masked as the review was
-        known = Known(planned.known)
-        review = dataclasses.replace(review, notes=review.notes + tuple(redact(n, known) for n in change.notes))
+        review = dataclasses.replace(review, notes=review.notes + tuple(redact(n, planned.known) for n in change.notes))
     return Run(planned, review)
 
 

@@ -521,16 +521,15 @@ def _by_line(lines: Sequence[str], secrets: Sequence[Secret]) -> tuple[list[str]
     return out, [(i, s) for i, found in sorted(by_line.items()) for s in found]
 
 
-def scan_diff(diff: Diff, also: Sequence[str] = ()) -> list[tuple[Secret, ...]]:
+def scan_diff(diff: Diff) -> list[tuple[Secret, ...]]:
     """The secrets in each of a diff's hunks, then in each file's names, then in each hunk's section: what
-    `redact_diff` masks, found apart (reviewer.forked finds them in a second process). Then those in each of
-    `also`, scanned with them (a pull request's description): a value one of them marks is masked in all."""
+    `redact_diff` masks, found apart (reviewer.forked finds them in a second process)."""
     hunks_text = ["\n".join(line.text for line in hunk.lines) for file in diff.files for hunk in file.hunks]
     names = [name for file in diff.files for name in (file.path, file.old_path or "")]
     # The text git prints after a hunk's second @@: a line of the old file (the enclosing function's, or any
     # line without a diff driver), shown to the model in the hunk header; masked, not reported (it is not new).
     sections = [hunk.section for file in diff.files for hunk in file.hunks]
-    return find_each([*hunks_text, *names, *sections, *also])
+    return find_each([*hunks_text, *names, *sections])
 
 
 def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None) -> tuple[Diff, tuple[Exposed, ...]]:
@@ -538,7 +537,7 @@ def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None)
 
     A file's names can hold a secret too (`leaked/AKIA….txt`): they are scanned in the same pass as the
     lines, and the redacted ones set as the names prompts and our output show (`FileDiff.name`).
-    `scanned` is `scan_diff(diff, …)` where it was run already.
+    `scanned` is `scan_diff(diff)` where it was run already.
     """
     from reviewer.diff import FileStatus
 
@@ -546,7 +545,7 @@ def redact_diff(diff: Diff, scanned: Sequence[tuple[Secret, ...]] | None = None)
     hunk_count, name_count = sum(len(file.hunks) for file in diff.files), 2 * len(diff.files)
     found = iter(scanned[:hunk_count])
     found_in_names = iter(scanned[hunk_count : hunk_count + name_count])
-    found_in_sections = iter(scanned[hunk_count + name_count : 2 * hunk_count + name_count])
+    found_in_sections = iter(scanned[hunk_count + name_count :])
     files: list[FileDiff] = []
     exposed: list[Exposed] = []
     for file in diff.files:

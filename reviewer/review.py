@@ -29,7 +29,7 @@ from reviewer.findings import Finding, parse_answer
 from reviewer.known import Known
 from reviewer.placement import PlacedFinding, place
 from reviewer.prompts import Templates
-from reviewer.redact import Exposed, Secret, apply, known_values, redact, redact_diff, redact_each, scan_diff
+from reviewer.redact import Exposed, Secret, known_values, redact, redact_diff, redact_each, scan_diff
 from reviewer.summary import FileNote, Summary, parse_summary
 from reviewer.tokens import Count
 from reviewer.verdicts import Verdict, parse_verdicts
@@ -59,9 +59,9 @@ class Request:
     # A review that also describes its chunk in the same answer: one backend serves both tasks, so the
     # diff is read (and paid for) once, and nothing waits for another request to fill the cache.
     summarizes: bool = False
-    # A request planned alone (an answer to a question): the secrets masked in it, value → placeholder, to mask in
+    # A request planned alone (an answer to a question): the secrets of its diff, value → placeholder, to mask in
     # what its backend reads (tools, an agent's tree) and answers too. A review's are its Plan's.
-    known: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    known: Known = field(default_factory=lambda: Known({}), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,10 @@ class Plan:
     # The diff planned, and it redacted: findings are placed on the latter without redacting it again.
     source: Diff | None = field(default=None, compare=False, repr=False)
     redacted: Diff | None = field(default=None, compare=False, repr=False)
-    # Every secret found (in the diff, the description, the guidelines), value to placeholder: masked wherever else
-    # it shows up (a file a backend reads, the answers, the notes).
-    known: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Every secret the diff holds (skipped files too), value to placeholder: masked wherever else it shows up (the
+    # description, a file a backend reads, the answers, the notes). Not what the description marks: it would mask
+    # the same text in the code, and a pull request's body could hide code from review that way.
+    known: Known = field(default_factory=lambda: Known({}), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class BackendPool:
         workdir: Path | None = None,  # the repository root, where agent backends (claude-code, opencode) run
         diff: Diff | None = None,  # the change under review: renames out of a rule's paths stay withheld
         exact_tree: bool = True,  # whether workdir holds exactly the files after the change (tools read it only then)
-        known: Mapping[str, str] | None = None,  # the change's secrets (Plan.known): masked in every file a backend reads
+        known: Known | None = None,  # the change's secrets (Plan.known): masked in every file a backend reads
     ) -> None:
         self.config = config
         self._environ = environ
@@ -136,7 +137,7 @@ class BackendPool:
         self._workdir = workdir
         self._diff = diff
         self._exact_tree = exact_tree
-        self._known = known
+        self._known = known.values if known else None
         self._made: dict[str, Backend] = {}
         self._toolboxes: dict[str, ToolBox] = {}
         self._trees: list[Any] = []  # the temporary copies the tools read, removed with the pool
@@ -217,22 +218,19 @@ def plan_review(
     nonce = secrets.token_hex(8)
     source = diff
     count: Count = tokens.count
-    # Scanned with the diff: a value one of them marks (a password only its assignment shows as one) is a secret in
-    # all of them (reviewer.redact.find_each), and wherever else it shows (a file read for context): `known`.
-    also = (description, guidelines)
     if meanwhile and reads_aside(sum(file.added + file.removed for file in diff.files)):
         read_ahead.finish()  # what it reads the child needs too, and no thread may run at the fork
-        with forked.start(functools.partial(_read_diff, diff, config, also)) as reading:
+        with forked.start(functools.partial(_read_diff, diff, config)) as reading:
             meanwhile()
             read = reading.result()
-        secrets_found = read.secrets
+        diff, found = redact_diff(diff, read.secrets)
         count = _counting(source, read)
     else:
-        secrets_found = scan_diff(diff, also)
-    diff, found = redact_diff(diff, secrets_found)
-    in_also = secrets_found[len(secrets_found) - len(also) :]
-    description, guidelines = (apply(text, secrets) for text, secrets in zip(also, in_also, strict=True))
-    known = Known(known_values(found) | {secret.value: secret.placeholder for secrets in in_also for secret in secrets})
+        diff, found = redact_diff(diff)
+    # A value found in the diff is masked wherever else it shows (a password only its assignment marks, in the
+    # description or a file read for context); in the diff's lines and names it is already (reviewer.redact.find_each).
+    known = Known(known_values(found))
+    description, guidelines = redact(description, known), redact(guidelines, known)
     selection = select(diff, config.review.ignore, skip_generated=config.review.skip_generated)
     requests: list[Request] = []
     counted = functools.cache(tokens.count)  # the text around each chunk's diff repeats from request to request
@@ -285,7 +283,7 @@ def plan_review(
                 prompt = sum(message_tokens for _, message_tokens in sent)
                 requests.append(Request(task, messages, route.backends, chunk.paths, prompt, context, around.tokens, summarizes))
     reported = found if "review" in tasks else ()  # a summary alone reports no findings
-    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff, known.values)
+    return Plan(tuple(requests), selection, selection.skipped + tuple(unroutable.values()), reported, source, diff, known)
 
 
 COMBINED_TEMPLATES = "review+summarize"
@@ -310,10 +308,10 @@ class _DiffRead:
     line_tokens: list[int]  # tokens of each of their lines' counted_text, in order
 
 
-def _read_diff(diff: Diff, config: Config, also: Sequence[str]) -> _DiffRead:
+def _read_diff(diff: Diff, config: Config) -> _DiffRead:
     taken = {f.path for f in select(diff, config.review.ignore, skip_generated=config.review.skip_generated).files}
     files = [i for i, f in enumerate(diff.files) if f.path in taken]
-    return _DiffRead(scan_diff(diff, also), files, [tokens.count(text) for text in _counted_texts(diff, files)])
+    return _DiffRead(scan_diff(diff), files, [tokens.count(text) for text in _counted_texts(diff, files)])
 
 
 def _counting(diff: Diff, read: _DiffRead) -> Count:
@@ -593,7 +591,7 @@ def secret_findings(secrets: tuple[Exposed, ...]) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def redact_review(review: Review, known: Mapping[str, str] | None = None) -> Review:
+def redact_review(review: Review, known: Mapping[str, str] | Known | None = None) -> Review:
     """Every text of a review fit to print, save or post: a secret the model quoted, or an error carried, is masked.
 
     `known` maps the secrets found in the diff to their placeholders: masked wherever they show up.

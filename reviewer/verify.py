@@ -45,7 +45,7 @@ def verify(
     if not config.routes.verify or not review.findings:
         return review
     diff, found = redact_diff(diff)
-    known = Known({**plan.known, **known_values(found)})  # masked in what else is sent: code read for context, a team's template
+    known = Known({**plan.known.values, **known_values(found)})  # masked in what else is sent: code read for context, a team's template
     ours = {p.fingerprint for p in place(secret_findings(plan.secrets), diff)}
     groups: dict[tuple[str, ...], list[PlacedFinding]] = {}
     unsent: list[PlacedFinding] = []

@@ -116,9 +116,9 @@ def render(name: str, base: str | None, staged: bool, commit_range: str | None, 
     position = TASK_TEMPLATES[task].index(name) if name in TASK_TEMPLATES[task] else None
     for index, request in enumerate(plan.requests, 1):
         if len(plan.requests) > 1:
-            click.echo(f"=== request {index}/{len(plan.requests)}: {', '.join(redact_each(request.paths))}")
+            click.echo(f"=== request {index}/{len(plan.requests)}: {', '.join(redact_each(request.paths, plan.known))}")
         if position is None:  # a part of a message: with the last pass over what is sent, as the message has
-            click.echo(redact(templates.render(name, request.context)), nl=False)
+            click.echo(redact(templates.render(name, request.context), plan.known), nl=False)
         else:
             click.echo(request.messages[position].content, nl=False)
     return 0

@@ -24,7 +24,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str, *, ve
                 "backends": list(request.backends),
                 "model": backend.model,
                 "effort": backend.effort,
-                "paths": redact_each(request.paths),
+                "paths": redact_each(request.paths, plan.known),
                 "prompt_tokens": request.prompt_tokens,
                 "context_tokens": request.context_tokens,
                 "estimated_cost_usd": round(estimated_cost(request, backend, when), 6),
@@ -32,7 +32,7 @@ def render(plan: Plan, config: Config, when: datetime, output_format: str, *, ve
             }
         )
     total = sum(r["estimated_cost_usd"] for r in rows)
-    paths, reasons = redact_each([s.path for s in plan.skipped]), redact_each([s.reason for s in plan.skipped])
+    paths, reasons = redact_each([s.path for s in plan.skipped], plan.known), redact_each([s.reason for s in plan.skipped], plan.known)
     skipped = [{"path": path, "reason": reason} for path, reason in zip(paths, reasons, strict=True)]
     if output_format == "json":
         context = sum(r["context_tokens"] for r in rows)
