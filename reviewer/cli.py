@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -111,7 +112,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     for stop in _STOPS:  # not one that whoever started us ignores (nohup): they meant it
         if signal.getsignal(stop) == signal.SIG_DFL:
             signal.signal(stop, _terminated)
-    status = run(argv)
+    try:
+        status = run(argv)
+    except Exception:  # a bug: its traceback, and its agents stopped, for the exit waits for the threads that wait on them
+        traceback.print_exc()
+        _abandon()
     sys.exit(status)
 
 
@@ -204,9 +209,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
-# SIGTERM: a CI runner's cancel sends it after SIGINT. SIGHUP: the terminal closed. Agents run in process groups of
-# their own (reviewer.scratch), which neither reaches: reviewer stops them.
-_STOPS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
+# SIGTERM: a CI runner's cancel sends it after SIGINT. SIGHUP: the terminal closed. SIGQUIT: Ctrl-\. Agents run in
+# process groups of their own (reviewer.scratch), which none of them reaches: reviewer stops them.
+_STOPS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up", signal.SIGQUIT: "quit"}
 _stopped_by: int = signal.SIGINT
 
 
@@ -222,13 +227,21 @@ def _interrupted() -> NoReturn:
     stopped_by = _stopped_by  # as the message says, whatever signal comes next
     how = _STOPS.get(signal.Signals(stopped_by), "interrupted")
     try:
+        # A second stop (`timeout` sends SIGTERM twice; a double Ctrl-C) would cut short the stopping of the agents.
+        for stop in (signal.SIGINT, *_STOPS):
+            signal.signal(stop, signal.SIG_IGN)
         click.echo(f"reviewer: {how}; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
         sys.stdout.flush()
-        if "reviewer.scratch" in sys.modules:  # agents and copies of the checkout that threads still wait on
-            sys.modules["reviewer.scratch"].abandon()
-    finally:  # whatever got in the way (a second Ctrl-C while a large copy is removed)
+        _abandon()
+    finally:  # whatever got in the way (an error writing the message)
         # Requests still in flight hold worker threads that a normal exit would wait for (minutes of thinking).
         os._exit(128 + stopped_by)
+
+
+def _abandon() -> None:
+    """Stop the agents and remove the copies of the checkout that worker threads still wait on (reviewer.scratch)."""
+    if "reviewer.scratch" in sys.modules:
+        sys.modules["reviewer.scratch"].abandon()
 
 
 if __name__ == "__main__":

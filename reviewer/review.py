@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer import backends as backend_registry
-from reviewer import forked, pricing, read_ahead, routing, tokens
+from reviewer import forked, pricing, read_ahead, routing, threads, tokens
 from reviewer.backends.base import Backend, effort_gap
 from reviewer.budget import expected_output_tokens, plan_chunks
 from reviewer.config import BackendConfig, Config
@@ -492,7 +492,7 @@ def run_review(
     submitted = {i: executor.submit(work, plan.requests[i]) for i in order}
     futures = [submitted[i] for i in range(len(plan.requests))]
     try:
-        outcomes = [future.result() for future in futures]
+        outcomes = threads.results(futures)
     except KeyboardInterrupt:
         # Stop at once: what is answered is reported; requests in flight are abandoned with their threads.
         executor.shutdown(wait=False, cancel_futures=True)

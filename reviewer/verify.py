@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from reviewer import routing
+from reviewer import routing, threads
 from reviewer.diff import Diff
 from reviewer.diff_text import render_files
 from reviewer.known import Known
@@ -60,8 +59,7 @@ def verify(
         for names, found in groups.items()
         for batch in (found[i : i + BATCH] for i in range(0, len(found), BATCH))
     ]
-    with ThreadPoolExecutor(max_workers=config.review.concurrency) as executor:
-        outcomes = list(executor.map(lambda r: ask(r, pool, clock, budget), [r for r, _ in requests]))
+    outcomes = threads.each(lambda r: ask(r, pool, clock, budget), [r for r, _ in requests], config.review.concurrency)
     dropped: dict[str, Dropped] = {}
     notes = [f"verification: {len(unsent)} finding(s) kept unverified: no verify backend may see their files"] if unsent else []
     for (_, ids), outcome in zip(requests, outcomes, strict=True):

@@ -56,6 +56,15 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def end_all(process: subprocess.Popen[str] | subprocess.Popen[bytes], pids: Path) -> None:
+    """After a test, pass or fail: reviewer, and every agent (and what it started) whose pid `pids` lists."""
+    groups = [int(pid) for pid in pids.read_text().split()] if pids.exists() else []
+    for group in [process.pid, *groups]:  # each agent leads a process group of its own
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    process.wait()
+
+
 ABANDON_WHILE_COPYING = """
 import threading, time
 from pathlib import Path
@@ -125,7 +134,6 @@ def test_a_stop_during_an_eval_leaves_no_agent_nor_what_it_started(tmp_path: Pat
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TMPDIR": str(temporary), "AGENT_KEY": "k"}
     command = [sys.executable, "-m", "reviewer.cli", "eval", str(tmp_path / "suite"), "--config", str(config)]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    started: list[int] = []
     try:
         deadline = time.monotonic() + 30
         while len(pids.read_text().split() if pids.exists() else ()) < 2 and time.monotonic() < deadline and process.poll() is None:
@@ -138,9 +146,7 @@ def test_a_stop_during_an_eval_leaves_no_agent_nor_what_it_started(tmp_path: Pat
         assert len(started) >= 2 and [pid for pid in started if alive(pid)] == []
         assert not list(temporary.iterdir())
     finally:
-        for pid in started or [int(pid) for pid in pids.read_text().split()] if pids.exists() else ():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        end_all(process, pids)
 
 
 def test_an_agent_past_its_time_is_stopped_with_what_it_started(tmp_path: Path) -> None:
@@ -154,9 +160,12 @@ def test_an_agent_past_its_time_is_stopped_with_what_it_started(tmp_path: Path) 
     assert not alive(int(child.read_text()))
 
 
-@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("stop", "status", "times"),
+    [(signal.SIGINT, 130, 1), (signal.SIGTERM, 143, 1), (signal.SIGQUIT, 131, 1), (signal.SIGTERM, 143, 2)],  # 2: as `timeout` sends it
+)
 def test_a_stop_sent_to_reviewer_alone_stops_its_agent_and_removes_its_home(
-    repo: GitRepo, model_server: ModelServer, tmp_path: Path, stop: signal.Signals, status: int
+    repo: GitRepo, model_server: ModelServer, tmp_path: Path, stop: signal.Signals, status: int, times: int
 ) -> None:
     # An agent busy writing its caches in HOME, as Claude Code does, that would run on (and bill) to its end.
     pid_file = tmp_path / "agent.pid"
@@ -172,7 +181,8 @@ def test_a_stop_sent_to_reviewer_alone_stops_its_agent_and_removes_its_home(
             time.sleep(0.05)
         assert any(temporary.glob("reviewer-agent-*/f100")), process.poll()  # the agent is writing in its HOME
         agent = int(pid_file.read_text())
-        process.send_signal(stop)  # to reviewer only
+        for _ in range(times):  # to reviewer only
+            process.send_signal(stop)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -181,9 +191,7 @@ def test_a_stop_sent_to_reviewer_alone_stops_its_agent_and_removes_its_home(
         assert not alive(agent)
         assert not list(temporary.iterdir())  # the agent's HOME and the copy of the tree it read
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # the agent, still in reviewer's process group
-        process.wait()
+        end_all(process, pid_file)
 
 
 def test_a_closed_terminal_stops_the_agents_too(repo: GitRepo, model_server: ModelServer, tmp_path: Path) -> None:
@@ -206,9 +214,7 @@ def test_a_closed_terminal_stops_the_agents_too(repo: GitRepo, model_server: Mod
         assert not alive(agent)
         assert not list(temporary.iterdir())
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        end_all(process, pid_file)
 
 
 def test_ctrl_c_stops_an_eval_at_once(model_server: ModelServer, tmp_path: Path) -> None:
@@ -269,7 +275,7 @@ def test_ctrl_c_leaves_no_copy_of_the_checkout_an_agent_reads_nor_its_home(repo:
         time.sleep(0.05)
     made = sorted(p.name.split("-")[1] for p in temporary.iterdir())
     assert made == ["agent", "tree"], (made, process.poll())  # the agent runs, in its copy of the checkout
-    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: to reviewer and the agent it runs
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: to reviewer (its agent is in a group of its own)
     process.communicate(timeout=20)
     assert process.returncode == 130
     assert list(temporary.iterdir()) == []

@@ -62,6 +62,21 @@ def test_an_unexpected_error_ends_with_its_traceback_and_status_1() -> None:
     assert done.stdout == "exit handler ran\n"
 
 
+def test_an_unexpected_error_stops_the_agents_the_exit_would_wait_for(tmp_path: Path) -> None:
+    # A worker thread waits on an agent: the interpreter's exit waits for it, for as long as the agent thinks.
+    pid = tmp_path / "agent.pid"
+    done = process(
+        "import threading, os; from pathlib import Path; from reviewer import scratch\n"
+        "    agent = scratch.start(['sleep', '300'], cwd=Path('.'), env={'PATH': os.environ['PATH']})\n"
+        f"    Path({str(pid)!r}).write_text(str(agent.pid))\n"
+        "    threading.Thread(target=agent.communicate).start()\n"
+        "    raise RuntimeError('a bug of ours')"
+    )
+    assert done.returncode == 1 and "RuntimeError: a bug of ours" in done.stderr
+    assert done.stdout == "exit handler ran\n"
+    assert not Path(f"/proc/{pid.read_text()}").exists()
+
+
 @pytest.mark.parametrize("status", [0, 1])
 def test_output_its_reader_left_is_dropped_and_the_status_is_the_runs(status: int) -> None:
     reader = subprocess.Popen(

@@ -13,14 +13,13 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from reviewer import scratch
+from reviewer import scratch, threads
 from reviewer.commands.common import RunOptions, build_config, environ, load_guidelines, progress_printer, review_options
 from reviewer.errors import ConfigError, ExitCode
 from reviewer.learnings import LEARNINGS_FILE
@@ -303,11 +302,7 @@ def _run(
                 progress(f"{done}/{len(jobs)} cases reviewed ({arms[job.arm].name}: {job.case.name})")
         return result
 
-    executor = ThreadPoolExecutor(max_workers=concurrency)
-    try:
-        results = list(executor.map(work, jobs))
-    finally:  # Ctrl-C (reviewer.cli ends the process with 130) must not wait for the cases still thinking
-        executor.shutdown(wait=False, cancel_futures=True)
+    results = threads.each(work, jobs, concurrency)  # Ctrl-C waits for no case still thinking
     return [
         VariantRun(arm.name, tuple(r for job, r in zip(jobs, results, strict=True) if job.arm == index))
         for index, arm in enumerate(arms)
