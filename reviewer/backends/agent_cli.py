@@ -302,6 +302,10 @@ class _AgentBackend:
         self._tree: Path | None = None
         self._tree_holder: tempfile.TemporaryDirectory[str] | None = None  # removed with the backend
         self._tree_lock = threading.Lock()
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """What the CLI checks or works out of its settings, once its backend is made."""
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None, tools: ToolBox | None = None) -> Completion:
         invocation = self.invocation(prompt_of(messages), max_tokens or self.config.max_tokens)
@@ -341,18 +345,9 @@ class ClaudeCode(_AgentBackend):
     efforts = frozenset({"high", "max"})
     shows_reasoning = False  # the JSON result never carries thinking
 
-    def __init__(
-        self,
-        config: BackendConfig,
-        environ: Mapping[str, str],
-        *,
-        workdir: Path,
-        withheld: Callable[[str], bool] | None = None,
-        known: Mapping[str, str] | None = None,
-    ) -> None:
-        if anthropic_compatible.dialect_of(config) == "deepseek":
-            anthropic_compatible.check_deepseek_model(config)
-        super().__init__(config, environ, workdir=workdir, withheld=withheld, known=known)
+    def _prepare(self) -> None:
+        if anthropic_compatible.dialect_of(self.config) == "deepseek":
+            anthropic_compatible.check_deepseek_model(self.config)
 
     def invocation(self, prompt: str, max_tokens: int) -> Invocation:
         model = self.config.model
@@ -417,25 +412,16 @@ class OpenCode(_AgentBackend):
     provider: ClassVar[str] = "reviewer"
     shows_reasoning = True  # with --thinking
 
-    def __init__(
-        self,
-        config: BackendConfig,
-        environ: Mapping[str, str],
-        *,
-        workdir: Path,
-        withheld: Callable[[str], bool] | None = None,
-        known: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(config, environ, workdir=workdir, withheld=withheld, known=known)
+    def _prepare(self) -> None:
         # OpenCode's grep and glob run `rg` from PATH, else download ripgrep from GitHub into the
         # throwaway HOME (on every run); without rg on PATH the agent reads files by name only.
-        self.searches = shutil.which("rg", path=absolute_path(environ)) is not None
-        self.anthropic_format = _speaks_anthropic(config)
+        self.searches = shutil.which("rg", path=absolute_path(self._environ)) is not None
+        self.anthropic_format = _speaks_anthropic(self.config)
         if self.anthropic_format:
-            self.dialect = anthropic_compatible.dialect_of(config)
+            self.dialect = anthropic_compatible.dialect_of(self.config)
             self.efforts = anthropic_compatible.EFFORTS
         else:
-            self.dialect = openai_compatible.dialect_of(config)
+            self.dialect = openai_compatible.dialect_of(self.config)
             self.efforts = openai_compatible.DIALECT_EFFORTS[self.dialect]
 
     def settings(self) -> dict[str, Any]:
