@@ -227,8 +227,9 @@ def _interrupted() -> NoReturn:
     stopped_by = _stopped_by  # as the message says, whatever signal comes next
     how = _STOPS.get(signal.Signals(stopped_by), "interrupted")
     try:
-        # A second stop (`timeout` sends SIGTERM twice; a double Ctrl-C) would cut short the stopping of the agents.
-        for stop in (signal.SIGINT, *_STOPS):
+        # A repeated stop (`timeout` sends SIGTERM twice) would cut short the stopping of the agents. Not a second
+        # Ctrl-C: a person's way out should removing a large copy of the checkout take long.
+        for stop in _STOPS:
             signal.signal(stop, signal.SIG_IGN)
         click.echo(f"reviewer: {how}; any request in flight was abandoned: nothing more is billed once its connection closes", err=True)
         sys.stdout.flush()

@@ -21,7 +21,7 @@ class Known:
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = {value: shown for value, shown in values.items() if len(value) >= MIN_KNOWN}
-        self._order = {value: number for number, value in enumerate(self.values)}  # of equal lengths, the first given first
+        self._longest = max(map(len, self.values), default=0)
         self._automaton: Any = None
         if self.values:
             import ahocorasick
@@ -55,17 +55,54 @@ class Known:
                 yield start, last + 1, value
 
     def masked(self, text: str) -> str:
-        """`text` with each value replaced by what it stands for, the longest first. The automaton says which values
-        are there; `str.replace` replaces them. Not pyahocorasick's `iter_long`: it misses matches (its issues #133,
-        #185), and a value would be left bare."""
-        for value in sorted(self._present(text), key=lambda value: (-len(value), self._order[value])):
-            text = text.replace(value, self.values[value])
-        return text
+        """`text` with each value replaced by what it stands for: leftmost first, the longest of those that start at
+        one place. (Where two values overlap, the rest of the later one shows.) Not pyahocorasick's `iter_long`,
+        which means to do this but misses matches (its issues #133, #185): a value was left bare."""
+        present = self._present(text)
+        if len(present) <= _REPLACED:
+            # `str.replace` in C, longest first: a text dense with a few values (a pattern repeated) yields millions
+            # of matches to the pass below. Where values overlap, the longest is masked first.
+            for value in sorted(present, key=lambda value: (-len(value), value)):
+                text = text.replace(value, self.values[value])
+            return text
+        return self._masked_in_one_pass(text)
 
     def _present(self, text: str) -> set[str]:
+        """The values in `text`: once all are seen, the pass stops."""
         present: set[str] = set()
         for _, value in self._automaton.iter(text) if self._automaton is not None else ():
             present.add(value)
             if len(present) == len(self.values):
                 break
         return present
+
+    def _masked_in_one_pass(self, text: str) -> str:
+        """Many values in one text (a fixture of keys): one pass, leftmost-longest. Matches come from `iter` by where
+        they end; a start is decided once no match still to come can start before it, so only the candidates of the
+        last `longest` characters are held."""
+        out: list[str] = []
+        at = 0  # the text before it is written out
+        candidates: dict[int, str] = {}  # undecided starts, and the longest value found to start there
+
+        def decide(before: int) -> None:
+            nonlocal at
+            for start in sorted(s for s in candidates if s < before):
+                value = candidates.pop(start)
+                if start >= at:
+                    out.extend((text[at:start], self.values[value]))
+                    at = start + len(value)
+
+        ended = -1
+        for last, value in self._automaton.iter(text):
+            if last != ended:  # every match still to come ends after `ended`, so starts at `ended + 2 - longest` or later
+                decide(ended + 2 - self._longest)
+                ended = last
+            start = last + 1 - len(value)
+            if start >= at and len(value) > len(candidates.get(start, "")):
+                candidates[start] = value
+        decide(len(text))
+        out.append(text[at:])
+        return "".join(out)
+
+
+_REPLACED = 256  # values present in one text, up to which each is replaced in C (present × length characters read)

@@ -9,7 +9,7 @@ an hour) before the Ctrl-C is seen. So the main thread waits in slices: a stop n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -19,16 +19,19 @@ SLICE = 0.5  # seconds: how late a stop may be seen
 
 
 def results(futures: Sequence[Future[T]]) -> list[T]:
-    """Each future's result, in order, once all are done (the first failure raised, as `Future.result` raises it)."""
+    """Each future's result, in order; a failure is raised as soon as it is done (the first in order of those done)."""
     pending = set(futures)
     while pending:
-        _, pending = wait(pending, timeout=SLICE)
+        done, pending = wait(pending, timeout=SLICE, return_when=FIRST_EXCEPTION)
+        for future in (f for f in futures if f in done and f.exception() is not None):
+            future.result()  # raises it
     return [future.result() for future in futures]
 
 
 def each(work: Callable[[A], T], items: Iterable[A], workers: int) -> list[T]:
-    """`work` on each of `items`, `workers` at a time: the results in order. Interrupted, it waits for none of them:
-    the process ends (reviewer.cli) while the threads still wait on a model."""
+    """`work` on each of `items`, `workers` at a time: the results in order. On a failure, what has not started is
+    not (an eval's cases: each is billed). Interrupted, it waits for none of them: the process ends (reviewer.cli)
+    while the threads still wait on a model."""
     executor = ThreadPoolExecutor(max_workers=workers)
     try:
         done = results([executor.submit(work, item) for item in items])

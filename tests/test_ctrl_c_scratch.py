@@ -58,11 +58,11 @@ def alive(pid: int) -> bool:
 
 def end_all(process: subprocess.Popen[str] | subprocess.Popen[bytes], pids: Path) -> None:
     """After a test, pass or fail: reviewer, and every agent (and what it started) whose pid `pids` lists."""
-    groups = [int(pid) for pid in pids.read_text().split()] if pids.exists() else []
-    for group in [process.pid, *groups]:  # each agent leads a process group of its own
+    process.kill()
+    for group in [int(pid) for pid in pids.read_text().split()] if pids.exists() else []:  # each agent leads a group of its own
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(group, signal.SIGKILL)
-    process.wait()
+    process.wait(timeout=30)
 
 
 ABANDON_WHILE_COPYING = """

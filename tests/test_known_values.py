@@ -151,6 +151,15 @@ def test_known_values_are_found_in_one_pass_longest_first_and_short_ones_never()
     assert not Known({"abc": "[short]"}) and Known({}).masked("abcdef") == "abcdef"
 
 
+def test_a_text_with_hundreds_of_values_is_masked_in_one_pass_leftmost_longest() -> None:
+    """Past 256 values in one text, replacing each in turn reads the text as often: one pass instead (a fixture)."""
+    keys = {f"key{number:04d}-{'x' * (number % 5)}fake": f"[K{number}]" for number in range(400)}
+    text = "".join(f'"{key}", ' for key in keys) + "key0000-fakeAndMore key0001-xfake"
+    masked = Known(keys).masked(text)
+    assert not any(key in masked for key in keys)
+    assert masked.startswith('"[K0]", "[K1]", "[K2]", ') and masked.endswith("[K0]AndMore [K1]")
+
+
 def test_every_file_of_a_tree_is_masked_with_every_value_of_a_fixture_of_fake_keys(repo: GitRepo, tmp_path: Path) -> None:
     """Value by value, such a fixture made masking a tree of thousands of files take minutes: benchmarks/agent_tree.py."""
     keys = [f"K{number:05d}-fake-secret-{number * 7919 % 100000:05d}" for number in range(2000)]

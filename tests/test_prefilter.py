@@ -260,7 +260,7 @@ def test_a_diff_is_redacted_as_each_hunk_alone_would_be() -> None:
 
 def masked(text: str, known: dict[str, str]) -> str:
     """Each value of six characters or more replaced, the longest first: what reviewer.known does, value by value."""
-    for value in sorted(known, key=len, reverse=True):
+    for value in sorted(known, key=lambda value: (-len(value), value)):
         if len(value) >= 6:
             text = text.replace(value, known[value])
     return text

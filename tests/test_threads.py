@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
+
+from reviewer import threads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,3 +43,20 @@ os._exit(0)
 def test_a_ctrl_c_a_worker_thread_takes_still_stops_the_wait() -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert (done.stdout, done.stderr) == ("stopped at once\n", "")
+
+
+def test_a_failure_stops_what_has_not_started() -> None:
+    # An eval's cases: each one started is billed. One fails (a misconfigured arm): the rest are not started.
+    ran: list[int] = []
+
+    def work(number: int) -> int:
+        ran.append(number)
+        if number == 0:
+            raise ValueError("case 0 cannot run")
+        time.sleep(0.2)
+        return number
+
+    with pytest.raises(ValueError, match="case 0 cannot run"):
+        threads.each(work, range(20), 2)
+    time.sleep(0.5)  # what the two workers had in hand ends
+    assert len(ran) <= 4, ran
