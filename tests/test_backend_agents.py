@@ -347,9 +347,10 @@ def test_missing_executable_names_the_package_and_the_key(tmp_path: Path) -> Non
 
 
 def test_claude_code_on_deepseek_refuses_a_model_name_deepseek_would_refuse(tmp_path: Path) -> None:
-    config = BackendConfig(name="cc", protocol="claude-code", base_url="https://api.deepseek.com/anthropic", model="gpt-5", command="true")
+    # DeepSeek's dialect named, on a loopback URL: nothing here may point at a public API.
+    config = BackendConfig(name="cc", protocol="claude-code", base_url="http://127.0.0.1:9/anthropic", dialect="deepseek", model="gpt-5", command="true")
     with pytest.raises(ConfigError, match="backends.cc.model = 'gpt-5': DeepSeek's Anthropic endpoint refuses"):
-        ClaudeCode(config, {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DEEPSEEK_API_KEY": "k"}, workdir=tmp_path)
+        ClaudeCode(config, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, workdir=tmp_path)
 
 
 def test_agent_backend_needs_a_repository() -> None:
