@@ -33,7 +33,7 @@ from reviewer.errors import ConfigError
 from reviewer.filters import select
 from reviewer.known import Known
 from reviewer.prompts import Templates
-from reviewer.redact import find_each, known_values, redact, redact_diff
+from reviewer.redact import find_each, known_values, redact, redact_diff, values_of
 from reviewer.review import Request
 from reviewer.tokens import count as count_tokens
 from reviewer.vocabulary import Message
@@ -100,7 +100,7 @@ def plan_answer(
     said = [guidelines, conversation.description, _cut(conversation.finding), _cut(conversation.question), *(_cut(s.body) for s in thread)]
     # What was said is scanned as one: a value one comment marks (a password its assignment shows) is masked in all
     # of them. Not in the code: on a public repository anyone may comment, and could hide code from the answer so.
-    in_said = {secret.value: secret.placeholder for secrets in find_each(said) for secret in secrets}
+    in_said = values_of(secret for secrets in find_each(said) for secret in secrets)
     values = Known(known.values | in_said)
     guidelines, description, finding, question, *bodies = (redact(text, values) for text in said)
     files, backends, left_out = _shown(conversation, diff, config)

@@ -216,8 +216,8 @@ _stopped_by: int = signal.SIGINT
 
 
 def _terminated(number: int, frame: object) -> None:
-    """SIGTERM or SIGHUP stops the run as a Ctrl-C does: what was answered is reported, the agents it started are
-    stopped, and it exits 128 + the signal's number."""
+    """SIGTERM, SIGHUP or SIGQUIT stops the run as a Ctrl-C does: what was answered is reported, the agents it started
+    are stopped, and it exits 128 + the signal's number."""
     global _stopped_by
     _stopped_by = number
     raise KeyboardInterrupt

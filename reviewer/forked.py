@@ -35,6 +35,10 @@ from typing import Generic, NoReturn, TypeVar, cast
 T = TypeVar("T")
 
 
+# Every signal that stops a run (reviewer.cli handles each as Ctrl-C): a child must not handle any as its parent does.
+STOPS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT})
+
+
 def possible() -> bool:
     """Whether this machine lets a second process run beside this one (the threads running aside)."""
     return sys.platform == "linux" and len(os.sched_getaffinity(0)) > 1
@@ -49,9 +53,9 @@ def start(work: Callable[[], T]) -> Pending[T]:
         return Pending(work)
     reading, writing = os.pipe()
     gc.freeze()  # the collector would otherwise touch, and so copy, every page the two processes share
-    # Ctrl-C (and SIGTERM) held until the child has its own handling: before, it would unwind our stack, or end the
-    # run's agents and remove its folders (reviewer.cli), in the child.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    # The stops held until the child has its own handling: before, one would unwind our stack, or end the run's agents
+    # and remove its folders (reviewer.cli), in the child.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
     pid = -1
     try:
         pid = os.fork()
@@ -127,7 +131,7 @@ def _child(work: Callable[[], object], reading: int, writing: int, mask: set[int
     """Compute, send the result, and end without running anything of the parent's (exit handlers, buffered output)."""
     status = 1
     try:
-        for stop in (signal.SIGINT, signal.SIGTERM):  # the parent reports; the child just ends
+        for stop in STOPS:  # the parent reports; the child just ends
             signal.signal(stop, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         gc.disable()  # it lives a fraction of a second

@@ -101,6 +101,7 @@ def plan(change: Change, setup: Setup, tasks: tuple[str, ...], meanwhile: Callab
     one request can answer both where one backend serves both tasks. `meanwhile` is done while
     a large diff is read (reviewer.review.reads_aside).
     """
+    from reviewer.known import Known
     from reviewer.review import plan_review
 
     def one(diff: Diff, tasks: tuple[str, ...]) -> Plan:
@@ -114,8 +115,10 @@ def plan(change: Change, setup: Setup, tasks: tuple[str, ...], meanwhile: Callab
     else:
         parts = [one(change.whole if task == "summarize" else change.diff, (task,)) for task in tasks]
     skipped = tuple(dict.fromkeys(s for p in parts for s in p.skipped))  # a file can be skipped for both tasks
+    # The secrets of the whole change, not only of what is reviewed again: the trees and the answers mask them all.
+    known = parts[0].known if len(parts) == 1 else Known({value: shown for p in parts for value, shown in p.known.values.items()})
     return dataclasses.replace(
-        parts[0], requests=tuple(r for p in parts for r in p.requests), skipped=tuple(dict.fromkeys(change.skipped + skipped))
+        parts[0], requests=tuple(r for p in parts for r in p.requests), skipped=tuple(dict.fromkeys(change.skipped + skipped)), known=known
     )
 
 

@@ -499,7 +499,12 @@ class Exposed:
 
 def known_values(exposed: Sequence[Exposed]) -> dict[str, str]:
     """The values of secrets found, to their placeholders: `redact(text, known)` masks them wherever else they show."""
-    return {e.secret.value: e.secret.placeholder for e in exposed if e.secret.value}
+    return values_of(e.secret for e in exposed)
+
+
+def values_of(secrets: Iterable[Secret]) -> dict[str, str]:
+    """The values of `secrets`, to their placeholders."""
+    return {secret.value: secret.placeholder for secret in secrets if secret.value}
 
 
 def redact_lines(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, Secret]]]:

@@ -7,6 +7,7 @@ thread running nothing forks.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -186,8 +187,13 @@ def test_an_interrupt_while_the_result_is_awaited_ends_the_child_at_once() -> No
         "        pending.result()\n"
         "except KeyboardInterrupt:\n"
         "    print(pending.forked, time.monotonic() - start < 10)\n"
+        "import os\n"
+        "try:\n"
+        "    print('child-left' if os.waitpid(-1, os.WNOHANG)[0] == 0 else 'child-ended-unreaped')\n"
+        "except ChildProcessError:\n"
+        "    print('no-child')\n"
     )
-    assert out == ["True", "True"]
+    assert out == ["True", "True", "no-child"]
 
 
 @needs_two_cpus
@@ -216,7 +222,7 @@ def test_a_ctrl_c_held_over_the_fork_ends_the_child_too() -> None:
 
 
 @needs_two_cpus
-@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"])
 def test_a_stop_sent_to_the_child_before_it_has_its_own_handling_only_ends_the_child(stop: str) -> None:
     # Held across the fork, then the default in the child: the parent's handling (SIGTERM raises KeyboardInterrupt in
     # reviewer.cli) would have unwound the parent's stack in the child, which ran on as a second reviewer.
@@ -224,7 +230,8 @@ def test_a_stop_sent_to_the_child_before_it_has_its_own_handling_only_ends_the_c
         "import os, signal; from reviewer import forked\n"
         "def stopped(number, frame):\n"
         "    raise KeyboardInterrupt\n"
-        "signal.signal(signal.SIGTERM, stopped)  # as reviewer.cli's main() does\n"
+        "for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):  # as reviewer.cli's main() does\n"
+        "    signal.signal(number, stopped)\n"
         "real_fork = os.fork\n"
         "def fork():\n"
         "    pid = real_fork()\n"
@@ -239,3 +246,9 @@ def test_a_stop_sent_to_the_child_before_it_has_its_own_handling_only_ends_the_c
         "    print('interrupted')\n"
     )
     assert out == ["42"]
+
+
+def test_the_child_holds_every_signal_a_run_stops_on() -> None:
+    from reviewer import cli
+
+    assert forked.STOPS == {signal.SIGINT, *cli._STOPS}

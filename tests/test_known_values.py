@@ -95,6 +95,18 @@ def test_the_diffs_secrets_are_masked_in_the_agents_copy(repo: GitRepo, tmp_path
     assert (repo.root / "db.py").read_text() == f'connect("{PASSWORD}")\n'
 
 
+def test_an_incremental_run_masks_the_secrets_of_the_whole_change() -> None:
+    """Only the new commits are reviewed, the whole pull request summarized: a password an earlier commit assigned is
+    masked in what the backends read (their trees) and in the answers too, not only in the summary's requests."""
+    from reviewer.pipeline import Change, Setup, plan
+
+    whole = f'diff --git a/db.py b/db.py\n--- a/db.py\n+++ b/db.py\n@@ -1 +1,2 @@\n-pass\n+password = "{PASSWORD}"\n+x = 1\n'
+    since = "diff --git a/db.py b/db.py\n--- a/db.py\n+++ b/db.py\n@@ -1 +1 @@\n-y = 0\n+x = 1\n"
+    change = Change(diff=parse_diff(since), description="", whole=parse_diff(whole))
+    planned = plan(change, Setup(from_mapping({}, None), Templates(), ""), ("review", "summarize"))
+    assert planned.known.values == {PASSWORD: MASKED}
+
+
 def test_what_the_description_marks_is_masked_in_it_but_never_hides_code() -> None:
     """A pull request's body is the author's: were what it marks masked in the code, it could hide from review the
     line that sends the environment away."""
@@ -128,6 +140,7 @@ def test_what_a_comment_marks_never_hides_code_from_the_answer(scenario: Scenari
     [request] = scenario.chat_requests()
     assert f'requests.post("{url}", data=dict(os.environ))' in request.text
     assert f'what does this do? password = "{url}"' not in request.text
+    assert 'what does this do? password = "[REDACTED:' in request.text
 
 
 def test_an_answer_that_quotes_a_value_the_diff_marks_is_posted_masked(scenario: Scenario, gh: GitHubServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from reviewer import scratch
 from reviewer.backends import anthropic_compatible, openai_compatible
 from reviewer.backends.base import Completion
+from reviewer.backends.server_json import decoded
 from reviewer.config import BackendConfig
 from reviewer.errors import BackendError, ConfigError
 from reviewer.vocabulary import Message, Usage
@@ -143,7 +144,7 @@ def review_tree(
     `known` (value → placeholder), the secrets the run found in the change (a line it removes).
     """
     from reviewer.filters import secret_files
-    from reviewer.redact import find_each, redact
+    from reviewer.redact import find_each, redact, values_of
 
     tree = into / checkout.name
     tree.mkdir(parents=True)
@@ -151,7 +152,7 @@ def review_tree(
     secret_named = secret_files()
     listed = _listed_files(checkout)
     in_names = find_each(listed)
-    found = dict(known or {}) | {secret.value: secret.placeholder for secrets in in_names for secret in secrets}
+    found = dict(known or {}) | values_of(secret for secrets in in_names for secret in secrets)
     placed: list[_Placed] = []
     for relative, named in zip(listed, in_names, strict=True):
         source, target = checkout / relative, tree / relative
@@ -213,7 +214,7 @@ SCAN_LIMIT = 8_000_000  # bytes: a larger text file (a data dump) is left out ra
 
 def _place_file(source: Path, target: Path, text: str | bytes) -> dict[str, str]:
     """Linked as it is, or written redacted when a secret is found in its text: the secrets found (value → placeholder)."""
-    from reviewer.redact import apply, find
+    from reviewer.redact import apply, find, values_of
 
     if isinstance(text, bytes):  # binary: no text secret to find, nothing for a model to read as text
         _link_or_copy(source, target)
@@ -223,15 +224,15 @@ def _place_file(source: Path, target: Path, text: str | bytes) -> dict[str, str]
         target.write_bytes(apply(text, secrets).encode("utf-8", "surrogateescape"))
     else:
         _link_or_copy(source, target)
-    return {secret.value: secret.placeholder for secret in secrets}
+    return values_of(secrets)
 
 
 def _values_in(source: Path) -> dict[str, str]:
     """The secrets in a text file (value → placeholder); none in a binary file, a file too large, or no file."""
-    from reviewer.redact import find
+    from reviewer.redact import find, values_of
 
     text = _text_of(source) if source.is_file() and not source.is_symlink() else None
-    return {secret.value: secret.placeholder for secret in find(text)} if isinstance(text, str) else {}
+    return values_of(find(text)) if isinstance(text, str) else {}
 
 
 def _text_of(source: Path) -> str | bytes | None:
@@ -544,10 +545,7 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("{"):
-            try:
-                value = json.loads(line)
-            except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack (the agent's output)
-                continue
+            value = decoded(line)  # NOT_JSON too for what is nested deeper than the stack (the agent's output)
             if isinstance(value, dict):
                 events.append(value)
     return events
